@@ -1,0 +1,166 @@
+import { readFile } from "node:fs/promises";
+import { PNG } from "pngjs";
+import { UsageError } from "../util/errors.js";
+
+export const SIDE = 28;
+const BOX = 20; // MNIST digits fit a 20x20 box, centred by their centre of mass in the 28x28 field
+
+/** Grey levels 0..1 of an RGBA image, composited on white (transparent areas read as paper). */
+export function toGrey(rgba: Uint8Array, width: number, height: number): Float64Array {
+  const grey = new Float64Array(width * height);
+  for (let i = 0; i < width * height; i++) {
+    const a = rgba[4 * i + 3] / 255;
+    const lum = (0.299 * rgba[4 * i] + 0.587 * rgba[4 * i + 1] + 0.114 * rgba[4 * i + 2]) / 255;
+    grey[i] = lum * a + (1 - a);
+  }
+  return grey;
+}
+
+/** MNIST is white ink on black: a picture whose border is mostly light is dark ink on paper, so invert it. */
+export function inkOnBlack(grey: Float64Array, width: number, height: number): Float64Array {
+  let border = 0;
+  let count = 0;
+  for (let x = 0; x < width; x++) {
+    border += grey[x] + grey[(height - 1) * width + x];
+    count += 2;
+  }
+  for (let y = 0; y < height; y++) {
+    border += grey[y * width] + grey[y * width + width - 1];
+    count += 2;
+  }
+  if (border / count <= 0.5) return grey;
+  return grey.map((v) => 1 - v);
+}
+
+/** Area-average resampling of a w x h region to tw x th. */
+function resample(
+  src: Float64Array,
+  srcWidth: number,
+  x0: number,
+  y0: number,
+  w: number,
+  h: number,
+  tw: number,
+  th: number,
+): Float64Array {
+  const out = new Float64Array(tw * th);
+  const sx = w / tw;
+  const sy = h / th;
+  for (let ty = 0; ty < th; ty++) {
+    const top = ty * sy;
+    const bottom = top + sy;
+    for (let tx = 0; tx < tw; tx++) {
+      const left = tx * sx;
+      const right = left + sx;
+      let sum = 0;
+      let area = 0;
+      for (let y = Math.floor(top); y < Math.ceil(bottom); y++) {
+        const wy = Math.min(bottom, y + 1) - Math.max(top, y);
+        for (let x = Math.floor(left); x < Math.ceil(right); x++) {
+          const wx = Math.min(right, x + 1) - Math.max(left, x);
+          sum += src[(y0 + y) * srcWidth + x0 + x] * wx * wy;
+          area += wx * wy;
+        }
+      }
+      out[ty * tw + tx] = area > 0 ? sum / area : 0;
+    }
+  }
+  return out;
+}
+
+/**
+ * Turns a grey image (ink = 1) of any size into a 28x28 MNIST-style digit: crop to the ink, scale the longer
+ * side to 20 pixels, and place it so its centre of mass sits at the centre, as the MNIST authors did.
+ * A 28x28 input is taken as it is.
+ */
+export function toMnistField(ink: Float64Array, width: number, height: number): Float64Array {
+  if (width === SIDE && height === SIDE) return ink;
+  let minX = width;
+  let minY = height;
+  let maxX = -1;
+  let maxY = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (ink[y * width + x] > 0.1) {
+        minX = Math.min(minX, x);
+        maxX = Math.max(maxX, x);
+        minY = Math.min(minY, y);
+        maxY = Math.max(maxY, y);
+      }
+    }
+  }
+  if (maxX < 0) return new Float64Array(SIDE * SIDE); // a blank picture stays blank
+  const w = maxX - minX + 1;
+  const h = maxY - minY + 1;
+  const scale = BOX / Math.max(w, h);
+  const tw = Math.max(1, Math.round(w * scale));
+  const th = Math.max(1, Math.round(h * scale));
+  const digit = resample(ink, width, minX, minY, w, h, tw, th);
+  let mass = 0;
+  let cx = 0;
+  let cy = 0;
+  for (let y = 0; y < th; y++) {
+    for (let x = 0; x < tw; x++) {
+      const v = digit[y * tw + x];
+      mass += v;
+      cx += v * x;
+      cy += v * y;
+    }
+  }
+  const offX = Math.round(SIDE / 2 - (mass > 0 ? cx / mass : tw / 2) - 0.5);
+  const offY = Math.round(SIDE / 2 - (mass > 0 ? cy / mass : th / 2) - 0.5);
+  const field = new Float64Array(SIDE * SIDE);
+  for (let y = 0; y < th; y++) {
+    for (let x = 0; x < tw; x++) {
+      const fx = x + Math.min(Math.max(offX, 0), SIDE - tw);
+      const fy = y + Math.min(Math.max(offY, 0), SIDE - th);
+      field[fy * SIDE + fx] = Math.min(1, Math.max(0, digit[y * tw + x]));
+    }
+  }
+  return field;
+}
+
+/** Reads a PNG file into a 28x28 field of ink values 0..1, ready for the network. */
+export async function readDigitPng(path: string): Promise<Float64Array> {
+  const bytes = await readFile(path);
+  let png: { width: number; height: number; data: Uint8Array };
+  try {
+    png = PNG.sync.read(bytes);
+  } catch (error) {
+    throw new UsageError(`--image ${path}: not a readable PNG (${(error as Error).message})`);
+  }
+  const grey = toGrey(png.data, png.width, png.height);
+  return toMnistField(inkOnBlack(grey, png.width, png.height), png.width, png.height);
+}
+
+/** Writes a 28x28 field as a grey PNG (white ink on black), for looking at what the network saw. */
+export function digitPng(field: ArrayLike<number>, scale = 1): Uint8Array {
+  const size = SIDE * scale;
+  const png = new PNG({ width: size, height: size });
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      const v = Math.round(
+        255 * Math.min(1, Math.max(0, field[Math.floor(y / scale) * SIDE + Math.floor(x / scale)])),
+      );
+      const o = 4 * (y * size + x);
+      png.data[o] = png.data[o + 1] = png.data[o + 2] = v;
+      png.data[o + 3] = 255;
+    }
+  }
+  return PNG.sync.write(png);
+}
+
+/** A small text picture of a 28x28 digit for the terminal. */
+export function asciiDigit(field: ArrayLike<number>): string {
+  const shades = " .:-=+*#%@";
+  const lines: string[] = [];
+  for (let y = 0; y < SIDE; y += 2) {
+    let line = "";
+    for (let x = 0; x < SIDE; x++) {
+      const v = Math.max(field[y * SIDE + x], y + 1 < SIDE ? field[(y + 1) * SIDE + x] : 0);
+      line += shades[Math.min(shades.length - 1, Math.floor(v * shades.length))];
+    }
+    lines.push(line.replace(/\s+$/, ""));
+  }
+  return lines.join("\n");
+}

@@ -1,0 +1,28 @@
+/**
+ * A tiny seeded generator (mulberry32) for the fixed MNIST split and for picking subsets. It is separate from
+ * autograd's Rng on purpose: the split must not move when the training seed or autograd's RNG changes.
+ */
+export function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A seeded Fisher–Yates permutation of 0..n-1. */
+export function seededPermutation(n: number, seed: number): Int32Array {
+  const random = mulberry32(seed);
+  const order = new Int32Array(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    const t = order[i];
+    order[i] = order[j];
+    order[j] = t;
+  }
+  return order;
+}

@@ -1,0 +1,41 @@
+/** A mistake in how the command was called (a flag value, a missing option): shown as one line, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Exit codes: 1 for failures while running, 2 for usage mistakes (as commander and most Unix tools do). */
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+
+interface NodeSystemError extends Error {
+  code?: string;
+  path?: string;
+  syscall?: string;
+}
+
+const SYSTEM_MESSAGES: Record<string, string> = {
+  ENOENT: "no such file or directory",
+  EACCES: "permission denied",
+  EISDIR: "is a directory, expected a file",
+  ENOTDIR: "not a directory",
+  EEXIST: "already exists",
+  ENOSPC: "no space left on the device",
+  EROFS: "read-only file system",
+};
+
+/** One line for any error: its message without the stack, with file-system errors said plainly. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) {
+    const system = error as NodeSystemError;
+    if (system.code && system.path && SYSTEM_MESSAGES[system.code]) {
+      return `${system.path}: ${SYSTEM_MESSAGES[system.code]}`;
+    }
+    const message = error.message.trim().split("\n")[0] || error.name;
+    return message;
+  }
+  return String(error);
+}
+
+export function exitCodeFor(error: unknown): number {
+  return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
+}
