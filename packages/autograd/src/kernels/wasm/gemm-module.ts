@@ -1,0 +1,512 @@
+import { F32, F64, FunctionBuilder, I32, type Local, ModuleBuilder, V128 } from "./assembler.js";
+
+/**
+ * Generates the GEMM module (GotoBLAS/BLIS structure): A packed into MR-row k-major strips, B into
+ * NR-column k-major strips (both zero-padded to whole tiles, transposes handled only here), and a
+ * register-blocked MR x NR micro-kernel whose C tile lives in v128 locals. All addresses and strides
+ * the exported functions take are in bytes.
+ */
+
+export type WasmDType = "float32" | "float64";
+
+export interface GemmShape {
+  dtype: WasmDType;
+  /** Rows of the register tile. */
+  mr: number;
+  /** Columns of the register tile (a multiple of the SIMD lane count). */
+  nr: number;
+  /** Depth of a cache block along K. */
+  kc: number;
+  /** Rows of a cache block of packed A, in tiles. */
+  mcTiles: number;
+  /** Columns of a cache block of packed B, in tiles. */
+  ncTiles: number;
+  /** k-steps per micro-kernel loop iteration; each step ends with its own exit test. */
+  unroll: number;
+}
+
+export const DEFAULT_SHAPES: Record<WasmDType, GemmShape> = {
+  float32: { dtype: "float32", mr: 4, nr: 8, kc: 256, mcTiles: 24, ncTiles: 128, unroll: 2 },
+  float64: { dtype: "float64", mr: 4, nr: 4, kc: 256, mcTiles: 24, ncTiles: 128, unroll: 2 },
+};
+
+export interface GemmModuleOptions {
+  shape: GemmShape;
+  /** Import a shared memory (needed when worker threads run the same instance's code). */
+  shared: boolean;
+  maxPages: number;
+}
+
+/** Export names and signatures (all i32, byte addresses) of the generated module. */
+export interface GemmExports {
+  /**
+   * packA(a, rsA, csA, m, k, ap, s0, s1): MR-row strips s0..s1 of op(A), element (i, p) at
+   * a + i*rsA + p*csA, into ap. Requires k >= 1.
+   */
+  packA(a: number, rsA: number, csA: number, m: number, k: number, ap: number, s0: number, s1: number): void;
+  /**
+   * packB(b, csB, rsB, n, k, bp, s0, s1): NR-column strips s0..s1 of op(B), element (p, j) at
+   * b + p*rsB + j*csB (note the order: columns play the role of A's rows), into bp. Requires k >= 1.
+   */
+  packB(b: number, csB: number, rsB: number, n: number, k: number, bp: number, s0: number, s1: number): void;
+  /** compute(ap, bp, c, ldc, k, mt0, mt1, nt0, nt1): C tiles [mt0,mt1) x [nt0,nt1) from packed panels. */
+  compute(
+    ap: number,
+    bp: number,
+    c: number,
+    ldc: number,
+    k: number,
+    mt0: number,
+    mt1: number,
+    nt0: number,
+    nt1: number,
+  ): void;
+  /** compact(c, ldc, rowBytes, m): moves rows of a padded C together so it is contiguous. */
+  compact(c: number, ldc: number, rowBytes: number, m: number): void;
+}
+
+interface Isa {
+  es: number;
+  lanes: number;
+  scalar: typeof F32 | typeof F64;
+  load(f: FunctionBuilder, offset?: number): FunctionBuilder;
+  store(f: FunctionBuilder, offset?: number): FunctionBuilder;
+  zero(f: FunctionBuilder): FunctionBuilder;
+  splatLoad(f: FunctionBuilder, offset: number): FunctionBuilder;
+  add(f: FunctionBuilder): FunctionBuilder;
+  mul(f: FunctionBuilder): FunctionBuilder;
+}
+
+function isaFor(dtype: WasmDType): Isa {
+  return dtype === "float32"
+    ? {
+        es: 4,
+        lanes: 4,
+        scalar: F32,
+        load: (f, o = 0) => f.f32Load(o),
+        store: (f, o = 0) => f.f32Store(o),
+        zero: (f) => f.f32Const(0),
+        splatLoad: (f, o) => f.v128Load32Splat(o),
+        add: (f) => f.f32x4Add(),
+        mul: (f) => f.f32x4Mul(),
+      }
+    : {
+        es: 8,
+        lanes: 2,
+        scalar: F64,
+        load: (f, o = 0) => f.f64Load(o),
+        store: (f, o = 0) => f.f64Store(o),
+        zero: (f) => f.f64Const(0),
+        splatLoad: (f, o) => f.v128Load64Splat(o),
+        add: (f) => f.f64x2Add(),
+        mul: (f) => f.f64x2Mul(),
+      };
+}
+
+/** `for (i = from; i < to; i += step) body()`, with `to` and `step` locals or constants. */
+function forRange(
+  f: FunctionBuilder,
+  i: Local,
+  from: () => void,
+  to: Local | number,
+  step: number,
+  body: () => void,
+): void {
+  from();
+  f.set(i);
+  f.block().loop();
+  f.get(i);
+  if (typeof to === "number") f.i32Const(to);
+  else f.get(to);
+  f.i32GeS().brIf(1);
+  body();
+  f.get(i).i32Const(step).i32Add().set(i);
+  f.br(0).end().end();
+}
+
+/** Repeats body `count` times (count >= 1 at run time), counting a scratch local down. */
+function repeat(f: FunctionBuilder, counter: Local, count: () => void, body: () => void): void {
+  count();
+  f.set(counter);
+  f.loop();
+  body();
+  f.get(counter).i32Const(1).i32Sub().tee(counter).brIf(0);
+  f.end();
+}
+
+/** result = min(x, y) for i32 locals/expressions already computed into locals. */
+function minInto(f: FunctionBuilder, out: Local, x: () => void, y: () => void): void {
+  x();
+  y();
+  x();
+  y();
+  f.i32LtS().select().set(out);
+}
+
+function buildMicroKernel(shape: GemmShape, isa: Isa): FunctionBuilder {
+  const { mr, nr } = shape;
+  const nv = nr / isa.lanes;
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32], []);
+  const [kc, ap, bp, c, ldc, accumulate] = f.params as [Local, Local, Local, Local, Local, Local];
+  const acc: Local[][] = [];
+  for (let r = 0; r < mr; r++) {
+    acc.push([]);
+    for (let v = 0; v < nv; v++) acc[r]!.push(f.local(V128));
+  }
+  const bv: Local[] = [];
+  for (let v = 0; v < nv; v++) bv.push(f.local(V128));
+  const av = f.local(V128);
+  const apEnd = f.local(I32);
+
+  for (const row of acc) for (const a of row) f.v128Zero().set(a);
+  f.get(ap)
+    .get(kc)
+    .i32Const(mr * isa.es)
+    .i32Mul()
+    .i32Add()
+    .set(apEnd);
+
+  // One k-step: NR values of packed B times MR broadcast values of packed A, in program order.
+  const step = (): void => {
+    for (let v = 0; v < nv; v++)
+      f.get(bp)
+        .v128Load(v * 16)
+        .set(bv[v]!);
+    for (let r = 0; r < mr; r++) {
+      isa.splatLoad(f.get(ap), r * isa.es).set(av);
+      for (let v = 0; v < nv; v++) {
+        f.get(acc[r]![v]!).get(av).get(bv[v]!);
+        isa.mul(f);
+        isa.add(f);
+        f.set(acc[r]![v]!);
+      }
+    }
+    f.get(ap)
+      .i32Const(mr * isa.es)
+      .i32Add()
+      .set(ap);
+    f.get(bp)
+      .i32Const(nr * isa.es)
+      .i32Add()
+      .set(bp);
+  };
+
+  // The exit test after every step splits the unrolled body into blocks, which keeps V8 from
+  // hoisting all loads of the iteration to its top (that spills the C tile to the stack).
+  f.block().loop();
+  for (let u = 0; u < shape.unroll; u++) {
+    step();
+    f.get(ap).get(apEnd).i32GeU().brIf(1);
+  }
+  f.br(0).end().end();
+
+  const storeTile = (withAccumulate: boolean): void => {
+    for (let r = 0; r < mr; r++) {
+      for (let v = 0; v < nv; v++) {
+        f.get(c);
+        if (withAccumulate) {
+          f.get(c)
+            .v128Load(v * 16)
+            .get(acc[r]![v]!);
+          isa.add(f);
+        } else {
+          f.get(acc[r]![v]!);
+        }
+        f.v128Store(v * 16);
+      }
+      if (r + 1 < mr) f.get(c).get(ldc).i32Add().set(c);
+    }
+  };
+  f.get(accumulate).if();
+  storeTile(true);
+  f.else();
+  storeTile(false);
+  f.end();
+  return f;
+}
+
+/**
+ * Packs strips s0..s1 of a matrix X (element (i, p) at x + i*rs + p*cs) into `width`-row
+ * k-major strips: dst[s][p][r] = X(s*width + r, p), zero for rows past `rows`. A full strip whose
+ * rows are adjacent in memory (rs == element size: the transposed layouts) is copied a vector at a time.
+ */
+function buildPack(isa: Isa, width: number): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32], []);
+  const [x, rs, cs, rows, k, dst, s0, s1] = f.params as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const s = f.local(I32);
+  const r = f.local(I32);
+  const src = f.local(I32);
+  const d = f.local(I32);
+  const cnt = f.local(I32);
+  const stripBytes = f.local(I32);
+  const dStrip = f.local(I32);
+  const strideOut = width * isa.es;
+
+  const scalarStrip = (): void => {
+    forRange(
+      f,
+      r,
+      () => f.i32Const(0),
+      width,
+      1,
+      () => {
+        f.get(dStrip).get(r).i32Const(isa.es).i32Mul().i32Add().set(d);
+        f.get(s).i32Const(width).i32Mul().get(r).i32Add().get(rows).i32LtS().if();
+        f.get(x).get(s).i32Const(width).i32Mul().get(r).i32Add().get(rs).i32Mul().i32Add().set(src);
+        repeat(
+          f,
+          cnt,
+          () => f.get(k),
+          () => {
+            f.get(d);
+            isa.load(f.get(src));
+            isa.store(f);
+            f.get(src).get(cs).i32Add().set(src);
+            f.get(d).i32Const(strideOut).i32Add().set(d);
+          },
+        );
+        f.else();
+        repeat(
+          f,
+          cnt,
+          () => f.get(k),
+          () => {
+            f.get(d);
+            isa.zero(f);
+            isa.store(f);
+            f.get(d).i32Const(strideOut).i32Add().set(d);
+          },
+        );
+        f.end();
+      },
+    );
+  };
+
+  const vectorStrip = (): void => {
+    f.get(x).get(s).i32Const(strideOut).i32Mul().i32Add().set(src);
+    f.get(dStrip).set(d);
+    repeat(
+      f,
+      cnt,
+      () => f.get(k),
+      () => {
+        for (let v = 0; v < strideOut / 16; v++)
+          f.get(d)
+            .get(src)
+            .v128Load(v * 16)
+            .v128Store(v * 16);
+        f.get(src).get(cs).i32Add().set(src);
+        f.get(d).i32Const(strideOut).i32Add().set(d);
+      },
+    );
+  };
+
+  f.get(k).i32Const(strideOut).i32Mul().set(stripBytes);
+  forRange(
+    f,
+    s,
+    () => f.get(s0),
+    s1,
+    1,
+    () => {
+      f.get(dst).get(s).get(stripBytes).i32Mul().i32Add().set(dStrip);
+      if (strideOut % 16 === 0) {
+        f.get(rs).i32Const(isa.es).i32Eq();
+        f.get(s).i32Const(width).i32Mul().i32Const(width).i32Add().get(rows).i32LeS();
+        f.i32And().if();
+        vectorStrip();
+        f.else();
+        scalarStrip();
+        f.end();
+      } else {
+        scalarStrip();
+      }
+    },
+  );
+  return f;
+}
+
+/** compute(ap, bp, c, ldc, k, mt0, mt1, nt0, nt1): loops over cache blocks, then tiles. */
+function buildCompute(shape: GemmShape, isa: Isa, microIndex: number): FunctionBuilder {
+  const { mr, nr, kc: KC, mcTiles, ncTiles } = shape;
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
+  const [ap, bp, c, ldc, k, mt0, mt1, nt0, nt1] = f.params as Local[] as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const jc = f.local(I32);
+  const jcEnd = f.local(I32);
+  const pc = f.local(I32);
+  const kc = f.local(I32);
+  const ic = f.local(I32);
+  const icEnd = f.local(I32);
+  const jr = f.local(I32);
+  const ir = f.local(I32);
+  const bStrip = f.local(I32);
+  const cCol = f.local(I32);
+  const aRowBytes = f.local(I32);
+  const bRowBytes = f.local(I32);
+  const cTileRowBytes = f.local(I32);
+
+  f.get(k)
+    .i32Const(mr * isa.es)
+    .i32Mul()
+    .set(aRowBytes); // bytes of one packed A strip
+  f.get(k)
+    .i32Const(nr * isa.es)
+    .i32Mul()
+    .set(bRowBytes); // bytes of one packed B strip
+  f.get(ldc).i32Const(mr).i32Mul().set(cTileRowBytes);
+  forRange(
+    f,
+    jc,
+    () => f.get(nt0),
+    nt1,
+    ncTiles,
+    () => {
+      minInto(
+        f,
+        jcEnd,
+        () => f.get(jc).i32Const(ncTiles).i32Add(),
+        () => f.get(nt1),
+      );
+      forRange(
+        f,
+        pc,
+        () => f.i32Const(0),
+        k,
+        KC,
+        () => {
+          minInto(
+            f,
+            kc,
+            () => f.i32Const(KC),
+            () => f.get(k).get(pc).i32Sub(),
+          );
+          forRange(
+            f,
+            ic,
+            () => f.get(mt0),
+            mt1,
+            mcTiles,
+            () => {
+              minInto(
+                f,
+                icEnd,
+                () => f.get(ic).i32Const(mcTiles).i32Add(),
+                () => f.get(mt1),
+              );
+              forRange(
+                f,
+                jr,
+                () => f.get(jc),
+                jcEnd,
+                1,
+                () => {
+                  f.get(bp)
+                    .get(jr)
+                    .get(bRowBytes)
+                    .i32Mul()
+                    .i32Add()
+                    .get(pc)
+                    .i32Const(nr * isa.es)
+                    .i32Mul()
+                    .i32Add();
+                  f.set(bStrip);
+                  f.get(c)
+                    .get(jr)
+                    .i32Const(nr * isa.es)
+                    .i32Mul()
+                    .i32Add()
+                    .set(cCol);
+                  forRange(
+                    f,
+                    ir,
+                    () => f.get(ic),
+                    icEnd,
+                    1,
+                    () => {
+                      f.get(kc);
+                      f.get(ap)
+                        .get(ir)
+                        .get(aRowBytes)
+                        .i32Mul()
+                        .i32Add()
+                        .get(pc)
+                        .i32Const(mr * isa.es)
+                        .i32Mul()
+                        .i32Add();
+                      f.get(bStrip);
+                      f.get(cCol).get(ir).get(cTileRowBytes).i32Mul().i32Add();
+                      f.get(ldc);
+                      f.get(pc);
+                      f.call(microIndex);
+                    },
+                  );
+                },
+              );
+            },
+          );
+        },
+      );
+    },
+  );
+  return f;
+}
+
+/** compact(c, ldc, rowBytes, m): row i moves from c + i*ldc to c + i*rowBytes (overlap-safe, in order). */
+function buildCompact(): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32], []);
+  const [c, ldc, rowBytes, m] = f.params as [Local, Local, Local, Local];
+  const i = f.local(I32);
+  forRange(
+    f,
+    i,
+    () => f.i32Const(1),
+    m,
+    1,
+    () => {
+      f.get(c).get(i).get(rowBytes).i32Mul().i32Add();
+      f.get(c).get(i).get(ldc).i32Mul().i32Add();
+      f.get(rowBytes);
+      f.memoryCopy();
+    },
+  );
+  return f;
+}
+
+export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
+  const { shape } = opts;
+  const isa = isaFor(shape.dtype);
+  if (shape.nr % isa.lanes !== 0)
+    throw new RangeError(`gemm module: nr=${shape.nr} is not a multiple of ${isa.lanes}`);
+  const mb = new ModuleBuilder().importMemory({
+    module: "env",
+    field: "memory",
+    minPages: 1,
+    maxPages: opts.maxPages,
+    shared: opts.shared,
+  });
+  const micro = mb.addFunction(buildMicroKernel(shape, isa));
+  mb.addFunction(buildPack(isa, shape.mr), "packA");
+  mb.addFunction(buildPack(isa, shape.nr), "packB");
+  mb.addFunction(buildCompute(shape, isa, micro), "compute");
+  mb.addFunction(buildCompact(), "compact");
+  return mb.encode();
+}

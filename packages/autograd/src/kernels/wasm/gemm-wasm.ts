@@ -1,0 +1,114 @@
+import type { FloatArray } from "../types.js";
+import { ensureCapacity, HEAP_BASE, wasmRuntime } from "./runtime.js";
+import { awaitJob, postJob, readyHelpers, startHelpers } from "./workers.js";
+
+/**
+ * GEMM on the WASM SIMD backend, same contract as gemmJs: C[m,n] = op(A)·op(B), overwriting C.
+ * Copies A and B into the wasm memory (typed-array set: memcpy speed), packs them into tile strips
+ * there, computes the padded C, and copies C back. With threads > 1, helper threads take contiguous
+ * ranges of row tiles (or column tiles) and pack their own share of the operand they split.
+ *
+ * Returns the number of threads that ran, or 0 when the product does not fit the wasm memory (the
+ * caller then uses JS).
+ */
+export function gemmWasm(
+  a: FloatArray,
+  aOff: number,
+  b: FloatArray,
+  bOff: number,
+  c: FloatArray,
+  cOff: number,
+  m: number,
+  n: number,
+  k: number,
+  transA: boolean,
+  transB: boolean,
+  threads = 1,
+): number {
+  const rt = wasmRuntime();
+  if (rt === null) return 0;
+  if (m === 0 || n === 0) return 1;
+  if (k === 0) {
+    c.fill(0, cOff, cOff + m * n);
+    return 1;
+  }
+  const isF32 = c instanceof Float32Array;
+  const engine = isF32 ? rt.engines.float32 : rt.engines.float64;
+  const { mr, nr } = engine.shape;
+  const es = isF32 ? 4 : 8;
+  const mTiles = Math.ceil(m / mr);
+  const nTiles = Math.ceil(n / nr);
+
+  // Layout, 64-byte aligned: raw A, raw B, packed A, packed B, padded C.
+  const align = (x: number): number => (x + 63) & ~63;
+  const aPtr = HEAP_BASE;
+  const bPtr = align(aPtr + m * k * es);
+  const apPtr = align(bPtr + k * n * es);
+  const bpPtr = align(apPtr + mTiles * mr * k * es);
+  const cPtr = align(bpPtr + nTiles * nr * k * es);
+  const ldc = nTiles * nr * es;
+  const end = cPtr + mTiles * mr * ldc;
+  if (end > 2 ** 32 - 65536 || !ensureCapacity(rt, end)) return 0;
+
+  const view = isF32 ? rt.f32 : rt.f64;
+  const aLen = m * k;
+  const bLen = k * n;
+  view.set(aOff === 0 && a.length === aLen ? a : a.subarray(aOff, aOff + aLen), aPtr / es);
+  view.set(bOff === 0 && b.length === bLen ? b : b.subarray(bOff, bOff + bLen), bPtr / es);
+
+  // Byte strides of op(A)(i, p) and op(B)(p, j) in the raw copies.
+  const rsA = transA ? es : k * es;
+  const csA = transA ? m * es : es;
+  const rsB = transB ? es : n * es;
+  const csB = transB ? k * es : es;
+  const fns = engine.fns;
+
+  let used = 1;
+  if (threads > 1) {
+    startHelpers(rt, threads - 1);
+    used = 1 + readyHelpers(rt, threads - 1);
+    // Too little work to share: every thread should get at least a couple of tiles.
+    used = Math.min(used, Math.max(1, Math.floor(Math.max(mTiles, nTiles) / 2)));
+  }
+
+  if (used === 1) {
+    fns.packA(aPtr, rsA, csA, m, k, apPtr, 0, mTiles);
+    fns.packB(bPtr, csB, rsB, n, k, bpPtr, 0, nTiles);
+    fns.compute(apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles);
+  } else {
+    // Split the longer tile dimension; the other operand is packed once, up front, by this thread.
+    const splitRows = mTiles >= nTiles;
+    const tiles = splitRows ? mTiles : nTiles;
+    const bounds = Array.from({ length: used + 1 }, (_, t) => Math.round((t * tiles) / used));
+    if (splitRows) fns.packB(bPtr, csB, rsB, n, k, bpPtr, 0, nTiles);
+    else fns.packA(aPtr, rsA, csA, m, k, apPtr, 0, mTiles);
+    const jobFor = (t: number) => {
+      const t0 = bounds[t]!;
+      const t1 = bounds[t + 1]!;
+      return splitRows
+        ? {
+            packA: [aPtr, rsA, csA, m, k, apPtr, t0, t1],
+            packB: [bPtr, csB, rsB, n, k, bpPtr, 0, 0],
+            compute: [apPtr, bpPtr, cPtr, ldc, k, t0, t1, 0, nTiles],
+          }
+        : {
+            packA: [aPtr, rsA, csA, m, k, apPtr, 0, 0],
+            packB: [bPtr, csB, rsB, n, k, bpPtr, t0, t1],
+            compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, t0, t1],
+          };
+    };
+    for (let t = 1; t < used; t++) postJob(rt, t - 1, { dtype: isF32 ? "float32" : "float64", ...jobFor(t) });
+    const own = jobFor(0);
+    fns.packA(...(own.packA as [number, number, number, number, number, number, number, number]));
+    fns.packB(...(own.packB as [number, number, number, number, number, number, number, number]));
+    fns.compute(...(own.compute as [number, number, number, number, number, number, number, number, number]));
+    let ok = true;
+    for (let t = 1; t < used; t++) ok = awaitJob(rt, t - 1) && ok;
+    if (!ok) throw new Error("gemm (wasm): a helper thread failed while computing its share");
+  }
+
+  if (nTiles * nr !== n) fns.compact(cPtr, ldc, n * es, m);
+  const cStart = cPtr / es;
+  c.set(view.subarray(cStart, cStart + m * n), cOff);
+  return used;
+}
