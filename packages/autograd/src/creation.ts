@@ -1,0 +1,192 @@
+import { allocate, checkDtype, type DType, getDefaultDtype, type TypedArray } from "./dtype.js";
+import { DTypeError, ShapeError, ValueError } from "./errors.js";
+import { defaultRng, Rng } from "./random.js";
+import { checkShape, formatShape, sizeOf } from "./shape.js";
+import { Tensor } from "./tensor.js";
+
+export interface TensorOptions {
+  dtype?: DType;
+  requiresGrad?: boolean;
+  name?: string;
+}
+
+export interface RandomOptions extends TensorOptions {
+  /** Seed for a private generator: the same seed gives the same numbers everywhere. */
+  seed?: number;
+  /** A generator to draw from (advances it), for reproducible streams. */
+  rng?: Rng;
+}
+
+export type NestedNumbers = number | readonly NestedNumbers[];
+
+function finish(t: Tensor, opts: TensorOptions | undefined): Tensor {
+  if (opts?.requiresGrad) t.requiresGrad = true;
+  if (opts?.name !== undefined) t.name = opts.name;
+  return t;
+}
+
+function inferShape(data: NestedNumbers): number[] {
+  const shape: number[] = [];
+  let level: NestedNumbers = data;
+  while (Array.isArray(level)) {
+    shape.push(level.length);
+    if (level.length === 0) break;
+    level = level[0];
+  }
+  return shape;
+}
+
+function flatten(data: NestedNumbers, shape: readonly number[], out: TypedArray): void {
+  let k = 0;
+  const walk = (node: NestedNumbers, dim: number, path: number[]): void => {
+    if (dim === shape.length) {
+      if (typeof node !== "number") {
+        throw new ValueError(
+          `tensor: expected a number at [${path.join(", ")}], got ${Array.isArray(node) ? "an array" : typeof node}`,
+        );
+      }
+      out[k++] = node;
+      return;
+    }
+    if (!Array.isArray(node) || node.length !== shape[dim]) {
+      const got = Array.isArray(node) ? `length ${node.length}` : typeof node;
+      throw new ShapeError(
+        `tensor: ragged nested array at [${path.join(", ")}]: expected length ${shape[dim]}, got ${got}`,
+      );
+    }
+    for (let i = 0; i < node.length; i++) walk(node[i], dim + 1, [...path, i]);
+  };
+  walk(data, 0, []);
+}
+
+/**
+ * Makes a tensor from a number, nested arrays or a typed array. A typed array fixes the dtype
+ * (Float64Array -> float64) unless opts.dtype says otherwise, and is used without copying when
+ * the dtype matches.
+ */
+export function tensor(
+  data: NestedNumbers | Float32Array | Float64Array | Int32Array,
+  opts: TensorOptions & { shape?: readonly number[] } = {},
+): Tensor {
+  if (opts.dtype !== undefined) checkDtype(opts.dtype, "tensor");
+  if (ArrayBuffer.isView(data)) {
+    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array)) {
+      throw new DTypeError(
+        `tensor: typed arrays must be Float32Array, Float64Array or Int32Array, got ${(data as ArrayBufferView).constructor.name}`,
+      );
+    }
+    const shape = opts.shape ? checkShape(opts.shape, "tensor") : [data.length];
+    if (sizeOf(shape) !== data.length) {
+      throw new ShapeError(
+        `tensor: ${data.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`,
+      );
+    }
+    const dtype =
+      opts.dtype ??
+      (data instanceof Float32Array ? "float32" : data instanceof Float64Array ? "float64" : "int32");
+    let buffer: TypedArray = data;
+    if (
+      (dtype === "float32") !== data instanceof Float32Array ||
+      (dtype === "float64") !== data instanceof Float64Array
+    ) {
+      buffer = allocate(dtype, data.length);
+      buffer.set(data);
+    }
+    return finish(new Tensor(buffer, shape), opts);
+  }
+  if (typeof data !== "number" && !Array.isArray(data)) {
+    throw new ValueError(
+      `tensor: expected a number, nested arrays of numbers or a typed array, got ${data === null ? "null" : typeof data}`,
+    );
+  }
+  const inferred = inferShape(data as NestedNumbers);
+  const dtype = opts.dtype ?? getDefaultDtype();
+  const buffer = allocate(dtype, sizeOf(inferred));
+  flatten(data as NestedNumbers, inferred, buffer);
+  const shape = opts.shape ? checkShape(opts.shape, "tensor") : inferred;
+  if (sizeOf(shape) !== buffer.length) {
+    throw new ShapeError(
+      `tensor: ${buffer.length} values do not fill shape ${formatShape(shape)} (${sizeOf(shape)} elements)`,
+    );
+  }
+  return finish(new Tensor(buffer, shape), opts);
+}
+
+/** A tensor of `shape` filled with `value`. */
+export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
+  const s = checkShape(shape, "full");
+  const dtype = opts.dtype === undefined ? getDefaultDtype() : checkDtype(opts.dtype, "full");
+  const data = allocate(dtype, sizeOf(s));
+  if (value !== 0) data.fill(value);
+  return finish(new Tensor(data, s), opts);
+}
+
+export const zeros = (shape: readonly number[], opts?: TensorOptions): Tensor => full(shape, 0, opts);
+export const ones = (shape: readonly number[], opts?: TensorOptions): Tensor => full(shape, 1, opts);
+
+/** Tensors shaped and typed like `x`. */
+export const zerosLike = (x: Tensor, opts?: TensorOptions): Tensor =>
+  full(x.shape, 0, { dtype: x.dtype, ...opts });
+export const onesLike = (x: Tensor, opts?: TensorOptions): Tensor =>
+  full(x.shape, 1, { dtype: x.dtype, ...opts });
+
+/** The n×n identity matrix. */
+export function eye(n: number, opts: TensorOptions = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0) throw new ShapeError(`eye: n must be an integer >= 0, got ${n}`);
+  const t = full([n, n], 0, opts);
+  for (let i = 0; i < n; i++) t.data[i * n + i] = 1;
+  return t;
+}
+
+/** Values start, start+step, ... below stop (like NumPy); arange(n) counts 0..n-1. */
+export function arange(start: number, stop?: number, step = 1, opts: TensorOptions = {}): Tensor {
+  if (stop === undefined) {
+    stop = start;
+    start = 0;
+  }
+  if (!Number.isFinite(start) || !Number.isFinite(stop) || !Number.isFinite(step) || step === 0) {
+    throw new ValueError(
+      `arange: start, stop and step must be finite and step nonzero, got ${start}, ${stop}, ${step}`,
+    );
+  }
+  const n = Math.max(0, Math.ceil((stop - start) / step));
+  const t = full([n], 0, opts);
+  for (let i = 0; i < n; i++) t.data[i] = start + i * step;
+  return t;
+}
+
+function pickRng(opts: RandomOptions, op: string): Rng {
+  if (opts.rng !== undefined && opts.seed !== undefined)
+    throw new ValueError(`${op}: pass either seed or rng, not both`);
+  if (opts.rng !== undefined) return opts.rng;
+  if (opts.seed !== undefined) return new Rng(opts.seed);
+  return defaultRng();
+}
+
+/** Uniform samples in [low, high) (default [0, 1)). */
+export function rand(
+  shape: readonly number[],
+  opts: RandomOptions & { low?: number; high?: number } = {},
+): Tensor {
+  const t = full(shape, 0, { dtype: opts.dtype });
+  if (t.dtype === "int32") throw new DTypeError("rand: dtype must be float32 or float64");
+  const rng = pickRng(opts, "rand");
+  const low = opts.low ?? 0;
+  const high = opts.high ?? 1;
+  for (let i = 0; i < t.size; i++) t.data[i] = low + (high - low) * rng.uniform();
+  return finish(t, opts);
+}
+
+/** Normal samples with mean `mean` and standard deviation `std` (default N(0, 1)). */
+export function randn(
+  shape: readonly number[],
+  opts: RandomOptions & { mean?: number; std?: number } = {},
+): Tensor {
+  const t = full(shape, 0, { dtype: opts.dtype });
+  if (t.dtype === "int32") throw new DTypeError("randn: dtype must be float32 or float64");
+  const rng = pickRng(opts, "randn");
+  const mean = opts.mean ?? 0;
+  const std = opts.std ?? 1;
+  for (let i = 0; i < t.size; i++) t.data[i] = mean + std * rng.normal();
+  return finish(t, opts);
+}

@@ -1,0 +1,51 @@
+import { DTypeError } from "./errors.js";
+
+export type DType = "float32" | "float64" | "int32";
+export type FloatDType = "float32" | "float64";
+export type TypedArray = Float32Array | Float64Array | Int32Array;
+export type FloatArray = Float32Array | Float64Array;
+
+let defaultDtype: FloatDType = "float32";
+
+/** The dtype tensors get when neither their data nor their options fix one. float32 unless changed. */
+export function getDefaultDtype(): FloatDType {
+  return defaultDtype;
+}
+
+export function setDefaultDtype(dtype: FloatDType): void {
+  if (dtype !== "float32" && dtype !== "float64") {
+    throw new DTypeError(`setDefaultDtype: expected "float32" or "float64", got ${JSON.stringify(dtype)}`);
+  }
+  defaultDtype = dtype;
+}
+
+export function allocate(dtype: DType, size: number): TypedArray {
+  if (dtype === "float32") return new Float32Array(size);
+  if (dtype === "float64") return new Float64Array(size);
+  return new Int32Array(size);
+}
+
+export function dtypeOf(data: TypedArray): DType {
+  if (data instanceof Float32Array) return "float32";
+  if (data instanceof Float64Array) return "float64";
+  return "int32";
+}
+
+export function isFloat(dtype: DType): dtype is FloatDType {
+  return dtype !== "int32";
+}
+
+/** Result dtype of combining two tensors: float64 wins over float32, any float wins over int32. */
+export function promoteTypes(a: DType, b: DType): DType {
+  if (a === b) return a;
+  if (a === "float64" || b === "float64") return "float64";
+  if (a === "float32" || b === "float32") return "float32";
+  return "int32";
+}
+
+export function checkDtype(value: unknown, op: string): DType {
+  if (value === "float32" || value === "float64" || value === "int32") return value;
+  throw new DTypeError(
+    `${op}: unknown dtype ${JSON.stringify(value)}; expected "float32", "float64" or "int32"`,
+  );
+}

@@ -1,0 +1,166 @@
+import { ValueError } from "./errors.js";
+import { Rng } from "./random.js";
+import { formatShape } from "./shape.js";
+import { grads, noGrad } from "./tape.js";
+import { Tensor } from "./tensor.js";
+
+export interface GradcheckOptions {
+  /** Finite-difference step (default 1e-6). */
+  eps?: number;
+  /** Absolute tolerance (default 1e-5). */
+  atol?: number;
+  /** Relative tolerance (default 1e-3). */
+  rtol?: number;
+  /** Seed of the random cotangent used for non-scalar outputs (default 0). */
+  seed?: number;
+}
+
+export interface GradcheckWorst {
+  /** Which input, which flat element. */
+  input: number;
+  index: number;
+  analytic: number;
+  numeric: number;
+}
+
+export interface GradcheckResult {
+  ok: boolean;
+  maxAbsError: number;
+  maxRelError: number;
+  worst: GradcheckWorst | null;
+}
+
+type Fn = (...inputs: Tensor[]) => Tensor;
+
+function toFloat64(x: Tensor, i: number): Tensor {
+  if (!(x instanceof Tensor)) throw new ValueError(`gradcheck: input ${i} is not a Tensor`);
+  if (x.dtype === "int32") return x;
+  return new Tensor(Float64Array.from(x.data), x.shape);
+}
+
+/**
+ * Projects f onto a fixed random cotangent so that any output shape reduces to a scalar:
+ * checking ∇⟨v, f⟩ checks vᵀJ, the quantity backward computes.
+ */
+function scalarize(f: Fn, xs: Tensor[], seed: number): Fn {
+  const y0 = noGrad(() => f(...xs));
+  if (!(y0 instanceof Tensor)) throw new ValueError("gradcheck: f must return a Tensor");
+  if (y0.size === 1) return (...args) => f(...args).sum();
+  const rng = new Rng(seed);
+  const v = new Tensor(
+    Float64Array.from({ length: y0.size }, () => rng.uniformIn(-1, 1)),
+    y0.shape,
+  );
+  return (...args) => {
+    const y = f(...args);
+    if (y.size !== v.size) {
+      throw new ValueError(
+        `gradcheck: f's output changed shape from ${formatShape(v.shape)} to ${formatShape(y.shape)}`,
+      );
+    }
+    return y.cast("float64").mul(v).sum();
+  };
+}
+
+function compare(
+  analytic: (Tensor | null)[],
+  numeric: Float64Array[],
+  xs: Tensor[],
+  opts: GradcheckOptions,
+): GradcheckResult {
+  const atol = opts.atol ?? 1e-5;
+  const rtol = opts.rtol ?? 1e-3;
+  let ok = true;
+  let maxAbsError = 0;
+  let maxRelError = 0;
+  let worst: GradcheckWorst | null = null;
+  let worstExcess = Number.NEGATIVE_INFINITY;
+  xs.forEach((x, i) => {
+    if (x.dtype === "int32") return;
+    const a = analytic[i];
+    const n = numeric[i];
+    for (let k = 0; k < n.length; k++) {
+      const av = a === null ? 0 : a.data[k];
+      const nv = n[k];
+      const abs = Math.abs(av - nv);
+      const rel = abs / Math.max(Math.abs(nv), Math.abs(av), 1e-12);
+      const bad = !(abs <= atol + rtol * Math.abs(nv)); // NaN counts as bad
+      if (bad) ok = false;
+      if (abs > maxAbsError || Number.isNaN(abs)) maxAbsError = Number.isNaN(abs) ? Number.NaN : abs;
+      if (abs > atol && rel > maxRelError) maxRelError = rel;
+      const excess = Number.isNaN(abs) ? Number.POSITIVE_INFINITY : abs - (atol + rtol * Math.abs(nv));
+      if (excess > worstExcess) {
+        worstExcess = excess;
+        worst = { input: i, index: k, analytic: av, numeric: nv };
+      }
+    }
+  });
+  return { ok, maxAbsError, maxRelError, worst };
+}
+
+function numericGradients(h: Fn, xs: Tensor[], eps: number): Float64Array[] {
+  return xs.map((x, i) => {
+    const out = new Float64Array(x.size);
+    if (x.dtype === "int32") return out;
+    for (let k = 0; k < x.size; k++) {
+      const orig = x.data[k];
+      const at = (value: number): number => {
+        x.data[k] = value;
+        const args = xs.slice();
+        args[i] = x;
+        return noGrad(() => h(...args)).item();
+      };
+      const plus = at(orig + eps);
+      const minus = at(orig - eps);
+      x.data[k] = orig;
+      out[k] = (plus - minus) / (2 * eps);
+    }
+    return out;
+  });
+}
+
+/**
+ * Compares tape gradients of f with central finite differences, in float64 (float32 inputs are
+ * promoted). Non-scalar outputs are projected on a seeded random cotangent.
+ */
+export function gradcheck(f: Fn, inputs: readonly Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+  const xs = inputs.map(toFloat64);
+  const h = scalarize(f, xs, opts.seed ?? 0);
+  const analytic = grads(h)(...xs);
+  const numeric = numericGradients(h, xs, opts.eps ?? 1e-6);
+  return compare(analytic, numeric, xs, opts);
+}
+
+/**
+ * Second-order check: the tape's gradient of ⟨u, ∇⟨v, f⟩⟩ (a Hessian-vector product, differentiating
+ * the backward pass itself) against finite differences of the first-order gradient.
+ */
+export function gradgradcheck(
+  f: Fn,
+  inputs: readonly Tensor[],
+  opts: GradcheckOptions = {},
+): GradcheckResult {
+  const xs = inputs.map(toFloat64);
+  const h = scalarize(f, xs, opts.seed ?? 0);
+  const rng = new Rng((opts.seed ?? 0) + 1);
+  const us = xs.map(
+    (x) =>
+      new Tensor(
+        Float64Array.from({ length: x.size }, () => rng.uniformIn(-1, 1)),
+        x.shape,
+      ),
+  );
+  const firstOrder: Fn = (...args) => {
+    const gs = grads(h)(...args);
+    let total: Tensor | null = null;
+    gs.forEach((g, i) => {
+      if (g === null || args[i].dtype === "int32") return;
+      const term = g.mul(us[i]).sum();
+      total = total === null ? term : total.add(term);
+    });
+    return total ?? new Tensor(new Float64Array(1), []);
+  };
+  const analytic = grads(firstOrder)(...xs);
+  const numeric = numericGradients(firstOrder, xs, opts.eps ?? 1e-5);
+  return compare(analytic, numeric, xs, { atol: 1e-4, rtol: 1e-3, ...opts });
+}

@@ -1,0 +1,41 @@
+export {
+  arange,
+  eye,
+  full,
+  type NestedNumbers,
+  ones,
+  onesLike,
+  type RandomOptions,
+  rand,
+  randn,
+  type TensorOptions,
+  tensor,
+  zeros,
+  zerosLike,
+} from "./creation.js";
+export { type DType, type FloatDType, getDefaultDtype, setDefaultDtype, type TypedArray } from "./dtype.js";
+export { DTypeError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
+export { type GradcheckOptions, type GradcheckResult, gradcheck, gradgradcheck } from "./gradcheck.js";
+export type { GraphOptions, TapeNode } from "./graph.js";
+export { Tape } from "./graph-tape.js";
+export * from "./ops/index.js";
+export type { Primitive } from "./ops/primitive.js";
+export { primitiveNames } from "./ops/rules.js";
+export { defaultRng, manualSeed, Rng } from "./random.js";
+export { broadcastShapes } from "./shape.js";
+export {
+  type BackwardOptions,
+  enableGrad,
+  grad,
+  grads,
+  isAnomalyModeEnabled,
+  isGradEnabled,
+  noGrad,
+  record,
+  scope,
+  setAnomalyMode,
+  valueAndGrad,
+  valueAndGrads,
+  withAnomalyMode,
+} from "./tape.js";
+export { type NestedArray, Tensor } from "./tensor.js";

@@ -1,0 +1,137 @@
+import { type Shape, stridesOf } from "../shape.js";
+import type { NumericArray } from "./types.js";
+
+/** Copies x (shape `shape`) into out with its axes permuted: out.shape[i] = shape[perm[i]]. */
+export function permute(x: NumericArray, shape: Shape, perm: readonly number[], out: NumericArray): void {
+  const nd = shape.length;
+  const n = out.length;
+  if (n === 0) return;
+  if (nd === 2 && perm[0] === 1) {
+    const rows = shape[0];
+    const cols = shape[1];
+    // Tiled 2-D transpose: both sides stay within a few cache lines.
+    const T = 32;
+    for (let r0 = 0; r0 < rows; r0 += T) {
+      const r1 = Math.min(rows, r0 + T);
+      for (let c0 = 0; c0 < cols; c0 += T) {
+        const c1 = Math.min(cols, c0 + T);
+        for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = x[r * cols + c];
+      }
+    }
+    return;
+  }
+  const inStrides = stridesOf(shape);
+  const outShape = perm.map((p) => shape[p]);
+  const srcStrides = perm.map((p) => inStrides[p]);
+  const idx = new Array<number>(nd).fill(0);
+  let src = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = x[src];
+    for (let d = nd - 1; d >= 0; d--) {
+      idx[d]++;
+      src += srcStrides[d];
+      if (idx[d] < outShape[d]) break;
+      src -= srcStrides[d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Copies x broadcast to outShape (strides from broadcastStrides) into out. */
+export function expand(
+  x: NumericArray,
+  strides: readonly number[],
+  outShape: Shape,
+  out: NumericArray,
+): void {
+  const n = out.length;
+  const nd = outShape.length;
+  if (n === 0) return;
+  if (x.length === 1) {
+    out.fill(x[0]);
+    return;
+  }
+  const idx = new Array<number>(nd).fill(0);
+  let src = 0;
+  for (let i = 0; i < n; i++) {
+    out[i] = x[src];
+    for (let d = nd - 1; d >= 0; d--) {
+      idx[d]++;
+      src += strides[d];
+      if (idx[d] < outShape[d]) break;
+      src -= strides[d] * outShape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/**
+ * Block copy for slicing/padding along one axis, with x viewed as [outer, srcLen, inner] and out as
+ * [outer, dstLen, inner]: copies `count` rows starting at srcStart into dstStart.
+ */
+export function copyAxisBlock(
+  src: NumericArray,
+  srcLen: number,
+  srcStart: number,
+  dst: NumericArray,
+  dstLen: number,
+  dstStart: number,
+  outer: number,
+  inner: number,
+  count: number,
+): void {
+  const block = count * inner;
+  for (let o = 0; o < outer; o++) {
+    const s = (o * srcLen + srcStart) * inner;
+    const d = (o * dstLen + dstStart) * inner;
+    if (block > 64) dst.set(src.subarray(s, s + block), d);
+    else for (let i = 0; i < block; i++) dst[d + i] = src[s + i];
+  }
+}
+
+/** out[o, j, i] = x[o, index[j], i] (x viewed as [outer, size, inner]). Indices are already validated. */
+export function gatherRows(
+  x: NumericArray,
+  size: number,
+  index: Int32Array,
+  out: NumericArray,
+  outer: number,
+  inner: number,
+): void {
+  const m = index.length;
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < m; j++) {
+      const s = (o * size + index[j]) * inner;
+      const d = (o * m + j) * inner;
+      for (let i = 0; i < inner; i++) out[d + i] = x[s + i];
+    }
+  }
+}
+
+/** out[o, index[j], i] += g[o, j, i]: the transpose of gatherRows. `out` must be zeroed by the caller. */
+export function scatterAddRows(
+  g: NumericArray,
+  index: Int32Array,
+  out: NumericArray,
+  size: number,
+  outer: number,
+  inner: number,
+): void {
+  const m = index.length;
+  for (let o = 0; o < outer; o++) {
+    for (let j = 0; j < m; j++) {
+      const s = (o * m + j) * inner;
+      const d = (o * size + index[j]) * inner;
+      for (let i = 0; i < inner; i++) out[d + i] += g[s + i];
+    }
+  }
+}
+
+/** Converts between dtypes (float64 -> float32 rounds; float -> int32 truncates toward zero). */
+export function castInto(x: NumericArray, out: NumericArray): void {
+  if (out instanceof Int32Array && !(x instanceof Int32Array)) {
+    for (let i = 0; i < x.length; i++) out[i] = Math.trunc(x[i]);
+    return;
+  }
+  out.set(x);
+}

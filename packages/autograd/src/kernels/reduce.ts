@@ -1,0 +1,186 @@
+import type { Shape } from "../shape.js";
+import type { NumericArray } from "./types.js";
+
+export type ReduceOp = "sum" | "max" | "min";
+
+/**
+ * Reduces `x` over the (sorted) `axes`, writing one value per kept position into `out`.
+ * Adjacent dimensions with the same kept/reduced status are merged first, so the common cases
+ * (all axes, leading rows, trailing columns, a middle axis) become one [outer, reduced, inner] walk.
+ */
+export function reduce(
+  op: ReduceOp,
+  x: NumericArray,
+  shape: Shape,
+  axes: readonly number[],
+  out: NumericArray,
+): void {
+  const segments = mergeSegments(shape, axes);
+  if (segments.length <= 3) {
+    // Pad to the pattern [kept, reduced, kept].
+    let outer = 1;
+    let reduced = 1;
+    let inner = 1;
+    if (segments.length === 1) {
+      if (segments[0].reduced) reduced = segments[0].size;
+      else outer = segments[0].size;
+    } else if (segments.length === 2) {
+      if (segments[0].reduced) {
+        reduced = segments[0].size;
+        inner = segments[1].size;
+      } else {
+        outer = segments[0].size;
+        reduced = segments[1].size;
+      }
+    } else if (!segments[0].reduced) {
+      outer = segments[0].size;
+      reduced = segments[1].size;
+      inner = segments[2].size;
+    } else {
+      reduceGeneral(op, x, shape, axes, out);
+      return;
+    }
+    reduceOuterReducedInner(op, x, outer, reduced, inner, out);
+    return;
+  }
+  reduceGeneral(op, x, shape, axes, out);
+}
+
+interface Segment {
+  size: number;
+  reduced: boolean;
+}
+
+function mergeSegments(shape: Shape, axes: readonly number[]): Segment[] {
+  const segments: Segment[] = [];
+  for (let d = 0; d < shape.length; d++) {
+    if (shape[d] === 1) continue; // size-1 dims change nothing
+    const reduced = axes.includes(d);
+    const last = segments[segments.length - 1];
+    if (last && last.reduced === reduced) last.size *= shape[d];
+    else segments.push({ size: shape[d], reduced });
+  }
+  if (segments.length === 0) segments.push({ size: 1, reduced: false });
+  return segments;
+}
+
+function initialValue(op: ReduceOp): number {
+  return op === "sum" ? 0 : op === "max" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
+}
+
+function reduceOuterReducedInner(
+  op: ReduceOp,
+  x: NumericArray,
+  outer: number,
+  reduced: number,
+  inner: number,
+  out: NumericArray,
+): void {
+  const init = initialValue(op);
+  if (inner === 1) {
+    for (let o = 0; o < outer; o++) {
+      const base = o * reduced;
+      let acc = init;
+      if (op === "sum") for (let r = 0; r < reduced; r++) acc += x[base + r];
+      else if (op === "max")
+        for (let r = 0; r < reduced; r++) {
+          const v = x[base + r];
+          if (v > acc || v !== v) acc = v;
+        }
+      else
+        for (let r = 0; r < reduced; r++) {
+          const v = x[base + r];
+          if (v < acc || v !== v) acc = v;
+        }
+      out[o] = acc;
+    }
+    return;
+  }
+  // Accumulate whole rows of length `inner`: contiguous reads and writes.
+  for (let o = 0; o < outer; o++) {
+    const ob = o * inner;
+    for (let i = 0; i < inner; i++) out[ob + i] = init;
+    for (let r = 0; r < reduced; r++) {
+      const xb = (o * reduced + r) * inner;
+      if (op === "sum") for (let i = 0; i < inner; i++) out[ob + i] += x[xb + i];
+      else if (op === "max")
+        for (let i = 0; i < inner; i++) {
+          const v = x[xb + i];
+          if (v > out[ob + i] || v !== v) out[ob + i] = v;
+        }
+      else
+        for (let i = 0; i < inner; i++) {
+          const v = x[xb + i];
+          if (v < out[ob + i] || v !== v) out[ob + i] = v;
+        }
+    }
+  }
+}
+
+/** Any axes pattern: walk x in order with an odometer that tracks the output offset. */
+function reduceGeneral(
+  op: ReduceOp,
+  x: NumericArray,
+  shape: Shape,
+  axes: readonly number[],
+  out: NumericArray,
+): void {
+  const nd = shape.length;
+  const outStrides = new Array<number>(nd).fill(0);
+  let s = 1;
+  for (let d = nd - 1; d >= 0; d--) {
+    if (!axes.includes(d)) {
+      outStrides[d] = s;
+      s *= shape[d];
+    }
+  }
+  out.fill(initialValue(op));
+  const idx = new Array<number>(nd).fill(0);
+  let o = 0;
+  for (let i = 0; i < x.length; i++) {
+    const v = x[i];
+    if (op === "sum") out[o] += v;
+    else if (op === "max") {
+      if (v > out[o] || v !== v) out[o] = v;
+    } else if (v < out[o] || v !== v) out[o] = v;
+    for (let d = nd - 1; d >= 0; d--) {
+      idx[d]++;
+      o += outStrides[d];
+      if (idx[d] < shape[d]) break;
+      o -= outStrides[d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Index of the first maximum (or minimum) along one axis of x viewed as [outer, size, inner]. NaN wins. */
+export function argReduce(
+  op: "argmax" | "argmin",
+  x: NumericArray,
+  outer: number,
+  size: number,
+  inner: number,
+  out: Int32Array,
+): void {
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * size * inner + i;
+      let best = x[base];
+      let bestIdx = 0;
+      if (best === best) {
+        for (let r = 1; r < size; r++) {
+          const v = x[base + r * inner];
+          if (v !== v) {
+            bestIdx = r;
+            break;
+          }
+          if (op === "argmax" ? v > best : v < best) {
+            best = v;
+            bestIdx = r;
+          }
+        }
+      }
+      out[o * inner + i] = bestIdx;
+    }
+  }
+}

@@ -1,0 +1,58 @@
+import { TapegradError, ValueError } from "../errors.js";
+import { apply, noGrad } from "../tape.js";
+import { Tensor } from "../tensor.js";
+import type { RuleTable } from "./primitive.js";
+
+export const customRules: RuleTable<"custom"> = {
+  custom: {
+    name: "custom",
+    forward: (inputs, params) => {
+      const out = noGrad(() => params.forward(...inputs));
+      if (!(out instanceof Tensor)) {
+        throw new TapegradError(`customOp "${params.name}": forward must return a Tensor, got ${typeof out}`);
+      }
+      return new Tensor(out.data, out.shape); // a fresh tensor, so the node never lands on an input
+    },
+    vjp: (g, { inputs, output, params }, needs) => {
+      const result = params.vjp(g, inputs, output);
+      const list = Array.isArray(result) ? result : [result];
+      if (list.length !== inputs.length) {
+        throw new TapegradError(
+          `customOp "${params.name}": vjp returned ${list.length} cotangents for ${inputs.length} inputs`,
+        );
+      }
+      return list.map((c, i) => (needs[i] ? (c ?? null) : null));
+    },
+  },
+};
+
+export interface CustomOpSpec {
+  /** Shown in graphs and errors. */
+  name: string;
+  /** Computes the output from the inputs; runs without recording. */
+  forward: (...inputs: Tensor[]) => Tensor;
+  /**
+   * Maps the output cotangent to one cotangent per input (null for none). Write it with tensor ops to
+   * make the op twice differentiable.
+   */
+  vjp: (cotangent: Tensor, inputs: readonly Tensor[], output: Tensor) => Tensor | null | (Tensor | null)[];
+}
+
+/** Defines a primitive with its own gradient rule; returns a function applying it. */
+export function customOp(spec: CustomOpSpec): (...inputs: Tensor[]) => Tensor {
+  if (
+    typeof spec?.name !== "string" ||
+    typeof spec.forward !== "function" ||
+    typeof spec.vjp !== "function"
+  ) {
+    throw new ValueError("customOp: expected { name: string, forward: function, vjp: function }");
+  }
+  const params = { name: spec.name, forward: spec.forward, vjp: spec.vjp };
+  return (...inputs) => {
+    inputs.forEach((t, i) => {
+      if (!(t instanceof Tensor))
+        throw new TapegradError(`customOp "${spec.name}": input ${i} is not a Tensor`);
+    });
+    return apply(customRules.custom, inputs, params);
+  };
+}

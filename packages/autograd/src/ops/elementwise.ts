@@ -1,0 +1,228 @@
+import { DTypeError } from "../errors.js";
+import { activationGrad, type BinaryOp, binary, select } from "../kernels/binary.js";
+import { type UnaryOp, unary as unaryKernel } from "../kernels/unary.js";
+import { broadcastShapes, shapesEqual } from "../shape.js";
+import { apply } from "../tape.js";
+import type { Tensor } from "../tensor.js";
+import type { Primitive, Rule, RuleTable } from "./primitive.js";
+import { checkTensor, coerce, empty, type Operand, requireFloat, scalar, unbroadcast } from "./util.js";
+
+type UnaryPrimitive =
+  | "neg"
+  | "exp"
+  | "log"
+  | "sqrt"
+  | "abs"
+  | "square"
+  | "tanh"
+  | "sigmoid"
+  | "relu"
+  | "softplus"
+  | "erf";
+type BinaryPrimitive = "add" | "sub" | "mul" | "div" | "pow" | "maximum" | "minimum";
+type GradPrimitive = "tanhGrad" | "sigmoidGrad" | "reluGrad";
+export type ElementwisePrimitive = UnaryPrimitive | BinaryPrimitive | GradPrimitive | "where";
+
+function mapUnary(op: UnaryOp, x: Tensor): Tensor {
+  const out = empty(x.dtype, x.shape);
+  unaryKernel(op, x.data, out.data);
+  return out;
+}
+
+function mapBinary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const shape = shapesEqual(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
+  const out = empty(a.dtype, shape);
+  binary(op, a.data, a.shape, b.data, b.shape, out.data, shape);
+  return out;
+}
+
+function unaryRule<P extends UnaryPrimitive>(
+  name: P,
+  vjp: (g: Tensor, x: Tensor, y: Tensor) => Tensor,
+): Rule<P> {
+  return {
+    name,
+    forward: ([x]) => mapUnary(name, x),
+    vjp: (g, { inputs, output }) => [vjp(g, inputs[0], output)],
+  };
+}
+
+function binaryRule<P extends BinaryPrimitive>(
+  name: P,
+  vjpA: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor,
+  vjpB: (g: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor,
+): Rule<P> {
+  return {
+    name,
+    forward: ([a, b]) => mapBinary(name, a, b),
+    vjp: (g, { inputs: [a, b], output }, needs) => [
+      needs[0] ? unbroadcast(vjpA(g, a, b, output), a.shape) : null,
+      needs[1] ? unbroadcast(vjpB(g, a, b, output), b.shape) : null,
+    ],
+  };
+}
+
+function gradRule<P extends GradPrimitive>(
+  name: P,
+  vjpSaved: ((ct: Tensor, y: Tensor, g: Tensor) => Tensor) | null,
+): Rule<P> {
+  return {
+    name,
+    forward: ([y, g]) => {
+      const out = empty(g.dtype, g.shape);
+      activationGrad(name, y.data, g.data, out.data);
+      return out;
+    },
+    vjp: (ct, { inputs: [y, g] }, needs) => [
+      needs[0] && vjpSaved !== null ? vjpSaved(ct, y, g) : null,
+      needs[1] ? apply(elementwiseRules[name] as Rule<P>, [y, ct], null) : null,
+    ],
+  };
+}
+
+const TWO_OVER_SQRT_PI = 1.1283791670955126;
+
+/** Forward and vjp of every elementwise primitive, side by side. */
+export const elementwiseRules: RuleTable<ElementwisePrimitive> = {
+  neg: unaryRule("neg", (g) => neg(g)),
+  exp: unaryRule("exp", (g, _x, y) => mul(g, y)),
+  log: unaryRule("log", (g, x) => div(g, x)),
+  sqrt: unaryRule("sqrt", (g, _x, y) => div(g, mul(y, 2))),
+  abs: unaryRule("abs", (g, x) => mul(g, sign(x))), // abs'(0) = 0
+  square: unaryRule("square", (g, x) => mul(g, mul(x, 2))),
+  tanh: unaryRule("tanh", (g, _x, y) => apply(elementwiseRules.tanhGrad, [y, g], null)),
+  sigmoid: unaryRule("sigmoid", (g, _x, y) => apply(elementwiseRules.sigmoidGrad, [y, g], null)),
+  relu: unaryRule("relu", (g, x) => apply(elementwiseRules.reluGrad, [x, g], null)), // relu'(0) = 0
+  softplus: unaryRule("softplus", (g, x) => mul(g, sigmoid(x))),
+  erf: unaryRule("erf", (g, x) => mul(g, mul(exp(neg(square(x))), TWO_OVER_SQRT_PI))),
+
+  add: binaryRule(
+    "add",
+    (g) => g,
+    (g) => g,
+  ),
+  sub: binaryRule(
+    "sub",
+    (g) => g,
+    (g) => neg(g),
+  ),
+  mul: binaryRule(
+    "mul",
+    (g, _a, b) => mul(g, b),
+    (g, a) => mul(g, a),
+  ),
+  div: binaryRule(
+    "div",
+    (g, _a, b) => div(g, b),
+    (g, _a, b, y) => neg(div(mul(g, y), b)),
+  ),
+  pow: binaryRule(
+    "pow",
+    (g, a, b) => mul(g, mul(b, pow(a, sub(b, 1)))),
+    // d/db a^b = a^b ln a; taken as 0 where a == 0 (as PyTorch does), NaN for negative a.
+    (g, a, _b, y) => mul(g, mul(y, log(where(equal(a, 0), scalar(1, a.dtype), a)))),
+  ),
+  // Ties split the cotangent evenly between the operands.
+  maximum: binaryRule(
+    "maximum",
+    (g, a, b) => mul(g, tieWeight(a, b, "greater")),
+    (g, a, b) => mul(g, tieWeight(b, a, "greater")),
+  ),
+  minimum: binaryRule(
+    "minimum",
+    (g, a, b) => mul(g, tieWeight(a, b, "less")),
+    (g, a, b) => mul(g, tieWeight(b, a, "less")),
+  ),
+
+  tanhGrad: gradRule("tanhGrad", (ct, y, g) => mul(mul(ct, g), mul(y, -2))),
+  sigmoidGrad: gradRule("sigmoidGrad", (ct, y, g) => mul(mul(ct, g), sub(1, mul(y, 2)))),
+  reluGrad: gradRule("reluGrad", null), // the relu mask is piecewise constant in x
+
+  where: {
+    name: "where",
+    forward: ([cond, a, b]) => {
+      const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, "where"), b.shape, "where");
+      const out = empty(a.dtype, shape);
+      select(cond.data, cond.shape, a.data, a.shape, b.data, b.shape, out.data, shape);
+      return out;
+    },
+    vjp: (g, { inputs: [cond, a, b] }, needs) => {
+      const zero = scalar(0, g.dtype);
+      return [
+        null,
+        needs[1] ? unbroadcast(where(cond, g, zero), a.shape) : null,
+        needs[2] ? unbroadcast(where(cond, zero, g), b.shape) : null,
+      ];
+    },
+  },
+};
+
+/** 1 where x wins the comparison against y, ½ on ties, 0 otherwise (a constant mask). */
+function tieWeight(x: Tensor, y: Tensor, wins: "greater" | "less"): Tensor {
+  const win = mapBinary(wins, x, y);
+  const tie = mapBinary("equal", x, y);
+  const w = mapBinary("add", win, mapBinary("mul", tie, scalar(0.5, tie.dtype)));
+  return w;
+}
+
+function unaryOp(name: UnaryPrimitive, x: Tensor): Tensor {
+  checkTensor(x, name);
+  requireFloat(x, name);
+  return apply(elementwiseRules[name] as Rule<Primitive>, [x], null as never);
+}
+
+function binaryOp(name: BinaryPrimitive, a: Operand, b: Operand): Tensor {
+  const [ta, tb] = coerce(a, b, name);
+  if ((name === "div" || name === "pow") && ta.dtype === "int32") {
+    throw new DTypeError(`${name}: int32 operands are not supported; cast to a float dtype first`);
+  }
+  return apply(elementwiseRules[name] as Rule<Primitive>, [ta, tb], null as never);
+}
+
+export const neg = (x: Tensor): Tensor => unaryOp("neg", x);
+export const exp = (x: Tensor): Tensor => unaryOp("exp", x);
+export const log = (x: Tensor): Tensor => unaryOp("log", x);
+export const sqrt = (x: Tensor): Tensor => unaryOp("sqrt", x);
+export const abs = (x: Tensor): Tensor => unaryOp("abs", x);
+export const square = (x: Tensor): Tensor => unaryOp("square", x);
+export const tanh = (x: Tensor): Tensor => unaryOp("tanh", x);
+export const sigmoid = (x: Tensor): Tensor => unaryOp("sigmoid", x);
+export const relu = (x: Tensor): Tensor => unaryOp("relu", x);
+export const softplus = (x: Tensor): Tensor => unaryOp("softplus", x);
+export const erf = (x: Tensor): Tensor => unaryOp("erf", x);
+
+export const add = (a: Operand, b: Operand): Tensor => binaryOp("add", a, b);
+export const sub = (a: Operand, b: Operand): Tensor => binaryOp("sub", a, b);
+export const mul = (a: Operand, b: Operand): Tensor => binaryOp("mul", a, b);
+export const div = (a: Operand, b: Operand): Tensor => binaryOp("div", a, b);
+export const pow = (a: Operand, b: Operand): Tensor => binaryOp("pow", a, b);
+export const maximum = (a: Operand, b: Operand): Tensor => binaryOp("maximum", a, b);
+export const minimum = (a: Operand, b: Operand): Tensor => binaryOp("minimum", a, b);
+
+/** where(cond, a, b): a where cond is nonzero, else b (broadcast). cond gets no gradient. */
+export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+  checkTensor(cond, "where", "cond");
+  const [ta, tb] = coerce(a, b, "where");
+  return apply(elementwiseRules.where, [cond, ta, tb], null);
+}
+
+// ---- non-differentiable elementwise functions: outputs never require grad ----
+
+function constantBinary(op: BinaryOp, a: Operand, b: Operand): Tensor {
+  const [ta, tb] = coerce(a, b, op);
+  return mapBinary(op, ta, tb);
+}
+
+/** 1 where a > b else 0, in the operands' dtype. Not differentiable. */
+export const greater = (a: Operand, b: Operand): Tensor => constantBinary("greater", a, b);
+export const greaterEqual = (a: Operand, b: Operand): Tensor => constantBinary("greaterEqual", a, b);
+export const less = (a: Operand, b: Operand): Tensor => constantBinary("less", a, b);
+export const lessEqual = (a: Operand, b: Operand): Tensor => constantBinary("lessEqual", a, b);
+export const equal = (a: Operand, b: Operand): Tensor => constantBinary("equal", a, b);
+export const notEqual = (a: Operand, b: Operand): Tensor => constantBinary("notEqual", a, b);
+
+/** -1, 0 or 1 by the sign of each element. Not differentiable (its derivative is 0 almost everywhere). */
+export function sign(x: Tensor): Tensor {
+  checkTensor(x, "sign");
+  return mapUnary("sign", x);
+}

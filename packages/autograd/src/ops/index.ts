@@ -1,0 +1,45 @@
+export { clamp, gelu, leakyRelu } from "./activation.js";
+export { type CustomOpSpec, customOp } from "./custom.js";
+export {
+  abs,
+  add,
+  div,
+  equal,
+  erf,
+  exp,
+  greater,
+  greaterEqual,
+  less,
+  lessEqual,
+  log,
+  maximum,
+  minimum,
+  mul,
+  neg,
+  notEqual,
+  pow,
+  relu,
+  sigmoid,
+  sign,
+  softplus,
+  sqrt,
+  square,
+  sub,
+  tanh,
+  where,
+} from "./elementwise.js";
+export { gather, scatterAdd } from "./indexing.js";
+export { matmul } from "./matmul.js";
+export { argmax, argmin, logSoftmax, logsumexp, max, mean, min, softmax, sum } from "./reduce.js";
+export {
+  broadcastTo,
+  cast,
+  concat,
+  pad,
+  reshape,
+  slice,
+  squeeze,
+  stack,
+  transpose,
+  unsqueeze,
+} from "./shape.js";

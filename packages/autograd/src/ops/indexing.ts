@@ -1,0 +1,106 @@
+import { ShapeError, ValueError } from "../errors.js";
+import { gatherRows, scatterAddRows } from "../kernels/layout.js";
+import { formatShape, normalizeAxis, sizeOf } from "../shape.js";
+import { apply } from "../tape.js";
+import { Tensor } from "../tensor.js";
+import type { RuleTable } from "./primitive.js";
+import { checkTensor, empty } from "./util.js";
+
+function view(shape: readonly number[], axis: number): { outer: number; inner: number } {
+  return { outer: sizeOf(shape.slice(0, axis)), inner: sizeOf(shape.slice(axis + 1)) };
+}
+
+export const indexingRules: RuleTable<"gather" | "scatterAdd"> = {
+  // out[..., j, ...] = x[..., index[j], ...] along `axis` (torch.index_select).
+  gather: {
+    name: "gather",
+    forward: ([x, index], { axis }) => {
+      const shape = x.shape.slice();
+      shape[axis] = index.size;
+      const out = empty(x.dtype, shape);
+      const { outer, inner } = view(x.shape, axis);
+      gatherRows(x.data, x.shape[axis], index.data as Int32Array, out.data, outer, inner);
+      return out;
+    },
+    vjp: (g, { inputs: [x, index], params: { axis } }) => [scatterAdd(g, index, axis, x.shape[axis]), null],
+  },
+  // The transpose of gather: rows of g are added into a zero tensor at the indexed positions.
+  scatterAdd: {
+    name: "scatterAdd",
+    forward: ([g, index], { axis, size }) => {
+      const shape = g.shape.slice();
+      shape[axis] = size;
+      const out = empty(g.dtype, shape);
+      const { outer, inner } = view(shape, axis);
+      scatterAddRows(g.data, index.data as Int32Array, out.data, size, outer, inner);
+      return out;
+    },
+    vjp: (ct, { inputs: [, index], params: { axis } }) => [gather(ct, index, axis), null],
+  },
+};
+
+function toIndex(indices: Tensor | readonly number[], op: string): Tensor {
+  if (indices instanceof Tensor) {
+    if (indices.dtype !== "int32") {
+      throw new ValueError(
+        `${op}: indices must be an int32 tensor, got ${indices.dtype}; cast with .cast("int32")`,
+      );
+    }
+    if (indices.ndim !== 1)
+      throw new ShapeError(`${op}: indices must be 1-D, got shape ${formatShape(indices.shape)}`);
+    return indices;
+  }
+  if (!Array.isArray(indices))
+    throw new ValueError(`${op}: indices must be an int32 Tensor or an array of integers`);
+  const data = new Int32Array(indices.length);
+  indices.forEach((v, i) => {
+    if (!Number.isInteger(v)) throw new ValueError(`${op}: index ${i} is ${v}, expected an integer`);
+    data[i] = v;
+  });
+  return new Tensor(data, [indices.length]);
+}
+
+function checkRange(index: Tensor, size: number, op: string, shape: readonly number[], axis: number): Tensor {
+  const d = index.data;
+  let normalized: Int32Array | null = null;
+  for (let i = 0; i < d.length; i++) {
+    let v = d[i];
+    if (v < -size || v >= size) {
+      throw new ShapeError(
+        `${op}: index ${v} (position ${i}) is out of range for axis ${axis} of size ${size} in ${formatShape(shape)}`,
+      );
+    }
+    if (v < 0) {
+      normalized ??= Int32Array.from(d);
+      v += size;
+      normalized[i] = v;
+    }
+  }
+  return normalized === null ? index : new Tensor(normalized, index.shape);
+}
+
+/** Selects entries along `axis` by int32 indices (negative ones count from the end). Its gradient scatter-adds. */
+export function gather(x: Tensor, indices: Tensor | readonly number[], axis = 0): Tensor {
+  checkTensor(x, "gather");
+  const ax = normalizeAxis(axis, x.ndim, "gather");
+  const index = checkRange(toIndex(indices, "gather"), x.shape[ax], "gather", x.shape, ax);
+  return apply(indexingRules.gather, [x, index], { axis: ax });
+}
+
+/** Adds slices of g (along `axis`) into a zero tensor of length `size` at the given indices. */
+export function scatterAdd(
+  g: Tensor,
+  indices: Tensor | readonly number[],
+  axis: number,
+  size: number,
+): Tensor {
+  checkTensor(g, "scatterAdd");
+  const ax = normalizeAxis(axis, g.ndim, "scatterAdd");
+  const index = checkRange(toIndex(indices, "scatterAdd"), size, "scatterAdd", [size], ax);
+  if (index.size !== g.shape[ax]) {
+    throw new ShapeError(
+      `scatterAdd: ${index.size} indices for axis ${ax} of size ${g.shape[ax]} in ${formatShape(g.shape)}`,
+    );
+  }
+  return apply(indexingRules.scatterAdd, [g, index], { axis: ax, size });
+}

@@ -1,0 +1,157 @@
+import { ShapeError } from "../errors.js";
+import { gemm } from "../kernels/gemm.js";
+import type { FloatArray } from "../kernels/types.js";
+import { broadcastShapes, formatShape, shapesEqual, sizeOf, stridesOf } from "../shape.js";
+import { apply } from "../tape.js";
+import type { Tensor } from "../tensor.js";
+import type { RuleTable } from "./primitive.js";
+import { checkTensor, coerce, empty, requireFloat, unbroadcast } from "./util.js";
+
+/** Rows and columns of op(X) for a stored matrix X of shape [..., r, c]. */
+function opDims(x: Tensor, trans: boolean): [number, number] {
+  const r = x.shape[x.shape.length - 2];
+  const c = x.shape[x.shape.length - 1];
+  return trans ? [c, r] : [r, c];
+}
+
+/**
+ * The matmul primitive: op(A)·op(B) over inputs of rank >= 2 whose leading (batch) dims broadcast.
+ * Transpose flags let backward form A·Bᵀ and Aᵀ·B without materialising a transposed copy.
+ */
+export const matmulRules: RuleTable<"matmul"> = {
+  matmul: {
+    name: "matmul",
+    forward: ([a, b], { transA, transB }) => {
+      const [m, k] = opDims(a, transA);
+      const [k2, n] = opDims(b, transB);
+      const batchA = a.shape.slice(0, -2);
+      const batchB = b.shape.slice(0, -2);
+      const batch = shapesEqual(batchA, batchB) ? batchA : broadcastShapes(batchA, batchB, "matmul");
+      const out = empty(a.dtype, [...batch, m, n]);
+      if (k !== k2) throw new ShapeError(`matmul: inner dimensions differ (${k} != ${k2})`);
+      const count = sizeOf(batch);
+      if (count === 1) {
+        gemm(
+          a.data as FloatArray,
+          0,
+          b.data as FloatArray,
+          0,
+          out.data as FloatArray,
+          0,
+          m,
+          n,
+          k,
+          transA,
+          transB,
+        );
+        return out;
+      }
+      // Offsets of each batch entry in A and B, following broadcasting (stride 0 on broadcast dims).
+      const aOffsets = batchOffsets(batchA, batch, m * k);
+      const bOffsets = batchOffsets(batchB, batch, k * n);
+      for (let i = 0; i < count; i++) {
+        gemm(
+          a.data as FloatArray,
+          aOffsets[i],
+          b.data as FloatArray,
+          bOffsets[i],
+          out.data as FloatArray,
+          i * m * n,
+          m,
+          n,
+          k,
+          transA,
+          transB,
+        );
+      }
+      return out;
+    },
+    vjp: (g, { inputs: [a, b], params: { transA, transB } }, needs) => {
+      // C = op(A)·op(B). Each case writes dA, dB as single products with flags; no transposed copies.
+      let da: Tensor | null = null;
+      let db: Tensor | null = null;
+      if (needs[0]) {
+        if (!transA)
+          da = matmulFlags(g, b, false, !transB); // dA = G·op(B)ᵀ
+        else da = matmulFlags(b, g, transB, true); // dA = op(B)·Gᵀ
+        da = unbroadcast(da, a.shape);
+      }
+      if (needs[1]) {
+        if (!transB)
+          db = matmulFlags(a, g, !transA, false); // dB = op(A)ᵀ·G
+        else db = matmulFlags(g, a, true, transA); // dB = Gᵀ·op(A)
+        db = unbroadcast(db, b.shape);
+      }
+      return [da, db];
+    },
+  },
+};
+
+function batchOffsets(
+  batchShape: readonly number[],
+  batch: readonly number[],
+  matrixSize: number,
+): Int32Array | number[] {
+  const count = sizeOf(batch);
+  const offsets = new Array<number>(count);
+  const lead = batch.length - batchShape.length;
+  const strides = stridesOf(batchShape);
+  const idx = new Array<number>(batch.length).fill(0);
+  for (let i = 0; i < count; i++) {
+    let off = 0;
+    for (let d = lead; d < batch.length; d++) {
+      if (batchShape[d - lead] !== 1) off += idx[d] * strides[d - lead];
+    }
+    offsets[i] = off * matrixSize;
+    for (let d = batch.length - 1; d >= 0; d--) {
+      if (++idx[d] < batch[d]) break;
+      idx[d] = 0;
+    }
+  }
+  return offsets;
+}
+
+/** op(A)·op(B) for inputs of rank >= 2, recorded on the tape. */
+export function matmulFlags(a: Tensor, b: Tensor, transA: boolean, transB: boolean): Tensor {
+  return apply(matmulRules.matmul, [a, b], { transA, transB });
+}
+
+/**
+ * NumPy matmul: 1-D operands are promoted to a row (left) or column (right) vector and the added
+ * dimension removed again; N-D operands broadcast their batch dimensions.
+ */
+export function matmul(a: Tensor, b: Tensor): Tensor {
+  checkTensor(a, "matmul");
+  checkTensor(b, "matmul");
+  [a, b] = coerce(a, b, "matmul");
+  requireFloat(a, "matmul");
+  if (a.ndim === 0 || b.ndim === 0) {
+    throw new ShapeError(
+      `matmul: operands must be at least 1-D, got ${formatShape(a.shape)} x ${formatShape(b.shape)}; use mul for scalars`,
+    );
+  }
+  const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
+  const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
+  const k = a2.shape[a2.ndim - 1];
+  const k2 = b2.shape[b2.ndim - 2];
+  if (k !== k2) {
+    throw new ShapeError(
+      `matmul: inner dimensions differ: ${formatShape(a.shape)} x ${formatShape(b.shape)} (${k} != ${k2})`,
+    );
+  }
+  const batchA = a2.shape.slice(0, -2);
+  const batchB = b2.shape.slice(0, -2);
+  if (!shapesEqual(batchA, batchB)) {
+    try {
+      broadcastShapes(batchA, batchB);
+    } catch {
+      throw new ShapeError(
+        `matmul: batch dimensions ${formatShape(batchA)} and ${formatShape(batchB)} of ${formatShape(a.shape)} x ${formatShape(b.shape)} cannot be broadcast`,
+      );
+    }
+  }
+  let out = matmulFlags(a2, b2, false, false);
+  if (a.ndim === 1) out = out.squeeze(-2);
+  if (b.ndim === 1) out = out.squeeze(-1);
+  return out;
+}

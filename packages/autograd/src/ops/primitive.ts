@@ -1,0 +1,82 @@
+import type { DType } from "../dtype.js";
+import type { Tensor } from "../tensor.js";
+
+/**
+ * Parameters of every primitive op. The keys of this interface ARE the primitive set: a primitive added
+ * here without a rule in ops/rules.ts is a compile error (the rule table is typed over these keys).
+ */
+export interface PrimitiveParams {
+  // elementwise unary
+  neg: null;
+  exp: null;
+  log: null;
+  sqrt: null;
+  abs: null;
+  square: null;
+  tanh: null;
+  sigmoid: null;
+  relu: null;
+  softplus: null;
+  erf: null;
+  // elementwise binary, NumPy broadcasting
+  add: null;
+  sub: null;
+  mul: null;
+  div: null;
+  pow: null;
+  maximum: null;
+  minimum: null;
+  // fused activation gradients (inputs: saved activation or input, cotangent)
+  tanhGrad: null;
+  sigmoidGrad: null;
+  reluGrad: null;
+  // selection
+  where: null;
+  // linear algebra: op(A)·op(B) with transpose flags, batched
+  matmul: { transA: boolean; transB: boolean };
+  // reductions
+  sum: { axes: number[]; keepdims: boolean };
+  max: { axes: number[]; keepdims: boolean };
+  min: { axes: number[]; keepdims: boolean };
+  // layout
+  reshape: { shape: number[] };
+  transpose: { perm: number[] };
+  broadcastTo: { shape: number[] };
+  slice: { axis: number; start: number; end: number };
+  pad: { axis: number; before: number; after: number };
+  concat: { axis: number };
+  gather: { axis: number };
+  scatterAdd: { axis: number; size: number };
+  cast: { dtype: DType };
+  // user-defined primitives (customOp)
+  custom: CustomParams;
+}
+
+export type Primitive = keyof PrimitiveParams;
+
+export interface CustomParams {
+  name: string;
+  forward: (...inputs: Tensor[]) => Tensor;
+  vjp: (cotangent: Tensor, inputs: readonly Tensor[], output: Tensor) => (Tensor | null) | (Tensor | null)[];
+}
+
+/** What a vjp rule sees of its node: the inputs and output of the forward call, and its parameters. */
+export interface VjpContext<P extends Primitive> {
+  readonly inputs: readonly Tensor[];
+  readonly output: Tensor;
+  readonly params: PrimitiveParams[P];
+}
+
+/**
+ * A primitive: `forward` computes the output with kernels (never recording anything); `vjp` maps the
+ * output cotangent to one cotangent per input (null = no gradient for that input), written with
+ * differentiable tensor ops so that higher-order gradients come for free. `needs[i]` says whether
+ * input i's cotangent is wanted; a rule may skip work for the others.
+ */
+export interface Rule<P extends Primitive> {
+  readonly name: P;
+  forward(inputs: readonly Tensor[], params: PrimitiveParams[P]): Tensor;
+  vjp(cotangent: Tensor, ctx: VjpContext<P>, needs: readonly boolean[]): (Tensor | null)[];
+}
+
+export type RuleTable<K extends Primitive> = { readonly [P in K]: Rule<P> };

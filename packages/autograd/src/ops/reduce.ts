@@ -1,0 +1,148 @@
+import { ShapeError } from "../errors.js";
+import { argReduce, type ReduceOp, reduce as reduceKernel } from "../kernels/reduce.js";
+import { formatShape, normalizeAxes, normalizeAxis, reducedShape, sizeOf } from "../shape.js";
+import { apply } from "../tape.js";
+import type { Tensor } from "../tensor.js";
+import { where } from "./elementwise.js";
+import type { RuleTable } from "./primitive.js";
+import { checkTensor, empty, requireFloat, scalar } from "./util.js";
+
+type Axes = number | readonly number[] | undefined | null;
+
+function reduceForward(op: ReduceOp, x: Tensor, axes: number[], keepdims: boolean): Tensor {
+  const out = empty(x.dtype, reducedShape(x.shape, axes, keepdims));
+  if (op !== "sum" && x.size === 0) {
+    throw new ShapeError(
+      `${op}: cannot reduce an empty tensor of shape ${formatShape(x.shape)} (no identity element)`,
+    );
+  }
+  reduceKernel(op, x.data, x.shape, axes, out.data);
+  return out;
+}
+
+/** The cotangent of a reduction, reshaped with the reduced axes kept and broadcast back to x's shape. */
+function expandBack(g: Tensor, x: Tensor, axes: number[], keepdims: boolean): Tensor {
+  const kept = keepdims ? g : g.reshape(reducedShape(x.shape, axes, true));
+  return kept.broadcastTo(x.shape as number[]);
+}
+
+/** max/min: the cotangent goes to the extreme elements, split evenly among ties (as torch.amax does). */
+function extremeVjp(g: Tensor, x: Tensor, y: Tensor, axes: number[], keepdims: boolean): Tensor {
+  const yKept = keepdims ? y : y.reshape(reducedShape(x.shape, axes, true));
+  const mask = x.equal(yKept.detach()); // constant 0/1 mask
+  const count = mask.sum(axes, true);
+  return where(mask, expandBack(g, x, axes, keepdims).div(count), scalar(0, x.dtype));
+}
+
+export const reduceRules: RuleTable<"sum" | "max" | "min"> = {
+  sum: {
+    name: "sum",
+    forward: ([x], { axes, keepdims }) => reduceForward("sum", x, axes, keepdims),
+    vjp: (g, { inputs: [x], params: { axes, keepdims } }) => [expandBack(g, x, axes, keepdims)],
+  },
+  max: {
+    name: "max",
+    forward: ([x], { axes, keepdims }) => reduceForward("max", x, axes, keepdims),
+    vjp: (g, { inputs: [x], output, params: { axes, keepdims } }) => [
+      extremeVjp(g, x, output, axes, keepdims),
+    ],
+  },
+  min: {
+    name: "min",
+    forward: ([x], { axes, keepdims }) => reduceForward("min", x, axes, keepdims),
+    vjp: (g, { inputs: [x], output, params: { axes, keepdims } }) => [
+      extremeVjp(g, x, output, axes, keepdims),
+    ],
+  },
+};
+
+/** Sum over `axis` (a number, a list, or all axes when omitted). */
+export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  checkTensor(x, "sum");
+  const axes = normalizeAxes(axis, x.ndim, "sum");
+  return apply(reduceRules.sum, [x], { axes, keepdims });
+}
+
+export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  checkTensor(x, "mean");
+  requireFloat(x, "mean");
+  const axes = normalizeAxes(axis, x.ndim, "mean");
+  let count = 1;
+  for (const a of axes) count *= x.shape[a];
+  if (count === 0)
+    throw new ShapeError(`mean: cannot average over zero elements (shape ${formatShape(x.shape)})`);
+  return sum(x, axes, keepdims).div(count);
+}
+
+export function max(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  checkTensor(x, "max");
+  return apply(reduceRules.max, [x], { axes: normalizeAxes(axis, x.ndim, "max"), keepdims });
+}
+
+export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  checkTensor(x, "min");
+  return apply(reduceRules.min, [x], { axes: normalizeAxes(axis, x.ndim, "min"), keepdims });
+}
+
+/**
+ * log Σ exp(x), stable: the max is subtracted first and detached. The detach is exact, since the
+ * expression does not depend on the shift, and it makes the gradient softmax(x).
+ */
+export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+  checkTensor(x, "logsumexp");
+  requireFloat(x, "logsumexp");
+  const axes = normalizeAxes(axis, x.ndim, "logsumexp");
+  const m = finiteShift(max(x, axes, true).detach());
+  const lse = x.sub(m).exp().sum(axes, true).log().add(m);
+  return keepdims ? lse : lse.reshape(reducedShape(x.shape, axes, false));
+}
+
+/** Replaces ±Inf/NaN shifts by 0 so that all -Inf rows give -Inf rather than NaN. */
+function finiteShift(m: Tensor): Tensor {
+  let ok = true;
+  for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) ok = false;
+  if (ok) return m;
+  const data = m.data.slice();
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) data[i] = 0;
+  const t = empty(m.dtype, m.shape);
+  t.data.set(data);
+  return t;
+}
+
+/** softmax along `axis`: exp(x − max) / Σ exp(x − max). */
+export function softmax(x: Tensor, axis = -1): Tensor {
+  checkTensor(x, "softmax");
+  requireFloat(x, "softmax");
+  const ax = normalizeAxis(axis, x.ndim, "softmax");
+  const e = x.sub(finiteShift(max(x, ax, true).detach())).exp();
+  return e.div(e.sum(ax, true));
+}
+
+/** log softmax along `axis`: x − logsumexp(x), stable for large logits. */
+export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  checkTensor(x, "logSoftmax");
+  requireFloat(x, "logSoftmax");
+  const ax = normalizeAxis(axis, x.ndim, "logSoftmax");
+  return x.sub(logsumexp(x, ax, true));
+}
+
+function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Tensor {
+  checkTensor(x, op);
+  if (x.size === 0) throw new ShapeError(`${op}: empty tensor of shape ${formatShape(x.shape)} has no ${op}`);
+  if (axis === undefined) {
+    const out = empty("int32", []);
+    argReduce(op, x.data, 1, x.size, 1, out.data as Int32Array);
+    return out;
+  }
+  const ax = normalizeAxis(axis, x.ndim, op);
+  const outer = sizeOf(x.shape.slice(0, ax));
+  const inner = sizeOf(x.shape.slice(ax + 1));
+  const out = empty("int32", reducedShape(x.shape, [ax], false));
+  argReduce(op, x.data, outer, x.shape[ax], inner, out.data as Int32Array);
+  return out;
+}
+
+/** Index of the largest element (flattened, or along `axis`), as int32. Ties: the first. Not differentiable. */
+export const argmax = (x: Tensor, axis?: number): Tensor => argOp("argmax", x, axis);
+/** Index of the smallest element (flattened, or along `axis`), as int32. Not differentiable. */
+export const argmin = (x: Tensor, axis?: number): Tensor => argOp("argmin", x, axis);

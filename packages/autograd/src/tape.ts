@@ -1,0 +1,504 @@
+import { GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
+import type { TapeNode } from "./graph.js";
+import { Tape } from "./graph-tape.js";
+import type { Primitive, PrimitiveParams, Rule } from "./ops/primitive.js";
+import { formatShape, shapesEqual } from "./shape.js";
+import { Tensor } from "./tensor.js";
+
+/** A scope frame: scopes form a linked list so tagging a node costs one pointer. */
+export interface ScopeFrame {
+  readonly label: string;
+  readonly id: number;
+  readonly parent: ScopeFrame | null;
+}
+
+/**
+ * One recorded op application: f_index = rule(inputs). Held by its output tensor (as PyTorch does),
+ * so a graph nobody differentiates is garbage-collected with its tensors.
+ */
+export class Node {
+  /** @internal cotangent accumulated during a backward walk */
+  cotangent: Tensor | null = null;
+  /** @internal backward-walk bookkeeping */
+  visitMark = 0;
+  needed = false;
+  released = false;
+
+  constructor(
+    readonly index: number,
+    readonly rule: Rule<Primitive>,
+    public inputs: readonly Tensor[],
+    public output: Tensor | null,
+    public params: unknown,
+    readonly scope: ScopeFrame | null,
+  ) {}
+
+  get op(): string {
+    return this.rule.name === "custom" ? (this.params as PrimitiveParams["custom"]).name : this.rule.name;
+  }
+
+  /** Drops the saved tensors (inputs and output) once backward no longer needs them. */
+  release(): void {
+    this.released = true;
+    this.inputs = [];
+    this.output = null;
+    this.params = null;
+  }
+}
+
+// ---- global recording state ------------------------------------------------------------------
+
+const state = {
+  /** Whether ops record nodes (false inside noGrad and during a plain backward). */
+  gradEnabled: true,
+  /** Index of the next node: the i of f_i, increasing in creation order. */
+  nextIndex: 0,
+  scope: null as ScopeFrame | null,
+  nextScopeId: 1,
+  recorders: [] as Recorder[],
+  anomaly: false,
+  walkEpoch: 0,
+};
+
+export function isGradEnabled(): boolean {
+  return state.gradEnabled;
+}
+
+function withGradEnabled<T>(enabled: boolean, fn: () => T): T {
+  const prev = state.gradEnabled;
+  state.gradEnabled = enabled;
+  try {
+    return fn();
+  } finally {
+    state.gradEnabled = prev;
+  }
+}
+
+/** Runs fn without recording the graph and returns its result. */
+export function noGrad<T>(fn: () => T): T {
+  return withGradEnabled(false, fn);
+}
+
+/** Runs fn with recording on (e.g. inside noGrad), returning its result. */
+export function enableGrad<T>(fn: () => T): T {
+  return withGradEnabled(true, fn);
+}
+
+/** Tags every node created inside fn with `label` (scopes nest), for pictures of the graph. */
+export function scope<T>(label: string, fn: () => T): T {
+  const prev = state.scope;
+  state.scope = { label, id: state.nextScopeId++, parent: prev };
+  try {
+    return fn();
+  } finally {
+    state.scope = prev;
+  }
+}
+
+/** Turns anomaly detection on or off: NaN/Inf in any op output or backward cotangent then throws. */
+export function setAnomalyMode(on: boolean): void {
+  state.anomaly = on;
+}
+
+export function isAnomalyModeEnabled(): boolean {
+  return state.anomaly;
+}
+
+/** Runs fn with anomaly detection on. */
+export function withAnomalyMode<T>(fn: () => T): T {
+  const prev = state.anomaly;
+  state.anomaly = true;
+  try {
+    return fn();
+  } finally {
+    state.anomaly = prev;
+  }
+}
+
+// ---- applying primitives -------------------------------------------------------------------------
+
+/**
+ * Runs a primitive: the forward computes the output with kernels; when recording and any input
+ * requires grad, the output gets a node holding the rule's vjp. This is the only place nodes are made.
+ */
+export function apply<P extends Primitive>(
+  rule: Rule<P>,
+  inputs: readonly Tensor[],
+  params: PrimitiveParams[P],
+): Tensor {
+  const out = rule.forward(inputs, params);
+  if (state.gradEnabled) {
+    for (let i = 0; i < inputs.length; i++) {
+      if (inputs[i]._requiresGrad) {
+        out._node = new Node(
+          state.nextIndex++,
+          rule as unknown as Rule<Primitive>,
+          inputs,
+          out,
+          params,
+          state.scope,
+        );
+        out._requiresGrad = true;
+        break;
+      }
+    }
+  }
+  if (state.recorders.length > 0) for (const r of state.recorders) r.add(rule.name, params, inputs, out);
+  if (state.anomaly) checkFinite(out, `forward of ${rule.name}`, out._node);
+  return out;
+}
+
+function checkFinite(t: Tensor, what: string, node: Node | null): void {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!Number.isFinite(d[i])) {
+      const where = node ? ` (f_${node.index})` : "";
+      throw new ValueError(
+        `anomaly: ${what}${where} produced ${d[i]} at flat index ${i} of a tensor of shape ${formatShape(t.shape)}`,
+      );
+    }
+  }
+}
+
+// ---- backward ------------------------------------------------------------------------------------
+
+export interface BackwardOptions {
+  retainGraph?: boolean;
+  createGraph?: boolean;
+}
+
+/** y.backward(seed?, opts?): accumulates d(seed·y)/dleaf into every leaf's .grad. */
+export function backward(y: Tensor, seed?: Tensor | number, opts: BackwardOptions = {}): void {
+  if (!y._requiresGrad) {
+    throw new GraphError(
+      `backward: the tensor of shape ${formatShape(y.shape)} does not require grad (no input of the ops that made it requires grad, or it was made under noGrad)`,
+    );
+  }
+  const seedTensor = makeSeed(y, seed, "backward");
+  const leafGrads = runBackward(y, seedTensor, null, opts.retainGraph === true, opts.createGraph === true);
+  withGradEnabled(opts.createGraph === true, () => {
+    for (const [leaf, g] of leafGrads) {
+      leaf.grad = leaf.grad === null ? g : leaf.grad.add(g);
+    }
+  });
+}
+
+function makeSeed(y: Tensor, seed: Tensor | number | undefined, op: string): Tensor {
+  if (seed === undefined) {
+    if (y.size !== 1) {
+      throw new GraphError(
+        `${op}: the output has shape ${formatShape(y.shape)}; a seed (cotangent) of that shape is required unless the output has exactly one element`,
+      );
+    }
+    return onesLike(y);
+  }
+  if (typeof seed === "number") {
+    const t = onesLike(y);
+    t.data.fill(seed);
+    return t;
+  }
+  if (!shapesEqual(seed.shape, y.shape)) {
+    throw new ShapeError(
+      `${op}: seed shape ${formatShape(seed.shape)} differs from the output shape ${formatShape(y.shape)}`,
+    );
+  }
+  return seed.dtype === y.dtype ? seed : seed.cast(y.dtype);
+}
+
+function onesLike(y: Tensor): Tensor {
+  const data = new (y.data.constructor as Float32ArrayConstructor)(y.size);
+  data.fill(1);
+  return new Tensor(data, y.shape);
+}
+
+/** Collects the nodes reachable from `root` (iterative DFS) and returns them in decreasing index order. */
+function collectNodes(root: Node): Node[] {
+  const mark = ++state.walkEpoch;
+  const nodes: Node[] = [];
+  const stack: Node[] = [root];
+  root.visitMark = mark;
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    if (node.released) {
+      throw new GraphError(
+        `backward: the graph through ${node.op} (f_${node.index}) was already freed by an earlier backward; pass { retainGraph: true } to the first backward to go through it again`,
+      );
+    }
+    nodes.push(node);
+    const inputs = node.inputs;
+    for (let i = 0; i < inputs.length; i++) {
+      const n = inputs[i]._node;
+      if (n !== null && n.visitMark !== mark) {
+        n.visitMark = mark;
+        stack.push(n);
+      }
+    }
+  }
+  nodes.sort((a, b) => b.index - a.index);
+  return nodes;
+}
+
+/**
+ * Replays the tape backwards from `root` with cotangent `seed`. With `targets`, returns the cotangent of
+ * each target (an input of the differentiated function) and visits only nodes on a path from a target;
+ * without, returns the cotangents of every leaf that requires grad. Never touches `.grad`.
+ */
+function runBackward(
+  root: Tensor,
+  seed: Tensor,
+  targets: readonly Tensor[] | null,
+  retainGraph: boolean,
+  createGraph: boolean,
+): Map<Tensor, Tensor> {
+  const result = new Map<Tensor, Tensor>();
+  const rootNode = root._node;
+  if (rootNode === null) {
+    // The output is itself a leaf: d root / d root = seed.
+    if (targets === null || targets.includes(root)) result.set(root, seed);
+    return result;
+  }
+  const nodes = collectNodes(rootNode);
+  const targetSet = targets === null ? null : new Set(targets);
+  if (targetSet !== null) {
+    // A node is needed when one of its inputs is a target or comes from a needed node (ascending pass).
+    for (let k = nodes.length - 1; k >= 0; k--) {
+      const node = nodes[k];
+      let needed = false;
+      for (const input of node.inputs) {
+        if (targetSet.has(input) || input._node?.needed === true) {
+          needed = true;
+          break;
+        }
+      }
+      node.needed = needed;
+    }
+  }
+  rootNode.cotangent = seed;
+  try {
+    withGradEnabled(createGraph, () => {
+      for (const node of nodes) {
+        const g = node.cotangent;
+        if (g === null) continue;
+        node.cotangent = null; // freed as soon as the walk passes it
+        const output = node.output!;
+        if (targetSet !== null) {
+          if (targetSet.has(output)) accumulate(result, output, g);
+          if (!node.needed) continue;
+        }
+        const inputs = node.inputs;
+        const needs = new Array<boolean>(inputs.length);
+        let any = false;
+        for (let i = 0; i < inputs.length; i++) {
+          const input = inputs[i];
+          const need =
+            input._requiresGrad &&
+            (targetSet === null || targetSet.has(input) || input._node?.needed === true);
+          needs[i] = need;
+          any ||= need;
+        }
+        if (!any) continue;
+        let cotangents: (Tensor | null)[];
+        try {
+          cotangents = node.rule.vjp(g, { inputs, output, params: node.params as never }, needs);
+        } catch (e) {
+          if (e instanceof TapegradError) {
+            e.message = `in the backward of ${node.op} (f_${node.index}): ${e.message}`;
+          }
+          throw e;
+        }
+        for (let i = 0; i < inputs.length; i++) {
+          const gi = cotangents[i];
+          if (!needs[i] || gi === null || gi === undefined) continue;
+          const input = inputs[i];
+          if (!shapesEqual(gi.shape, input.shape)) {
+            throw new ShapeError(
+              `backward: the vjp of ${node.op} (f_${node.index}) returned a cotangent of shape ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(input.shape)}`,
+            );
+          }
+          if (state.anomaly) checkFinite(gi, `backward of ${node.op}, cotangent of input ${i},`, node);
+          const gt = gi.dtype === input.dtype ? gi : gi.cast(input.dtype);
+          const inNode = input._node;
+          if (inNode !== null) inNode.cotangent = inNode.cotangent === null ? gt : inNode.cotangent.add(gt);
+          else if (targetSet === null || targetSet.has(input)) accumulate(result, input, gt);
+        }
+      }
+    });
+  } finally {
+    for (const node of nodes) {
+      node.cotangent = null;
+      node.needed = false;
+      if (!retainGraph) node.release();
+    }
+  }
+  return result;
+}
+
+function accumulate(map: Map<Tensor, Tensor>, key: Tensor, g: Tensor): void {
+  const prev = map.get(key);
+  map.set(key, prev === undefined ? g : prev.add(g));
+}
+
+// ---- functional transforms --------------------------------------------------------------------------
+
+type GradFn = (...args: Tensor[]) => Tensor;
+
+/**
+ * Prepares the arguments of a differentiated function. An argument that already belongs to a graph
+ * being recorded (requiresGrad, recording on: e.g. inside an outer grad) stays connected through an
+ * identity op, so nested transforms compose; any other float argument becomes a fresh leaf.
+ */
+function prepareArgs(xs: readonly Tensor[], op: string): { args: Tensor[]; connected: boolean } {
+  let connected = false;
+  const args = xs.map((x, i) => {
+    if (!(x instanceof Tensor)) {
+      throw new TapegradError(
+        `${op}: argument ${i} is not a Tensor (got ${typeof x}); wrap numbers with tensor()`,
+      );
+    }
+    if (x.dtype === "int32") return x; // never differentiable: its gradient is null
+    if (x._requiresGrad && state.gradEnabled) {
+      connected = true;
+      return x.add(0); // a new tensor on the graph, distinct from x, with x upstream
+    }
+    const leaf = new Tensor(x.data, x.shape);
+    leaf._requiresGrad = true;
+    leaf.name = x.name;
+    return leaf;
+  });
+  return { args, connected };
+}
+
+function evaluateScalar(f: GradFn, args: Tensor[], op: string): Tensor {
+  const y = withGradEnabled(true, () => f(...args));
+  if (!(y instanceof Tensor))
+    throw new TapegradError(`${op}: the function must return a Tensor, got ${typeof y}`);
+  if (y.size !== 1) {
+    throw new ShapeError(
+      `${op}: the function must return a size-1 tensor, got shape ${formatShape(y.shape)}`,
+    );
+  }
+  return y;
+}
+
+function gradientsOf(y: Tensor, args: Tensor[], connected: boolean): (Tensor | null)[] {
+  const wrt = args.filter((a) => a._requiresGrad);
+  if (!y._requiresGrad || wrt.length === 0) return args.map(() => null);
+  const seed = onesLike(y);
+  const found = runBackward(y, seed, wrt, connected, connected);
+  return args.map((a) => (a._requiresGrad ? (found.get(a) ?? null) : null));
+}
+
+/** valueAndGrads(f)(...xs): the value of f and its gradient with respect to every argument. */
+export function valueAndGrads(f: GradFn): (...xs: Tensor[]) => { value: Tensor; grads: (Tensor | null)[] } {
+  return (...xs) => {
+    const { args, connected } = prepareArgs(xs, "valueAndGrads");
+    const y = evaluateScalar(f, args, "valueAndGrads");
+    const grads = gradientsOf(y, args, connected);
+    return { value: y.detach(), grads };
+  };
+}
+
+/** valueAndGrad(f)(x): the value of f and its gradient with respect to x. */
+export function valueAndGrad(
+  f: (x: Tensor) => Tensor,
+): (x: Tensor) => { value: Tensor; grad: Tensor | null } {
+  return (x) => {
+    const { args, connected } = prepareArgs([x], "valueAndGrad");
+    const y = evaluateScalar(f as GradFn, args, "valueAndGrad");
+    const [g] = gradientsOf(y, args, connected);
+    return { value: y.detach(), grad: g };
+  };
+}
+
+/** grads(f)(...xs): the gradient of the scalar f with respect to each argument (null if f does not depend on it). */
+export function grads(f: GradFn): (...xs: Tensor[]) => (Tensor | null)[] {
+  return (...xs) => {
+    const { args, connected } = prepareArgs(xs, "grads");
+    const y = evaluateScalar(f, args, "grads");
+    return gradientsOf(y, args, connected);
+  };
+}
+
+/** grad(f)(x): the gradient of the scalar f at x (null if f does not depend on x). */
+export function grad(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor | null {
+  return (x) => {
+    const { args, connected } = prepareArgs([x], "grad");
+    const y = evaluateScalar(f as GradFn, args, "grad");
+    return gradientsOf(y, args, connected)[0];
+  };
+}
+
+// ---- recording the tape for pictures -------------------------------------------------------------
+
+class Recorder {
+  readonly nodes: TapeNode[] = [];
+  private readonly ids = new Map<Tensor, number>();
+
+  add(op: string, params: unknown, inputs: readonly Tensor[], out: Tensor): void {
+    const inputIds = inputs.map((t) => this.idOf(t));
+    const frames = scopePath(state.scope);
+    const name = op === "custom" ? (params as PrimitiveParams["custom"]).name : op;
+    const index = this.nodes.length;
+    this.nodes.push({
+      index,
+      op: name,
+      inputs: inputIds,
+      shape: out.shape.slice(),
+      dtype: out.dtype,
+      scope: frames.map((f) => f.label),
+      scopeIds: frames.map((f) => f.id),
+      name: out.name,
+      leaf: false,
+      requiresGrad: out._requiresGrad,
+    });
+    this.ids.set(out, index);
+  }
+
+  private idOf(t: Tensor): number {
+    const known = this.ids.get(t);
+    if (known !== undefined) return known;
+    const index = this.nodes.length;
+    this.nodes.push({
+      index,
+      op: "leaf",
+      inputs: [],
+      shape: t.shape.slice(),
+      dtype: t.dtype,
+      scope: [],
+      scopeIds: [],
+      name: t.name,
+      leaf: true,
+      requiresGrad: t._requiresGrad,
+    });
+    this.ids.set(t, index);
+    return index;
+  }
+
+  /** Names given to tensors after they were made (e.g. `y.name = "loss"`) are picked up at the end. */
+  finish(): TapeNode[] {
+    for (const [t, i] of this.ids) if (t.name !== undefined) this.nodes[i].name = t.name;
+    return this.nodes;
+  }
+}
+
+function scopePath(frame: ScopeFrame | null): ScopeFrame[] {
+  const path: ScopeFrame[] = [];
+  for (let f = frame; f !== null; f = f.parent) path.push(f);
+  return path.reverse();
+}
+
+/**
+ * Runs fn and returns its value with the tape of every primitive applied while it ran (whether or not
+ * anything requires grad), in creation order, plus the leaves they read.
+ */
+export function record<T>(fn: () => T): { value: T; tape: Tape } {
+  const recorder = new Recorder();
+  state.recorders.push(recorder);
+  let value: T;
+  try {
+    value = fn();
+  } finally {
+    state.recorders.splice(state.recorders.lastIndexOf(recorder), 1);
+  }
+  return { value, tape: new Tape(recorder.finish()) };
+}
