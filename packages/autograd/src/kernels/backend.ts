@@ -1,0 +1,117 @@
+import { ValueError } from "../errors.js";
+import { availableCores, envVar } from "./wasm/platform.js";
+import { wasmRuntime, wasmSimdSupported } from "./wasm/runtime.js";
+import { MAX_HELPERS, startHelpers, threadsSupported, waitForHelpers } from "./wasm/workers.js";
+
+/**
+ * Which kernels run: 'auto' picks WASM SIMD where it is available and the product is large enough to
+ * pay for copying in and out (thresholds in gemm.ts), 'js' always runs the plain JS kernels, 'wasm'
+ * always runs WASM (an error where it is unavailable). TAPEGRAD_BACKEND=js|wasm|auto overrides the
+ * default, read once, where `process` exists.
+ */
+export type KernelBackend = "auto" | "js" | "wasm";
+
+const BACKENDS: readonly KernelBackend[] = ["auto", "js", "wasm"];
+
+let backend: KernelBackend | undefined;
+let threads: number | undefined;
+
+function parseBackend(value: string, source: string): KernelBackend {
+  if ((BACKENDS as readonly string[]).includes(value)) return value as KernelBackend;
+  throw new ValueError(
+    `${source}: unknown kernel backend '${value}' (expected one of ${BACKENDS.join(", ")})`,
+  );
+}
+
+function requireWasm(source: string): void {
+  if (!wasmAvailable()) {
+    throw new ValueError(
+      `${source}: the 'wasm' kernel backend needs WebAssembly with SIMD128, which this runtime does not support`,
+    );
+  }
+}
+
+/** True where WebAssembly SIMD128 validates and runs (a tiny SIMD module is compiled once to check). */
+export function wasmAvailable(): boolean {
+  return wasmSimdSupported() && wasmRuntime() !== null;
+}
+
+export function setKernelBackend(b: KernelBackend): void {
+  const parsed = parseBackend(String(b), "setKernelBackend");
+  if (parsed === "wasm") requireWasm("setKernelBackend");
+  backend = parsed;
+}
+
+export function getKernelBackend(): KernelBackend {
+  if (backend === undefined) {
+    const env = envVar("TAPEGRAD_BACKEND");
+    backend =
+      env === undefined || env === "" ? "auto" : parseBackend(env.trim().toLowerCase(), "TAPEGRAD_BACKEND");
+    if (backend === "wasm") requireWasm("TAPEGRAD_BACKEND");
+  }
+  return backend;
+}
+
+/**
+ * Threads a large product may use, counting the calling thread. 1 disables helper threads.
+ * Default: min(2, available cores). Helpers exist only on Node (worker_threads) with a shared memory.
+ */
+export function setKernelThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1 || n > MAX_HELPERS + 1) {
+    throw new ValueError(`setKernelThreads: expected an integer from 1 to ${MAX_HELPERS + 1}, got ${n}`);
+  }
+  threads = n;
+}
+
+export function getKernelThreads(): number {
+  if (threads === undefined) threads = Math.min(2, availableCores());
+  return threads;
+}
+
+/**
+ * Starts the helper threads now instead of at the first large product, and, with timeoutMs > 0, blocks
+ * until they are ready (or the time is up). Returns the number of threads ready to share a product,
+ * counting the caller (1 when helpers are unsupported or disabled).
+ */
+export function startKernelThreads(timeoutMs = 0): number {
+  const want = getKernelThreads() - 1;
+  const rt = wasmRuntime();
+  if (want === 0 || rt === null || !threadsSupported(rt)) return 1;
+  if (timeoutMs <= 0) {
+    startHelpers(rt, want);
+    return 1;
+  }
+  return 1 + waitForHelpers(rt, want, timeoutMs);
+}
+
+/** Counts of gemm calls by the backend (and, for wasm, the number of threads) that actually ran them. */
+export interface KernelStats {
+  /** gemm calls run by the plain JS kernel. */
+  js: number;
+  /** gemm calls run on WASM SIMD, whatever the thread count. */
+  wasm: number;
+  /** wasm gemm calls by number of threads that took part: wasmThreads[2] = calls split over 2 threads. */
+  wasmThreads: Record<number, number>;
+}
+
+const stats: KernelStats = { js: 0, wasm: 0, wasmThreads: {} };
+
+export function kernelStats(): KernelStats {
+  return { js: stats.js, wasm: stats.wasm, wasmThreads: { ...stats.wasmThreads } };
+}
+
+export function resetKernelStats(): void {
+  stats.js = 0;
+  stats.wasm = 0;
+  stats.wasmThreads = {};
+}
+
+/** Records one gemm call: threadsUsed 0 = JS, otherwise WASM on that many threads. */
+export function recordGemm(threadsUsed: number): void {
+  if (threadsUsed === 0) {
+    stats.js++;
+    return;
+  }
+  stats.wasm++;
+  stats.wasmThreads[threadsUsed] = (stats.wasmThreads[threadsUsed] ?? 0) + 1;
+}
