@@ -1,0 +1,132 @@
+/**
+ * Straightforward reference computations on flat float64 arrays, written independently of the
+ * kernels (multi-index arithmetic per element, no odometers, no fast paths), for forward checks.
+ */
+export type Shape = readonly number[];
+
+export function size(shape: Shape): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+export function unravel(flat: number, shape: Shape): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = flat % shape[d];
+    flat = Math.floor(flat / shape[d]);
+  }
+  return idx;
+}
+
+export function ravel(idx: readonly number[], shape: Shape): number {
+  let flat = 0;
+  for (let d = 0; d < shape.length; d++) flat = flat * shape[d] + idx[d];
+  return flat;
+}
+
+export function broadcastShape(...shapes: Shape[]): number[] {
+  const n = Math.max(...shapes.map((s) => s.length));
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    let d = 1;
+    for (const s of shapes) {
+      const v = s[s.length - n + i] ?? 1;
+      if (v !== 1) d = v;
+    }
+    out.push(d);
+  }
+  return out;
+}
+
+/** Value of `data` (shape `shape`) at output index `idx` of a larger broadcast shape. */
+export function at(data: ArrayLike<number>, shape: Shape, idx: readonly number[]): number {
+  const lead = idx.length - shape.length;
+  const own = shape.map((d, i) => (d === 1 ? 0 : idx[lead + i]));
+  return data[ravel(own, shape)];
+}
+
+export function mapN(
+  f: (...v: number[]) => number,
+  inputs: { data: ArrayLike<number>; shape: Shape }[],
+): { data: number[]; shape: number[] } {
+  const shape = broadcastShape(...inputs.map((x) => x.shape));
+  const data: number[] = [];
+  for (let i = 0; i < size(shape); i++) {
+    const idx = unravel(i, shape);
+    data.push(f(...inputs.map((x) => at(x.data, x.shape, idx))));
+  }
+  return { data, shape };
+}
+
+export function reduceRef(
+  data: ArrayLike<number>,
+  shape: Shape,
+  axes: readonly number[],
+  keepdims: boolean,
+  combine: (values: number[]) => number,
+): { data: number[]; shape: number[] } {
+  const keptShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  const groups = new Map<number, number[]>();
+  for (let i = 0; i < size(shape); i++) {
+    const idx = unravel(i, shape);
+    const key = ravel(
+      idx.map((v, d) => (axes.includes(d) ? 0 : v)),
+      keptShape,
+    );
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(data[i]);
+  }
+  const out: number[] = [];
+  for (let k = 0; k < size(keptShape); k++) out.push(combine(groups.get(k) ?? []));
+  const outShape = keepdims ? keptShape : shape.filter((_, i) => !axes.includes(i));
+  return { data: out, shape: outShape };
+}
+
+export function matmulRef(
+  a: ArrayLike<number>,
+  aShape: Shape,
+  b: ArrayLike<number>,
+  bShape: Shape,
+): { data: number[]; shape: number[] } {
+  const m = aShape[aShape.length - 2];
+  const k = aShape[aShape.length - 1];
+  const n = bShape[bShape.length - 1];
+  const batch = broadcastShape(aShape.slice(0, -2), bShape.slice(0, -2));
+  const shape = [...batch, m, n];
+  const data: number[] = [];
+  for (let flat = 0; flat < size(shape); flat++) {
+    const idx = unravel(flat, shape);
+    const bi = idx.slice(0, -2);
+    const [i, j] = idx.slice(-2);
+    let s = 0;
+    for (let p = 0; p < k; p++) s += at(a, aShape, [...bi, i, p]) * at(b, bShape, [...bi, p, j]);
+    data.push(s);
+  }
+  return { data, shape };
+}
+
+/** Max relative difference, with an absolute floor for values near zero. */
+export function maxRelDiff(x: ArrayLike<number>, y: ArrayLike<number>, floor = 1e-12): number {
+  if (x.length !== y.length) return Number.POSITIVE_INFINITY;
+  let worst = 0;
+  for (let i = 0; i < x.length; i++) {
+    const a = x[i];
+    const b = y[i];
+    if (Number.isNaN(a) && Number.isNaN(b)) continue;
+    if (a === b) continue;
+    const d = Math.abs(a - b) / Math.max(Math.abs(a), Math.abs(b), floor);
+    if (!(d <= worst)) worst = d;
+  }
+  return worst;
+}
+
+export function erfRef(x: number): number {
+  // Independent series (Abramowitz-Stegun 7.1.5 style) summed in high term count; fine for |x| < 6.
+  if (Math.abs(x) > 5.5) return Math.sign(x);
+  let sum = 0;
+  let term = x;
+  for (let n = 0; n < 200; n++) {
+    sum += term / (2 * n + 1);
+    term *= (-x * x) / (n + 1);
+  }
+  return (2 / Math.sqrt(Math.PI)) * sum;
+}
