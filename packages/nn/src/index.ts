@@ -1,0 +1,60 @@
+export {
+  type Activation,
+  activations,
+  gelu,
+  identity,
+  leakyRelu,
+  relu,
+  sigmoid,
+  softplus,
+  tanh,
+} from "./activations.js";
+export {
+  type CsvData,
+  type CsvOptions,
+  type IdxOptions,
+  oneHot,
+  parseCsv,
+  permutation,
+  readCsv,
+  readIdx,
+  spiral,
+  trainTestSplit,
+  xor,
+} from "./data/index.js";
+export type { Initializer, InitName, InitOptions } from "./init.js";
+export * as init from "./init.js";
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  loadModel,
+  readSafetensors,
+  type Safetensors,
+  saveModel,
+} from "./io.js";
+export * from "./layers/index.js";
+export {
+  crossEntropy,
+  type Loss,
+  l2,
+  losses,
+  mse,
+  quadratic,
+  softmaxCrossEntropy,
+} from "./losses.js";
+export { type Gradients, NN, type NNOptions } from "./manual.js";
+export { accuracy, countCorrect } from "./metrics.js";
+export { Module, type ModuleMember, Parameter } from "./module.js";
+export * from "./optim/index.js";
+export { constantLR, cosineLR, expLR, type Schedule, stepLR, warmup } from "./schedule.js";
+export {
+  type BatchInfo,
+  type Dataset,
+  type EarlyStopping,
+  type EpochInfo,
+  evaluate,
+  type FitOptions,
+  fit,
+  type History,
+  type Metric,
+} from "./train.js";

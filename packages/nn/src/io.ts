@@ -1,0 +1,255 @@
+import type * as Fs from "node:fs";
+import type * as Path from "node:path";
+import { DTypeError, ShapeError, TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
+import type { Module } from "./module.js";
+import { sizeOf } from "./util.js";
+
+/**
+ * safetensors model files: an 8-byte little-endian header length N, N bytes of JSON (padded with spaces to
+ * a multiple of 8), then the raw little-endian tensors, back to back. The JSON maps each tensor name to
+ * { dtype, shape, data_offsets: [begin, end] } (offsets into the data section) plus "__metadata__", a map
+ * of strings. tapegrad writes format "tapegrad", the architecture as a JSON string and layout "W[in,out]".
+ */
+
+const DTYPES = {
+  F32: { dtype: "float32", bytes: 4 },
+  F64: { dtype: "float64", bytes: 8 },
+  I32: { dtype: "int32", bytes: 4 },
+} as const;
+type SafeDType = keyof typeof DTYPES;
+const CODES: Record<string, SafeDType> = { float32: "F32", float64: "F64", int32: "I32" };
+const MAX_HEADER = 100_000_000;
+const littleEndianHost = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+export interface Safetensors {
+  tensors: Record<string, Tensor>;
+  metadata: Record<string, string>;
+}
+
+function nodeFs(who: string): { fs: typeof Fs; path: typeof Path } {
+  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
+  const fs = proc?.getBuiltinModule?.("node:fs") as typeof Fs | undefined;
+  const path = proc?.getBuiltinModule?.("node:path") as typeof Path | undefined;
+  if (!fs || !path)
+    throw new TapegradError(`${who}: needs Node.js (node:fs); use encodeSafetensors/decodeSafetensors`);
+  return { fs, path };
+}
+
+/** Little-endian bytes of a typed array (a copy). */
+function toLittleEndian(data: Float32Array | Float64Array | Int32Array): Uint8Array {
+  const bytes = new Uint8Array(data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength));
+  if (!littleEndianHost) {
+    const w = data.BYTES_PER_ELEMENT;
+    for (let i = 0; i < bytes.length; i += w) bytes.subarray(i, i + w).reverse();
+  }
+  return bytes;
+}
+
+/** Serialises tensors and string metadata to safetensors bytes, in the order given. */
+export function encodeSafetensors(
+  tensors: Array<[string, Tensor]>,
+  metadata: Record<string, string> = {},
+): Uint8Array {
+  const header: Record<string, unknown> = {};
+  if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
+  let offset = 0;
+  const parts: Uint8Array[] = [];
+  for (const [name, t] of tensors) {
+    if (name === "__metadata__")
+      throw new ValueError(`encodeSafetensors: "__metadata__" cannot name a tensor`);
+    if (name in header) throw new ValueError(`encodeSafetensors: tensor name "${name}" appears twice`);
+    const bytes = toLittleEndian(t.data);
+    header[name] = {
+      dtype: CODES[t.dtype],
+      shape: [...t.shape],
+      data_offsets: [offset, offset + bytes.length],
+    };
+    parts.push(bytes);
+    offset += bytes.length;
+  }
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil((8 + json.length) / 8) * 8 - 8;
+  if (padded !== json.length) {
+    const withSpaces = new Uint8Array(padded).fill(0x20);
+    withSpaces.set(json);
+    json = withSpaces;
+  }
+  const out = new Uint8Array(8 + json.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let at = 8 + json.length;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+const isNonNegInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
+
+/** Parses and fully validates safetensors bytes; `source` names the file in errors. */
+export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safetensors {
+  const fail = (msg: string, Err: typeof ValueError = ValueError): never => {
+    throw new Err(`safetensors ${source}: ${msg}`);
+  };
+  if (bytes.length < 8)
+    fail(`truncated: ${bytes.length} bytes, the file must start with an 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n64 = view.getBigUint64(0, true);
+  if (n64 > BigInt(MAX_HEADER)) fail(`bad header length ${n64} (more than ${MAX_HEADER} bytes)`);
+  const n = Number(n64);
+  if (8 + n > bytes.length)
+    fail(`truncated or bad header length: header of ${n} bytes, but only ${bytes.length - 8} bytes follow`);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+  } catch (e) {
+    fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (header === null || typeof header !== "object" || Array.isArray(header))
+    fail("header is not a JSON object");
+  const entries = Object.entries(header as Record<string, unknown>);
+  const metadata: Record<string, string> = {};
+  const specs: Array<{ name: string; code: SafeDType; shape: number[]; begin: number; end: number }> = [];
+  for (const [name, value] of entries) {
+    if (name === "__metadata__") {
+      if (value === null || typeof value !== "object" || Array.isArray(value))
+        fail("__metadata__ is not an object");
+      for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof v !== "string") fail(`__metadata__.${k} is not a string`);
+        metadata[k] = v as string;
+      }
+      continue;
+    }
+    const e = value as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    if (e === null || typeof e !== "object") fail(`entry "${name}" is not an object`);
+    const e2 = e as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
+    if (typeof e2.dtype !== "string") fail(`tensor "${name}" has no dtype`);
+    if (!((e2.dtype as string) in DTYPES)) {
+      fail(
+        `tensor "${name}" has unsupported dtype ${String(e2.dtype)} (tapegrad reads F32, F64, I32)`,
+        DTypeError,
+      );
+    }
+    if (!Array.isArray(e2.shape) || !e2.shape.every(isNonNegInt)) fail(`tensor "${name}" has a bad shape`);
+    const offs = e2.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every(isNonNegInt) || offs[0] > offs[1]) {
+      fail(`tensor "${name}" has bad data_offsets ${JSON.stringify(offs)}`);
+    }
+    const code = e2.dtype as SafeDType;
+    const shape = e2.shape as number[];
+    const [begin, end] = offs as [number, number];
+    const want = sizeOf(shape) * DTYPES[code].bytes;
+    if (end - begin !== want) {
+      fail(
+        `tensor "${name}": data_offsets [${begin}, ${end}] hold ${end - begin} bytes, shape [${shape.join(", ")}] of ${code} needs ${want}`,
+      );
+    }
+    specs.push({ name, code, shape, begin, end });
+  }
+  // The data section must be covered exactly, without gaps or overlaps.
+  const dataLength = bytes.length - 8 - n;
+  const sorted = [...specs].sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let covered = 0;
+  for (const s of sorted) {
+    if (s.begin !== covered)
+      fail(`tensor "${s.name}" starts at byte ${s.begin}, expected ${covered} (gap or overlap)`);
+    covered = s.end;
+  }
+  if (covered > dataLength)
+    fail(`truncated: the header describes ${covered} data bytes, the file has ${dataLength}`);
+  if (covered < dataLength)
+    fail(`${dataLength - covered} bytes after the last tensor are not described by the header`);
+
+  const base = 8 + n;
+  const tensors: Record<string, Tensor> = {};
+  for (const s of specs) {
+    const raw = bytes.slice(base + s.begin, base + s.end);
+    if (!littleEndianHost) {
+      const w = DTYPES[s.code].bytes;
+      for (let i = 0; i < raw.length; i += w) raw.subarray(i, i + w).reverse();
+    }
+    const data =
+      s.code === "F32"
+        ? new Float32Array(raw.buffer)
+        : s.code === "F64"
+          ? new Float64Array(raw.buffer)
+          : new Int32Array(raw.buffer);
+    tensors[s.name] = new Tensor(data, s.shape);
+  }
+  return { tensors, metadata };
+}
+
+/** Writes bytes to path atomically: a temporary file in the same folder, fsync, then rename. */
+async function writeAtomic(path: string, bytes: Uint8Array, who: string): Promise<void> {
+  const { fs, path: p } = nodeFs(who);
+  const tmp = p.join(
+    p.dirname(path),
+    `.${p.basename(path)}.${process.pid}.${Date.now()}.${Math.floor(Math.random() * 1e9)}.tmp`,
+  );
+  try {
+    const fh = await fs.promises.open(tmp, "w");
+    try {
+      await fh.writeFile(bytes);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fs.promises.rename(tmp, path);
+  } catch (e) {
+    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
+    throw new TapegradError(`${who}: cannot write ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Saves every parameter of `module` (names from namedParameters) to a safetensors file, atomically.
+ * metadata adds string entries; format, architecture and layout are always tapegrad's.
+ */
+export async function saveModel(
+  path: string,
+  module: Module,
+  metadata: Record<string, string> = {},
+): Promise<void> {
+  for (const [k, v] of Object.entries(metadata)) {
+    if (typeof v !== "string")
+      throw new ValueError(`saveModel: metadata.${k} must be a string, got ${typeof v}`);
+  }
+  const meta = {
+    ...metadata,
+    format: "tapegrad",
+    architecture: JSON.stringify(module.architecture()),
+    layout: "W[in,out]",
+  };
+  await writeAtomic(path, encodeSafetensors(module.namedParameters(), meta), "saveModel");
+}
+
+/** Reads and validates a safetensors file. */
+export async function readSafetensors(path: string): Promise<Safetensors> {
+  const { fs } = nodeFs("readSafetensors");
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.promises.readFile(path);
+  } catch (e) {
+    throw new ValueError(`readSafetensors: cannot read ${path}: ${(e as Error).message}`);
+  }
+  return decodeSafetensors(bytes, path);
+}
+
+/**
+ * Loads a safetensors file into an existing module: the file, its names, shapes and dtypes are all checked
+ * before any parameter changes, so a failed load leaves the module as it was. Returns the file's metadata.
+ */
+export async function loadModel(path: string, module: Module): Promise<Record<string, string>> {
+  const { tensors, metadata } = await readSafetensors(path);
+  try {
+    module.loadStateDict(tensors);
+  } catch (e) {
+    if (e instanceof ShapeError || e instanceof DTypeError || e instanceof ValueError) {
+      const Err = e.constructor as new (msg: string) => TapegradError;
+      throw new Err(`loadModel ${path}: ${e.message}`);
+    }
+    throw e;
+  }
+  return metadata;
+}
