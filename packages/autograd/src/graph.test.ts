@@ -411,6 +411,69 @@ describe("labelling rules", () => {
     expect(mermaid).toContain('      n3["f_3<br/>exp<br/>[2, 3]"]\n    end\n  end\n');
   });
 
+  it("keeps an unnamed constant made and used inside one scope call inside that scope", () => {
+    const loss: [string, number] = ["loss", 5];
+    const nodes = tape([
+      { op: "leaf", name: "x" },
+      { op: "square", inputs: [0], scopes: [loss] },
+      { op: "sum", inputs: [1], shape: [], scopes: [loss] },
+      { op: "leaf", shape: [], scopes: [loss] }, // the divisor n, created inside the scope
+      { op: "div", inputs: [2, 3], shape: [], scopes: [loss] },
+      { op: "leaf", shape: [], scopes: [loss], name: "named" }, // named: stays a side input
+      { op: "leaf", shape: [], scopes: [loss] }, // used outside the scope: stays a side input
+      { op: "mul", inputs: [4, 5] },
+      { op: "add", inputs: [7, 6] },
+    ]);
+    const collapsed = graphPicture(nodes, { collapseScopes: true });
+    expect(collapsed.nodes.map((n) => n.lines)).toEqual([
+      ["f_0 = x", "input", "[2, 3]"],
+      ["f_1", "loss", "[]"],
+      ["named", "[]"],
+      ["const", "[]"],
+      ["f_2", "mul", "[2, 3]"],
+      ["f_3", "add", "[2, 3]"],
+    ]);
+    expect(collapsed.nodes[1].members).toEqual([1, 2, 3, 4]);
+    expect(edgeNames(collapsed)).toEqual([
+      "f_0 = x -> f_1",
+      "f_1 -> f_2",
+      "named -> f_2",
+      "f_2 -> f_3",
+      "const -> f_3",
+    ]);
+
+    const full = graphPicture(nodes);
+    expect(full.nodes.filter((n) => n.cluster === 0).map((n) => n.id)).toEqual(["n1", "n2", "n3", "n4"]);
+    expect([...readDot(toDot(nodes)).clusters.values()]).toEqual([["n1", "n2", "n3", "n4"]]);
+  });
+
+  it("treats number operands used inside one scope call as part of it, but not unnamed data made outside", () => {
+    const outer: [string, number] = ["softmaxCrossEntropy", 1];
+    const inner: [string, number] = ["logSoftmax", 2];
+    const nodes = tape([
+      { op: "leaf", name: "z" },
+      { op: "leaf", shape: [] }, // a number operand, read first inside the inner scope
+      { op: "sub", inputs: [0, 1], scopes: [outer, inner] },
+      { op: "mul", inputs: [2, 1], scopes: [outer] }, // ... and again in the outer one
+      { op: "leaf" }, // unnamed data, not scalar-sized: stays a side input
+      { op: "mul", inputs: [3, 4], scopes: [outer] },
+    ]);
+    const collapsed = graphPicture(nodes, { collapseScopes: true });
+    expect(collapsed.nodes.map((n) => n.lines[0])).toEqual(["f_0 = z", "f_1", "const"]);
+    expect(collapsed.nodes[1].members).toEqual([1, 2, 3, 5]);
+    expect(edgeNames(collapsed)).toEqual(["f_0 = z -> f_1", "const -> f_1"]);
+    const full = graphPicture(nodes);
+    expect(full.clusters.map((c) => c.label)).toEqual(["softmaxCrossEntropy", "logSoftmax"]);
+    expect(full.nodes.map((n) => [n.id, n.cluster])).toEqual([
+      ["n0", -1],
+      ["n1", 0], // the common scope of its two uses
+      ["n2", 1],
+      ["n3", 0],
+      ["n4", -1],
+      ["n5", 0],
+    ]);
+  });
+
   it("draws an edge once even when an op uses the same input twice", () => {
     const nodes = tape([
       { op: "leaf", name: "x" },

@@ -57,6 +57,8 @@ interface Item {
   across: number;
   preds: number[];
   succs: number[];
+  /** Tie-break within a rank: 0 ordinary node, 1 side input, 2 dummy. */
+  tier: number;
 }
 
 export function layeredLayout(graph: LayoutGraph): Layout {
@@ -71,6 +73,7 @@ export function layeredLayout(graph: LayoutGraph): Layout {
     across: lr ? s.height : s.width,
     preds: [],
     succs: [],
+    tier: graph.side[i] ? 1 : 0,
   }));
   let span = 0;
   for (const e of graph.edges) span += Math.max(0, rank[e.to] - rank[e.from] - 1);
@@ -81,7 +84,7 @@ export function layeredLayout(graph: LayoutGraph): Layout {
     if (useDummies) {
       for (let r = rank[e.from] + 1; r < rank[e.to]; r++) {
         chain.push(items.length);
-        items.push({ rank: r, along: 0, across: DUMMY_SIZE, preds: [], succs: [] });
+        items.push({ rank: r, along: 0, across: DUMMY_SIZE, preds: [], succs: [], tier: 2 });
       }
     }
     chain.push(e.to);
@@ -264,7 +267,9 @@ function orderLayers(items: Item[]): number[][] {
       for (const j of ns) sum += pos[j];
       key[i] = sum / ns.length;
     }
-    layer.sort((a, b) => key[a] - key[b] || pos[a] - pos[b]);
+    // On a tie, real nodes before dummies and side inputs below the op they feed, so side inputs rarely
+    // cover a scope's label drawn at its top.
+    layer.sort((a, b) => key[a] - key[b] || items[a].tier - items[b].tier || pos[a] - pos[b]);
     setPositions(layer);
   };
   for (let s = 0; s < SWEEPS; s++) {

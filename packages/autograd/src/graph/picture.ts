@@ -116,11 +116,13 @@ export function graphPicture(
   const pictureNodes: PictureNode[] = [];
   let nextF = 0;
 
+  const home = internalConstants(nodes);
+
   // Graph inputs: data leaves fed to the first op, in argument order (the article's f_0 = X).
   const firstOp = nodes.find((n) => !n.leaf);
   for (const i of firstOp?.inputs ?? []) {
     const leaf = nodes[i];
-    if (!leaf.leaf || leaf.requiresGrad || pictureOf[i] !== -1) continue;
+    if (!leaf.leaf || leaf.requiresGrad || pictureOf[i] !== -1 || home.ref[i] >= 0) continue;
     const f = nextF++;
     pictureOf[i] = pictureNodes.length;
     pictureNodes.push({
@@ -136,10 +138,15 @@ export function graphPicture(
   const clusters: PictureCluster[] = [];
   const clusterOf = new Map<number, number>(); // scopeId -> cluster index
   const boxOf = new Map<number, number>(); // outermost scopeId -> picture node index
+  const absorbed: number[] = [];
 
   for (let i = 0; i < nodes.length; i++) {
     if (pictureOf[i] !== -1) continue;
     const node = nodes[i];
+    if (home.ref[i] >= 0 && collapse) {
+      absorbed.push(i); // joins its box below, once every box exists
+      continue;
+    }
     if (node.leaf) {
       const kind = node.requiresGrad ? "param" : "const";
       const named = node.name !== undefined && node.name !== "";
@@ -151,7 +158,7 @@ export function graphPicture(
         // An unnamed side input is only identifiable by its shape, so it keeps the shape even when shapes are off.
         lines: named ? [node.name!, ...shapeLines(node.shape)] : [kind, formatShape(node.shape)],
         members: [i],
-        cluster: -1,
+        cluster: home.ref[i] >= 0 ? clusterFor(nodes[home.ref[i]], clusters, clusterOf, home.depth[i]) : -1,
       });
       continue;
     }
@@ -187,11 +194,18 @@ export function graphPicture(
     });
   }
 
-  // A collapsed box shows its scope label and the shape (and name) of its output, the last node created in it.
+  for (const i of absorbed) {
+    const box = boxOf.get(nodes[home.ref[i]].scopeIds[0])!;
+    pictureOf[i] = box;
+    pictureNodes[box].members.push(i);
+  }
+  // A collapsed box shows its scope label and the shape (and name) of its output, the last op created in it.
   for (const box of boxOf.values()) {
     const p = pictureNodes[box];
-    const output = nodes[p.members[p.members.length - 1]];
-    p.lines = [headLine(p.f!, output.name), nodes[p.members[0]].scope[0], ...shapeLines(output.shape)];
+    p.members.sort((a, b) => a - b);
+    const ops = p.members.filter((i) => !nodes[i].leaf);
+    const output = nodes[ops[ops.length - 1]];
+    p.lines = [headLine(p.f!, output.name), output.scope[0], ...shapeLines(output.shape)];
   }
 
   const edges: PictureEdge[] = [];
@@ -211,16 +225,72 @@ export function graphPicture(
   return { nodes: pictureNodes, edges, clusters, title: opts.title, rankdir: opts.rankdir ?? "LR" };
 }
 
-/** The cluster of a node's innermost scope, creating the chain of enclosing clusters on first sight. */
-function clusterFor(node: TapeNode, clusters: PictureCluster[], clusterOf: Map<number, number>): number {
+/** Where an internal constant is drawn: inside the scope path of `ref` cut to `depth` entries. */
+interface Home {
+  ref: Int32Array; // a node whose scope path holds the constant's scopes; -1 = not internal
+  depth: Int32Array;
+}
+
+/**
+ * Unnamed constants used only inside one scope call belong to that step (a loss's 0.5 or divisor n): drawn
+ * inside the scope's cluster, or hidden in its collapsed box. A constant counts if it was created inside the
+ * scope, or if it is scalar-sized (a number operand), so unnamed data tensors made outside stay visible.
+ * Its home is the innermost scope call holding every use (and its creation, if it has a scope). Such a
+ * constant is never a graph input, even when the first op reads it.
+ */
+function internalConstants(nodes: readonly TapeNode[]): Home {
+  const ref = new Int32Array(nodes.length).fill(-1);
+  const depth = new Int32Array(nodes.length);
+  const candidate = new Uint8Array(nodes.length);
+  const used = new Uint8Array(nodes.length);
+  nodes.forEach((n, i) => {
+    const named = n.name !== undefined && n.name !== "";
+    if (!n.leaf || n.requiresGrad || named) return;
+    let size = 1;
+    for (const d of n.shape) size *= d;
+    if (n.scopeIds.length > 0) {
+      candidate[i] = 1;
+      ref[i] = i;
+      depth[i] = n.scopeIds.length;
+    } else if (size <= 1) {
+      candidate[i] = 1;
+    }
+  });
+  nodes.forEach((n, c) => {
+    for (const i of n.inputs) {
+      if (!candidate[i]) continue;
+      if (!used[i]) {
+        used[i] = 1;
+        if (ref[i] === -1) {
+          ref[i] = c;
+          depth[i] = n.scopeIds.length;
+        }
+      }
+      const path = nodes[ref[i]].scopeIds;
+      let common = 0;
+      while (common < depth[i] && common < n.scopeIds.length && n.scopeIds[common] === path[common]) common++;
+      depth[i] = common;
+    }
+  });
+  for (let i = 0; i < nodes.length; i++) if (!candidate[i] || !used[i] || depth[i] === 0) ref[i] = -1;
+  return { ref, depth };
+}
+
+/** The cluster of a scope path cut to `depth` entries, creating the chain of enclosing clusters on first sight. */
+function clusterFor(
+  node: TapeNode,
+  clusters: PictureCluster[],
+  clusterOf: Map<number, number>,
+  depth = node.scopeIds.length,
+): number {
   let parent = -1;
-  for (let depth = 0; depth < node.scopeIds.length; depth++) {
-    const scopeId = node.scopeIds[depth];
+  for (let d = 0; d < depth; d++) {
+    const scopeId = node.scopeIds[d];
     let cluster = clusterOf.get(scopeId);
     if (cluster === undefined) {
       cluster = clusters.length;
       clusterOf.set(scopeId, cluster);
-      clusters.push({ id: `c${cluster}`, label: node.scope[depth], parent, depth });
+      clusters.push({ id: `c${cluster}`, label: node.scope[d], parent, depth: d });
     }
     parent = cluster;
   }
