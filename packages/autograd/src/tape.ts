@@ -79,6 +79,17 @@ export function noGrad<T>(fn: () => T): T {
   return withGradEnabled(false, fn);
 }
 
+/** Runs fn as one opaque step: nothing recorded, not even for pictures (the forward of a custom op). */
+export function opaque<T>(fn: () => T): T {
+  const recorders = state.recorders;
+  state.recorders = [];
+  try {
+    return withGradEnabled(false, fn);
+  } finally {
+    state.recorders = recorders;
+  }
+}
+
 /** Runs fn with recording on (e.g. inside noGrad), returning its result. */
 export function enableGrad<T>(fn: () => T): T {
   return withGradEnabled(true, fn);
@@ -175,7 +186,10 @@ export function backward(y: Tensor, seed?: Tensor | number, opts: BackwardOption
     );
   }
   const seedTensor = makeSeed(y, seed, "backward");
-  const leafGrads = runBackward(y, seedTensor, null, opts.retainGraph === true, opts.createGraph === true);
+  const createGraph = opts.createGraph === true;
+  // As in PyTorch, a recorded backward keeps the forward graph unless told otherwise.
+  const retainGraph = opts.retainGraph ?? createGraph;
+  const leafGrads = runBackward(y, seedTensor, null, retainGraph, createGraph);
   withGradEnabled(opts.createGraph === true, () => {
     for (const [leaf, g] of leafGrads) {
       leaf.grad = leaf.grad === null ? g : leaf.grad.add(g);

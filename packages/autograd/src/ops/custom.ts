@@ -1,5 +1,5 @@
 import { TapegradError, ValueError } from "../errors.js";
-import { apply, noGrad } from "../tape.js";
+import { apply, opaque } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import type { RuleTable } from "./primitive.js";
 
@@ -7,7 +7,7 @@ export const customRules: RuleTable<"custom"> = {
   custom: {
     name: "custom",
     forward: (inputs, params) => {
-      const out = noGrad(() => params.forward(...inputs));
+      const out = opaque(() => params.forward(...inputs));
       if (!(out instanceof Tensor)) {
         throw new TapegradError(`customOp "${params.name}": forward must return a Tensor, got ${typeof out}`);
       }
