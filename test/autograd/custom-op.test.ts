@@ -22,7 +22,7 @@ describe("customOp", () => {
   it("computes its forward and uses its vjp (first and second order)", () => {
     const x = tensor([0.5, -1.2, 2], { dtype: "float64" });
     const y = cube(x).toArray() as number[];
-    [0.5, -1.2, 2].forEach((v, i) => expect(y[i]).toBeCloseTo(v ** 3, 14));
+    for (const [i, v] of [0.5, -1.2, 2].entries()) expect(y[i]).toBeCloseTo(v ** 3, 14);
     expect(gradcheck((t) => cube(t), [x]).ok).toBe(true);
     expect(gradgradcheck((t) => cube(t), [x]).ok).toBe(true);
   });
