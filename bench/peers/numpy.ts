@@ -1,0 +1,103 @@
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+
+const SCRIPT = fileURLToPath(new URL("../numpy_bench.py", import.meta.url));
+
+export interface NumpyInfo {
+  numpy: string;
+  blas: string;
+  python: string;
+}
+
+type Reply = Record<string, unknown> & { error?: string };
+
+/**
+ * numpy's environment: one BLAS thread (the comparison is per core), and without the OPENBLAS_CORETYPE /
+ * OPENBLAS_L2_SIZE overrides this machine sets for old OpenBLAS builds, which slow a current numpy.
+ */
+function numpyEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    OPENBLAS_NUM_THREADS: "1",
+    OMP_NUM_THREADS: "1",
+    MKL_NUM_THREADS: "1",
+  };
+  delete env.OPENBLAS_CORETYPE;
+  delete env.OPENBLAS_L2_SIZE;
+  return env;
+}
+
+/** Why numpy cannot run here, or null when `python3 -c "import numpy"` works. */
+export function numpyUnavailable(): string | null {
+  const probe = spawnSync("python3", ["-c", "import numpy"], { encoding: "utf8", env: numpyEnv() });
+  if (probe.error !== undefined) return `python3 not runnable: ${probe.error.message}`;
+  if (probe.status !== 0)
+    return `python3 cannot import numpy: ${probe.stderr.trim().split("\n").pop() ?? ""}`;
+  return null;
+}
+
+/** A running numpy_bench.py child; requests are answered strictly in order, one line each. */
+export class NumpyServer {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly pending: Array<(reply: Reply) => void> = [];
+  private readonly tempDir = mkdtempSync(path.join(os.tmpdir(), "tapegrad-bench-"));
+  private fileCount = 0;
+  private exited: string | null = null;
+
+  constructor() {
+    this.child = spawn("python3", [SCRIPT], { env: numpyEnv(), stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    this.child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    createInterface({ input: this.child.stdout }).on("line", (line) => {
+      this.pending.shift()?.(JSON.parse(line) as Reply);
+    });
+    this.child.on("exit", (code) => {
+      this.exited = `numpy_bench.py exited with code ${code}: ${stderr.trim().split("\n").pop() ?? ""}`;
+      for (const resolve of this.pending.splice(0)) resolve({ error: this.exited });
+    });
+  }
+
+  async request(message: Record<string, unknown>): Promise<Reply> {
+    if (this.exited !== null) throw new Error(this.exited);
+    const reply = await new Promise<Reply>((resolve) => {
+      this.pending.push(resolve);
+      this.child.stdin.write(`${JSON.stringify(message)}\n`);
+    });
+    if (typeof reply.error === "string") throw new Error(`numpy: ${reply.error}`);
+    return reply;
+  }
+
+  async info(): Promise<NumpyInfo> {
+    return (await this.request({ op: "info" })) as unknown as NumpyInfo;
+  }
+
+  /** Hands an array to python through a raw little-endian file: 25 MB of pixels do not belong in JSON. */
+  shareArray(data: Float32Array, shape: number[]): { path: string; shape: number[] } {
+    const file = path.join(this.tempDir, `a${this.fileCount++}.f32`);
+    writeFileSync(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+    return { path: file, shape };
+  }
+
+  close(): void {
+    this.child.stdin.end();
+    rmSync(this.tempDir, { recursive: true, force: true });
+  }
+}
+
+let server: NumpyServer | undefined;
+
+export function numpyServer(): NumpyServer {
+  server ??= new NumpyServer();
+  return server;
+}
+
+export function closeNumpyServer(): void {
+  server?.close();
+  server = undefined;
+}

@@ -1,0 +1,152 @@
+/**
+ * `pnpm bench`: W1–W4 and the memory run for tapegrad against TensorFlow.js (cpu, wasm) and numpy,
+ * in one process, alternating implementations. Writes bench/results/latest.{json,md}.
+ */
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { type BenchConfig, type PeerId, parseBenchArgs, type WorkloadId } from "./lib/args.js";
+import { writeFileAtomic } from "./lib/atomic.js";
+import { type Dataset, loadDataset } from "./lib/data.js";
+import { type Item, type ItemResult, runItem } from "./lib/harness.js";
+import { machineInfo } from "./lib/machine.js";
+import { type PeerStatus, type Report, speedupsOf, toMarkdown } from "./lib/report.js";
+import { closeNumpyServer, numpyServer, numpyUnavailable } from "./peers/numpy.js";
+import { loadTfjs } from "./peers/tfjs.js";
+import type { WorkloadContext } from "./workloads/context.js";
+import { runMemory } from "./workloads/memory.js";
+import { w1Items } from "./workloads/w1.js";
+import { w2Items } from "./workloads/w2.js";
+import { w3Items } from "./workloads/w3.js";
+import { runKernelLevel } from "./workloads/w3-kernels.js";
+import { w4Items } from "./workloads/w4.js";
+
+const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
+
+async function peerStatuses(config: BenchConfig): Promise<PeerStatus[]> {
+  const statuses: PeerStatus[] = [];
+  if (config.peers.includes("tfjs-cpu") || config.peers.includes("tfjs-wasm")) {
+    const tfjs = await loadTfjs();
+    if (config.peers.includes("tfjs-cpu")) {
+      const ok = tfjs.backends.cpu === true;
+      statuses.push({
+        id: "tfjs-cpu",
+        ran: ok,
+        detail: ok ? `TF.js ${tfjs.version}` : String(tfjs.backends.cpu),
+      });
+    }
+    if (config.peers.includes("tfjs-wasm")) {
+      const ok = tfjs.backends.wasm === true;
+      const simd = tfjs.wasmSimd ? "SIMD" : "no SIMD";
+      const threads = tfjs.wasmThreads ? "threads" : "1 thread";
+      statuses.push({
+        id: "tfjs-wasm",
+        ran: ok,
+        detail: ok ? `TF.js ${tfjs.version}, ${simd}, ${threads}` : String(tfjs.backends.wasm),
+      });
+    }
+  }
+  if (config.peers.includes("numpy")) {
+    const why = numpyUnavailable();
+    if (why !== null) {
+      statuses.push({ id: "numpy", ran: false, detail: `skipped: ${why}` });
+    } else {
+      const info = await numpyServer().info();
+      statuses.push({
+        id: "numpy",
+        ran: true,
+        detail: `numpy ${info.numpy}, ${info.blas}, python ${info.python}, 1 BLAS thread`,
+      });
+    }
+  }
+  return statuses;
+}
+
+const BUILDERS: Record<Exclude<WorkloadId, "MEM">, (ctx: WorkloadContext) => Item[]> = {
+  W1: w1Items,
+  W2: w2Items,
+  W3: w3Items,
+  W4: w4Items,
+};
+
+async function main(): Promise<void> {
+  const config = parseBenchArgs(process.argv.slice(2), BENCH_DIR);
+  const started = performance.now();
+  const machine = machineInfo();
+  const log = (line: string) => console.log(line);
+  log(`tapegrad bench: ${config.command} — ${config.only.join(", ")}${config.quick ? " (quick)" : ""}`);
+
+  const peers = await peerStatuses(config);
+  for (const p of peers) log(`peer ${p.id}: ${p.ran ? "ready" : "not run"} (${p.detail})`);
+  const runnable = peers.filter((p) => p.ran).map((p) => p.id as PeerId);
+
+  const needsData = config.only.some((w) => w === "W1" || w === "W2");
+  const data: Dataset = needsData
+    ? await loadDataset(Math.max(config.w1Samples, config.w2Samples))
+    : {
+        n: 0,
+        x: new Float32Array(0),
+        y: new Float32Array(0),
+        labels: new Int32Array(0),
+        source: "none needed",
+      };
+  if (needsData) log(`data: ${data.source}`);
+
+  const ctx: WorkloadContext = { config, data, peers: runnable };
+  const results: ItemResult[] = [];
+  for (const workload of config.only) {
+    if (workload === "MEM") continue;
+    const reps = workload === "W1" || workload === "W2" ? config.epochReps : config.microReps;
+    for (const item of BUILDERS[workload](ctx)) results.push(await runItem(item, reps, log));
+  }
+
+  let kernels: Report["kernels"] = null;
+  if (config.only.includes("W3")) {
+    log("W3 kernels: bench/kernels GEMM comparison (JS vs WASM SIMD, 1 and 2 threads) ...");
+    kernels = await runKernelLevel(config, log);
+    if ("error" in kernels) log(`W3 kernels: ${kernels.error}`);
+  }
+
+  let memory: Report["memory"] = null;
+  if (config.only.includes("MEM")) {
+    log(
+      `MEM: W2 for ${config.memoryEpochs} epochs of ${config.memorySamples} samples in a child process ...`,
+    );
+    try {
+      memory = await runMemory(config);
+      log(
+        `MEM: growth ${memory.growthMiB.toFixed(3)} MiB epoch 2 -> ${config.memoryEpochs}, peak RSS ${memory.peakRssMiB.toFixed(0)} MiB`,
+      );
+    } catch (error) {
+      memory = { error: (error as Error).message };
+      log(`MEM failed: ${memory.error}`);
+    }
+  }
+  closeNumpyServer();
+
+  const report: Report = {
+    machine,
+    command: config.command,
+    quick: config.quick,
+    data: data.source,
+    peers,
+    items: results.map((r) => ({ ...r, speedups: speedupsOf(r) })),
+    kernels,
+    memory,
+    seconds: (performance.now() - started) / 1000,
+  };
+  const markdown = toMarkdown(report);
+  writeFileAtomic(path.join(config.outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  writeFileAtomic(path.join(config.outDir, "latest.md"), markdown);
+  log("");
+  log(markdown);
+  log(`wrote ${path.join(config.outDir, "latest.json")} and latest.md`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    closeNumpyServer();
+    console.error(`bench failed: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,44 @@
+import { CLASSES, FEATURES } from "../lib/data.js";
+import type { Impl, Item } from "../lib/harness.js";
+import { numpyServer } from "../peers/numpy.js";
+import { numpyImpl } from "../peers/numpy-impl.js";
+import type { WorkloadContext } from "./context.js";
+import { EPOCH_SAMPLES, initialWeights } from "./init.js";
+import { w1Tapegrad } from "./w1-tapegrad.js";
+import { w1Tfjs } from "./w1-tfjs.js";
+
+export const W1 = { sizes: [784, 30, 10], lr: 3.0, batch: 10 } as const;
+
+/** W1: one epoch of the article's network (sigmoid, quadratic loss, SGD lr 3.0, batch 10). */
+export function w1Items({ config, data, peers }: WorkloadContext): Item[] {
+  const n = Math.min(config.w1Samples, data.n);
+  const subset = { ...data, n };
+  const init = initialWeights([...W1.sizes], "normal", 1);
+  const opts = { lr: W1.lr, batch: W1.batch, scale: EPOCH_SAMPLES / n };
+  const impls: Impl[] = [w1Tapegrad("tape", subset, init, opts), w1Tapegrad("manual", subset, init, opts)];
+  if (peers.includes("tfjs-cpu")) impls.push(w1Tfjs("cpu", subset, init, opts));
+  if (peers.includes("tfjs-wasm")) impls.push(w1Tfjs("wasm", subset, init, opts));
+  if (peers.includes("numpy")) {
+    impls.push(
+      numpyImpl(() => {
+        const server = numpyServer();
+        return {
+          kind: "w1",
+          x: server.shareArray(data.x.subarray(0, n * FEATURES), [n, FEATURES]),
+          y: server.shareArray(data.y.subarray(0, n * CLASSES), [n, CLASSES]),
+          weights: init.w.map((w, i) => server.shareArray(w, [init.sizes[i], init.sizes[i + 1]])),
+          biases: init.b.map((b, i) => server.shareArray(b, [1, init.sizes[i + 1]])),
+          batch: W1.batch,
+          lr: W1.lr,
+          warmBatches: 20,
+        };
+      }, opts.scale),
+    );
+  }
+  const notes = [
+    `${W1.sizes.join("-")} sigmoid, quadratic loss ½Σ‖ŷ−y‖²/n, SGD lr ${W1.lr}, batch ${W1.batch}`,
+  ];
+  if (n !== EPOCH_SAMPLES) notes.push(`timed over ${n} samples, scaled to ${EPOCH_SAMPLES}`);
+  notes.push("numpy: float32, batched, gradients by hand (numpy has no autograd)");
+  return [{ workload: "W1", name: "epoch", unit: "s/epoch", higherIsBetter: false, impls, notes }];
+}
