@@ -1,6 +1,7 @@
+import { TapegradError } from "../../errors.js";
 import type { FloatArray } from "../types.js";
 import { ensureCapacity, HEAP_BASE, wasmRuntime } from "./runtime.js";
-import { awaitJob, postJob, readyHelpers, startHelpers } from "./workers.js";
+import { awaitJob, CHUNK_COUNTER, postJob, readyHelpers, runChunks, startHelpers } from "./workers.js";
 
 /**
  * GEMM on the WASM SIMD backend, same contract as gemmJs: C[m,n] = op(A)·op(B), overwriting C.
@@ -67,8 +68,8 @@ export function gemmWasm(
   if (threads > 1) {
     startHelpers(rt, threads - 1);
     used = 1 + readyHelpers(rt, threads - 1);
-    // Too little work to share: every thread should get at least a couple of tiles.
-    used = Math.min(used, Math.max(1, Math.floor(Math.max(mTiles, nTiles) / 2)));
+    // Every thread needs at least one tile of the split dimension.
+    used = Math.min(used, Math.max(mTiles, nTiles));
   }
 
   if (used === 1) {
@@ -76,35 +77,29 @@ export function gemmWasm(
     fns.packB(bPtr, csB, rsB, n, k, bpPtr, 0, nTiles);
     fns.compute(apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles);
   } else {
-    // Split the longer tile dimension; the other operand is packed once, up front, by this thread.
+    // Split the longer tile dimension into chunks the threads draw from a shared counter; the other
+    // operand is packed once, up front, by this thread.
     const splitRows = mTiles >= nTiles;
     const tiles = splitRows ? mTiles : nTiles;
-    const bounds = Array.from({ length: used + 1 }, (_, t) => Math.round((t * tiles) / used));
+    const chunkTiles = Math.max(1, Math.ceil(tiles / (4 * used)));
     if (splitRows) fns.packB(bPtr, csB, rsB, n, k, bpPtr, 0, nTiles);
     else fns.packA(aPtr, rsA, csA, m, k, apPtr, 0, mTiles);
-    const jobFor = (t: number) => {
-      const t0 = bounds[t]!;
-      const t1 = bounds[t + 1]!;
-      return splitRows
-        ? {
-            packA: [aPtr, rsA, csA, m, k, apPtr, t0, t1],
-            packB: [bPtr, csB, rsB, n, k, bpPtr, 0, 0],
-            compute: [apPtr, bpPtr, cPtr, ldc, k, t0, t1, 0, nTiles],
-          }
-        : {
-            packA: [aPtr, rsA, csA, m, k, apPtr, 0, 0],
-            packB: [bPtr, csB, rsB, n, k, bpPtr, t0, t1],
-            compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, t0, t1],
-          };
+    const job = {
+      dtype: isF32 ? (0 as const) : (1 as const),
+      splitRows,
+      chunkTiles,
+      tiles,
+      first: 0,
+      pack: splitRows ? [aPtr, rsA, csA, m, k, apPtr, 0, 0] : [bPtr, csB, rsB, n, k, bpPtr, 0, 0],
+      compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles],
     };
-    for (let t = 1; t < used; t++) postJob(rt, t - 1, { dtype: isF32 ? "float32" : "float64", ...jobFor(t) });
-    const own = jobFor(0);
-    fns.packA(...(own.packA as [number, number, number, number, number, number, number, number]));
-    fns.packB(...(own.packB as [number, number, number, number, number, number, number, number]));
-    fns.compute(...(own.compute as [number, number, number, number, number, number, number, number, number]));
+    // Chunk t goes to thread t first, so every thread that was handed a job does part of the product.
+    Atomics.store(rt.i32, CHUNK_COUNTER, used);
+    for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: t });
+    runChunks(fns as unknown as Parameters<typeof runChunks>[0], rt.i32, job);
     let ok = true;
     for (let t = 1; t < used; t++) ok = awaitJob(rt, t - 1) && ok;
-    if (!ok) throw new Error("gemm (wasm): a helper thread failed while computing its share");
+    if (!ok) throw new TapegradError("gemm (wasm): a helper thread failed while computing its share of C");
   }
 
   if (nTiles * nr !== n) fns.compact(cPtr, ldc, n * es, m);

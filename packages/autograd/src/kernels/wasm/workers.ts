@@ -1,4 +1,3 @@
-import type { WasmDType } from "./gemm-module.js";
 import { nodeBuiltin } from "./platform.js";
 import { CONTROL_BYTES, type WasmRuntime } from "./runtime.js";
 
@@ -15,12 +14,59 @@ const SEQ = 0; // job number, bumped by the caller
 const DONE = 1; // last finished job number, set by the helper
 const READY = 2; // 1 once the helper has instantiated the modules
 const STATUS = 3; // 0 ok, 1 the last job threw
-const DTYPE = 4; // 0 float32, 1 float64
-const PACK_A = 8; // 8 args of packA
-const PACK_B = 16; // 8 args of packB
-const COMPUTE = 24; // 9 args of compute
-const SLOT_STRIDE = 64; // int32 slots per helper (256 bytes)
+const JOB = 8; // the job's fields, laid out by JOB_FIELDS
+const SLOT_STRIDE = 64; // int32 slots per helper (256 bytes); block 0 holds the shared chunk counter
 export const MAX_HELPERS = CONTROL_BYTES / (SLOT_STRIDE * 4) - 1;
+/** Int32 index of the counter all threads draw chunk numbers from (Atomics.add). */
+export const CHUNK_COUNTER = 0;
+
+/**
+ * One share of a split product. The split dimension (row tiles when splitRows, else column tiles)
+ * is cut into chunks of `chunkTiles` tiles; a thread starts with chunk `first`, then draws further
+ * chunk numbers from the shared counter until they run out, so a thread that is slowed down by other
+ * load on the machine simply takes fewer chunks. Per chunk it packs its strips of the split operand
+ * (pack args with s0, s1 filled in) and computes that band of C.
+ */
+export interface ChunkJob {
+  dtype: 0 | 1; // 0 float32, 1 float64
+  splitRows: boolean;
+  chunkTiles: number;
+  tiles: number;
+  first: number;
+  /** packA or packB args (8); the last two (strip range) are filled in per chunk. */
+  pack: number[];
+  /** compute args (9); the split range is filled in per chunk. */
+  compute: number[];
+}
+
+/** Job fields as int32 slots: dtype, splitRows, chunkTiles, tiles, first, pack[8], compute[9]. */
+const JOB_FIELDS = 5 + 8 + 9;
+
+/** Runs a chunk job on the calling thread; the helper source below is the same loop in plain JS. */
+export function runChunks(
+  fns: {
+    packA: (...args: number[]) => void;
+    packB: (...args: number[]) => void;
+    compute: (...args: number[]) => void;
+  },
+  counter: Int32Array,
+  job: ChunkJob,
+): void {
+  const pack = job.splitRows ? fns.packA : fns.packB;
+  const p = job.pack.slice();
+  const c = job.compute.slice();
+  const chunks = Math.ceil(job.tiles / job.chunkTiles);
+  for (let chunk = job.first; chunk < chunks; chunk = Atomics.add(counter, CHUNK_COUNTER, 1)) {
+    const t0 = chunk * job.chunkTiles;
+    const t1 = Math.min(t0 + job.chunkTiles, job.tiles);
+    p[6] = t0;
+    p[7] = t1;
+    pack(...p);
+    c[job.splitRows ? 5 : 7] = t0;
+    c[job.splitRows ? 6 : 8] = t1;
+    fns.compute(...c);
+  }
+}
 
 /** The helper's program, run with eval so it needs no file on disk (sources and dist alike). */
 const HELPER_SOURCE = `
@@ -29,7 +75,7 @@ const { workerData } = require("node:worker_threads");
 const { memory, modules, base } = workerData;
 const fns = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
 const ctl = new Int32Array(memory.buffer, base, ${SLOT_STRIDE});
-const arg = (at, n) => Array.from(ctl.subarray(at, at + n));
+const counter = new Int32Array(memory.buffer, 0, 1);
 Atomics.store(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
@@ -39,10 +85,19 @@ for (;;) {
   if (seq === seen) continue;
   seen = seq;
   try {
-    const f = fns[ctl[${DTYPE}]];
-    f.packA(...arg(${PACK_A}, 8));
-    f.packB(...arg(${PACK_B}, 8));
-    f.compute(...arg(${COMPUTE}, 9));
+    const j = Array.from(ctl.subarray(${JOB}, ${JOB} + ${JOB_FIELDS}));
+    const f = fns[j[0]];
+    const splitRows = j[1] === 1, chunkTiles = j[2], tiles = j[3];
+    const p = j.slice(5, 13), c = j.slice(13, 22);
+    const pack = splitRows ? f.packA : f.packB;
+    const chunks = Math.ceil(tiles / chunkTiles);
+    for (let chunk = j[4]; chunk < chunks; chunk = Atomics.add(counter, ${CHUNK_COUNTER}, 1)) {
+      const t0 = chunk * chunkTiles, t1 = Math.min(t0 + chunkTiles, tiles);
+      p[6] = t0; p[7] = t1;
+      pack(...p);
+      c[splitRows ? 5 : 7] = t0; c[splitRows ? 6 : 8] = t1;
+      f.compute(...c);
+    }
     ctl[${STATUS}] = 0;
   } catch (e) {
     ctl[${STATUS}] = 1;
@@ -69,13 +124,6 @@ interface Helper {
   base: number;
   seq: number;
   broken: boolean;
-}
-
-export interface HelperJob {
-  dtype: WasmDType;
-  packA: readonly number[];
-  packB: readonly number[];
-  compute: readonly number[];
 }
 
 const helpers: Helper[] = [];
@@ -147,13 +195,17 @@ export function waitForHelpers(rt: WasmRuntime, count: number, timeoutMs: number
 }
 
 /** Hands a job to helper `index` (which must be ready) without waiting for it. */
-export function postJob(rt: WasmRuntime, index: number, job: HelperJob): void {
+export function postJob(rt: WasmRuntime, index: number, job: ChunkJob): void {
   const h = helpers[index]!;
   const ctl = rt.i32;
-  ctl[h.base + DTYPE] = job.dtype === "float32" ? 0 : 1;
-  ctl.set(job.packA, h.base + PACK_A);
-  ctl.set(job.packB, h.base + PACK_B);
-  ctl.set(job.compute, h.base + COMPUTE);
+  const at = h.base + JOB;
+  ctl[at] = job.dtype;
+  ctl[at + 1] = job.splitRows ? 1 : 0;
+  ctl[at + 2] = job.chunkTiles;
+  ctl[at + 3] = job.tiles;
+  ctl[at + 4] = job.first;
+  ctl.set(job.pack, at + 5);
+  ctl.set(job.compute, at + 13);
   h.seq++;
   Atomics.store(ctl, h.base + SEQ, h.seq);
   Atomics.notify(ctl, h.base + SEQ);
