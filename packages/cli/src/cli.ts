@@ -156,9 +156,9 @@ export function buildProgram(io: CliIO): Command {
     )
     .option("--no-progress", "no progress bar (it is shown on a terminal only anyway)")
     .option("--quiet", "print the summary line only");
-  dataOptions(train).action(async (opts) => {
+  dataOptions(train).action(async (opts, cmd: Command) => {
     const { trainCommand } = await import("./commands/train.js");
-    await trainCommand(opts, io);
+    await trainCommand({ ...opts, sizesGiven: cmd.getOptionValueSource("sizes") === "cli" }, io);
   });
 
   program
@@ -244,7 +244,9 @@ export function buildProgram(io: CliIO): Command {
       new Option("--test-limit <n>", "score on the first N test examples only").argParser(
         parsePositiveInt("--test-limit"),
       ),
-    );
+    )
+    .option("--confusion", "also print the confusion matrix")
+    .option("--json", "print one JSON line instead of text");
   dataOptions(evalCmd).action(async (opts) => {
     const { evalCommand } = await import("./commands/eval.js");
     await evalCommand(opts, io);
@@ -261,7 +263,8 @@ export function buildProgram(io: CliIO): Command {
     .addOption(
       new Option("--index <n>", "the N-th test example (0-based)").argParser(parseNonNegativeInt("--index")),
     )
-    .option("--show", "print the 28x28 input as text");
+    .option("--show", "print the 28x28 input as text")
+    .option("--json", "print one JSON line instead of text");
   dataOptions(predict).action(async (opts) => {
     const { predictCommand } = await import("./commands/predict.js");
     await predictCommand(opts, io);

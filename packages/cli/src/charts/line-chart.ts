@@ -102,12 +102,19 @@ export function chartGroup(options: ChartOptions, x = 0, y = 0): string {
     )}</text>`,
   );
 
-  options.series.forEach((s, k) => {
-    const color = s.color ?? PALETTE[k % PALETTE.length];
+  const legend: string[] = [];
+  const shown = options.series.filter((s) =>
+    s.points.some(([px, py]) => Number.isFinite(px) && Number.isFinite(py)),
+  );
+  const longest = Math.max(0, ...shown.map((t) => t.name.length));
+  const lx = margin.left + plotW - 44 - longest * 7;
+  const legendTop =
+    options.legend === "bottom-right" ? margin.top + plotH - 10 - shown.length * 18 : margin.top + 6;
+  shown.forEach((s, k) => {
+    const color = s.color ?? PALETTE[options.series.indexOf(s) % PALETTE.length];
     const coords = s.points
       .filter(([px, py]) => Number.isFinite(px) && Number.isFinite(py) && (!options.logY || py > 0))
       .map(([px, py]) => `${fmt(sx(px))},${fmt(sy(toY(py * scale)))}`);
-    if (coords.length === 0) return;
     const dash = s.dashed ? ` stroke-dasharray="6 4"` : "";
     parts.push(
       `<polyline fill="none" stroke="${color}" stroke-width="2" stroke-linejoin="round"${dash} points="${coords.join(" ")}"/>`,
@@ -118,16 +125,19 @@ export function chartGroup(options: ChartOptions, x = 0, y = 0): string {
         parts.push(`<circle cx="${cx}" cy="${cy}" r="2.5" fill="${color}"/>`);
       }
     }
-    const ly =
-      options.legend === "bottom-right"
-        ? margin.top + plotH - 14 - (options.series.length - 1 - k) * 18
-        : margin.top + 14 + k * 18;
-    const lx = margin.left + plotW - 150;
-    parts.push(
+    const ly = legendTop + 12 + k * 18;
+    legend.push(
       `<line x1="${lx}" x2="${lx + 22}" y1="${ly}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`,
     );
-    parts.push(`<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
+    legend.push(`<text x="${lx + 28}" y="${ly}" dominant-baseline="middle">${escapeXml(s.name)}</text>`);
   });
+  if (legend.length) {
+    // A white card behind the legend keeps it readable where a curve runs underneath.
+    parts.push(
+      `<rect x="${lx - 8}" y="${legendTop}" width="${longest * 7 + 44}" height="${shown.length * 18 + 6}" fill="#ffffff" fill-opacity="0.85" stroke="#dddddd"/>`,
+    );
+    parts.push(...legend);
+  }
   parts.push("</g>");
   return parts.join("\n");
 }

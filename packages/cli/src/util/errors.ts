@@ -3,6 +3,11 @@ export class UsageError extends Error {
   override name = "UsageError";
 }
 
+/** A check the command ran did not pass; its details are already printed. Exit code 1. */
+export class CheckFailed extends Error {
+  override name = "CheckFailed";
+}
+
 /** Exit codes: 1 for failures while running, 2 for usage mistakes (as commander and most Unix tools do). */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;

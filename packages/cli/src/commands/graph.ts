@@ -1,0 +1,83 @@
+import { join } from "node:path";
+import { randn, record, scope, type Tape, tensor } from "@tapegrad/autograd";
+import type { CliIO } from "../io.js";
+import { line } from "../io.js";
+import { buildNetwork } from "../model-spec.js";
+import type { ActivationName, LossName } from "../options.js";
+import { writeFileAtomic } from "../util/atomic.js";
+import { UsageError } from "../util/errors.js";
+
+export interface GraphFlags {
+  sizes: number[];
+  activation: ActivationName;
+  loss: LossName;
+  batchSize: number;
+  out: string;
+  name: string;
+  level: "article" | "full" | "both";
+  graphviz: boolean;
+}
+
+/** Records the loss of the article's network once and returns the tape (nodes f_0 ... f_n). */
+export function recordArticleGraph(
+  flags: Pick<GraphFlags, "sizes" | "activation" | "loss" | "batchSize">,
+): Tape {
+  const { sizes, batchSize } = flags;
+  const net = buildNetwork({ ...flags, init: "normal", dtype: "float64", seed: 1 });
+  const x = randn([batchSize, sizes[0]], { dtype: "float64", seed: 2 });
+  x.name = "X";
+  const out = sizes[sizes.length - 1];
+  const targets = new Float64Array(batchSize * out);
+  for (let r = 0; r < batchSize; r++) targets[r * out + (r % out)] = 1;
+  const y = tensor(targets, { shape: [batchSize, out] });
+  y.name = "Y";
+  // net.evalLoss(x, y), with the "loss" scope around the loss alone: nn's lossTensor also wraps the forward
+  // pass in it, which collapses the whole network into one box in the article-level picture.
+  return record(() => {
+    const yHat = net.forwardPass(x);
+    return scope("loss", () => net.loss.fn(yHat, y)).item();
+  }).tape;
+}
+
+let vizPromise:
+  | Promise<{ renderString(dot: string, opts: { format: string; engine?: string }): string }>
+  | undefined;
+
+/** Lays out DOT with Graphviz compiled to WebAssembly (@viz-js/viz); null if it cannot load. */
+async function graphvizSvg(dot: string): Promise<string | null> {
+  try {
+    vizPromise ??= import("@viz-js/viz").then((m) => m.instance());
+    const viz = await vizPromise;
+    return viz.renderString(dot, { format: "svg", engine: "dot" });
+  } catch {
+    return null;
+  }
+}
+
+export async function graphCommand(flags: GraphFlags, io: CliIO): Promise<void> {
+  if (flags.sizes.length > 12)
+    throw new UsageError(`--sizes: ${flags.sizes.length - 1} layers is too many to draw (at most 11)`);
+  const tape = recordArticleGraph(flags);
+  const levels: Array<{ suffix: string; collapse: boolean; title: string }> = [];
+  if (flags.level !== "full") levels.push({ suffix: "", collapse: true, title: "the article's f_i graph" });
+  if (flags.level !== "article") levels.push({ suffix: "-full", collapse: false, title: "every primitive" });
+  const written: string[] = [];
+  for (const level of levels) {
+    const opts = {
+      collapseScopes: level.collapse,
+      title: `[${flags.sizes.join(", ")}] ${flags.activation}, ${flags.loss} loss: ${level.title}`,
+    };
+    const dot = tape.toDot(opts);
+    const svg = (flags.graphviz ? await graphvizSvg(dot) : null) ?? tape.toSvg(opts);
+    const base = join(flags.out, `${flags.name}${level.suffix}`);
+    await writeFileAtomic(`${base}.dot`, dot);
+    await writeFileAtomic(`${base}.mmd`, tape.toMermaid(opts));
+    await writeFileAtomic(`${base}.svg`, svg);
+    written.push(`${base}.svg`, `${base}.dot`, `${base}.mmd`);
+  }
+  line(
+    io.stdout,
+    `recorded ${tape.nodes.length} tape nodes for [${flags.sizes.join(", ")}] ${flags.activation} + ${flags.loss}`,
+  );
+  for (const path of written) line(io.stdout, `wrote ${path}`);
+}

@@ -1,0 +1,62 @@
+import { readFile } from "node:fs/promises";
+import { decodeSafetensors, NN } from "@tapegrad/nn";
+import type { DataSpec } from "./data/source.js";
+import { activationByName, lossByName } from "./model-spec.js";
+import { UsageError } from "./util/errors.js";
+
+export interface LoadedModel {
+  net: NN;
+  dtype: "float32" | "float64";
+  data: DataSpec | undefined;
+  training: Record<string, unknown>;
+}
+
+function parseJson(path: string, key: string, text: string | undefined): unknown {
+  if (text === undefined || text === "") return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new UsageError(`${path}: metadata '${key}' is not valid JSON`);
+  }
+}
+
+/** Rebuilds the article's network from a model file's `architecture` metadata and loads its weights. */
+export async function loadNetwork(path: string): Promise<LoadedModel> {
+  // Read here rather than with nn's readSafetensors: a plain "no such file" line beats a wrapped system
+  // error, and a plain Uint8Array copy sidesteps Buffer.slice sharing memory (tensors would view the whole file).
+  const bytes = new Uint8Array(await readFile(path));
+  const { tensors, metadata } = decodeSafetensors(bytes, path);
+  const meta = (metadata ?? {}) as Record<string, string>;
+  const arch = parseJson(path, "architecture", meta.architecture) as
+    | {
+        type?: string;
+        sizes?: number[];
+        activation?: string;
+        loss?: string;
+        init?: "normal" | "nielsen" | "xavier" | "he";
+      }
+    | undefined;
+  if (arch?.type !== "NN" || !Array.isArray(arch.sizes)) {
+    throw new UsageError(
+      `${path}: no tapegrad NN architecture in the metadata (was it written by tapegrad train?)`,
+    );
+  }
+  const first = Object.values(tensors)[0];
+  const dtype = first?.dtype === "float64" ? "float64" : "float32";
+  const net = new NN(arch.sizes, activationByName(arch.activation ?? ""), lossByName(arch.loss ?? ""), {
+    dtype,
+    init: arch.init,
+    seed: 0,
+  });
+  try {
+    net.loadStateDict(tensors); // checks every name, shape and dtype before changing anything
+  } catch (error) {
+    throw new UsageError(`${path}: ${(error as Error).message}`);
+  }
+  return {
+    net,
+    dtype,
+    data: parseJson(path, "data", meta.data) as DataSpec | undefined,
+    training: (parseJson(path, "training", meta.training) as Record<string, unknown>) ?? {},
+  };
+}
