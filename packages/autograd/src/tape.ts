@@ -1,6 +1,8 @@
+import { allocate } from "./dtype.js";
 import { GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 import type { TapeNode } from "./graph.js";
 import { Tape } from "./graph-tape.js";
+import { binary } from "./kernels/binary.js";
 import type { Primitive, PrimitiveParams, Rule } from "./ops/primitive.js";
 import { formatShape, shapesEqual } from "./shape.js";
 import { Tensor } from "./tensor.js";
@@ -19,6 +21,8 @@ export interface ScopeFrame {
 export class Node {
   /** @internal cotangent accumulated during a backward walk */
   cotangent: Tensor | null = null;
+  /** @internal whether `cotangent` is a buffer this walk allocated (and may therefore add into in place) */
+  cotangentOwned = false;
   /** @internal backward-walk bookkeeping */
   visitMark = 0;
   needed = false;
@@ -288,6 +292,8 @@ function runBackward(
     }
   }
   rootNode.cotangent = seed;
+  rootNode.cotangentOwned = false;
+  const leafOwned = new Set<Tensor>();
   try {
     withGradEnabled(createGraph, () => {
       for (const node of nodes) {
@@ -296,7 +302,7 @@ function runBackward(
         node.cotangent = null; // freed as soon as the walk passes it
         const output = node.output!;
         if (targetSet !== null) {
-          if (targetSet.has(output)) accumulate(result, output, g);
+          if (targetSet.has(output)) result.set(output, g);
           if (!node.needed) continue;
         }
         const inputs = node.inputs;
@@ -332,14 +338,29 @@ function runBackward(
           if (state.anomaly) checkFinite(gi, `backward of ${node.op}, cotangent of input ${i},`, node);
           const gt = gi.dtype === input.dtype ? gi : gi.cast(input.dtype);
           const inNode = input._node;
-          if (inNode !== null) inNode.cotangent = inNode.cotangent === null ? gt : inNode.cotangent.add(gt);
-          else if (targetSet === null || targetSet.has(input)) accumulate(result, input, gt);
+          if (inNode !== null) {
+            if (inNode.cotangent === null) {
+              inNode.cotangent = gt;
+              inNode.cotangentOwned = false;
+            } else {
+              inNode.cotangent = addCotangents(inNode.cotangent, inNode.cotangentOwned, gt, createGraph);
+              inNode.cotangentOwned = !createGraph;
+            }
+          } else if (targetSet === null || targetSet.has(input)) {
+            const prev = result.get(input);
+            if (prev === undefined) result.set(input, gt);
+            else {
+              result.set(input, addCotangents(prev, leafOwned.has(input), gt, createGraph));
+              if (!createGraph) leafOwned.add(input);
+            }
+          }
         }
       }
     });
   } finally {
     for (const node of nodes) {
       node.cotangent = null;
+      node.cotangentOwned = false;
       node.needed = false;
       if (!retainGraph) node.release();
     }
@@ -347,9 +368,16 @@ function runBackward(
   return result;
 }
 
-function accumulate(map: Map<Tensor, Tensor>, key: Tensor, g: Tensor): void {
-  const prev = map.get(key);
-  map.set(key, prev === undefined ? g : prev.add(g));
+/**
+ * prev + g for two cotangents of one tensor. A recorded backward (createGraph) adds with a
+ * differentiable op; otherwise the sum goes into a buffer this walk owns, reused for later sums, since
+ * vjps may hand the same tensor to several inputs and nothing may be written into a shared one.
+ */
+function addCotangents(prev: Tensor, prevOwned: boolean, g: Tensor, createGraph: boolean): Tensor {
+  if (createGraph) return prev.add(g);
+  const out = prevOwned ? prev : new Tensor(allocate(prev.dtype, prev.size), prev.shape);
+  binary("add", prev.data, prev.shape, g.data, g.shape, out.data, out.shape);
+  return out;
 }
 
 // ---- functional transforms --------------------------------------------------------------------------
