@@ -1,7 +1,16 @@
 import { TapegradError } from "../../errors.js";
 import type { FloatArray } from "../types.js";
 import { ensureCapacity, HEAP_BASE, wasmRuntime } from "./runtime.js";
-import { awaitJob, CHUNK_COUNTER, postJob, readyHelpers, runChunks, startHelpers } from "./workers.js";
+import {
+  awaitJob,
+  BARRIER,
+  CHUNK_COUNTER,
+  type ChunkJob,
+  postJob,
+  readyHelpers,
+  runShare,
+  startHelpers,
+} from "./workers.js";
 
 /**
  * GEMM on the WASM SIMD backend, same contract as gemmJs: C[m,n] = op(A)·op(B), overwriting C.
@@ -54,8 +63,10 @@ export function gemmWasm(
   const view = isF32 ? rt.f32 : rt.f64;
   const aLen = m * k;
   const bLen = k * n;
-  view.set(aOff === 0 && a.length === aLen ? a : a.subarray(aOff, aOff + aLen), aPtr / es);
-  view.set(bOff === 0 && b.length === bLen ? b : b.subarray(bOff, bOff + bLen), bPtr / es);
+  const copyA = () =>
+    view.set(aOff === 0 && a.length === aLen ? a : a.subarray(aOff, aOff + aLen), aPtr / es);
+  const copyB = () =>
+    view.set(bOff === 0 && b.length === bLen ? b : b.subarray(bOff, bOff + bLen), bPtr / es);
 
   // Byte strides of op(A)(i, p) and op(B)(p, j) in the raw copies.
   const rsA = transA ? es : k * es;
@@ -73,30 +84,47 @@ export function gemmWasm(
   }
 
   if (used === 1) {
+    copyA();
+    copyB();
     fns.packA(aPtr, rsA, csA, m, k, apPtr, 0, mTiles);
     fns.packB(bPtr, csB, rsB, n, k, bpPtr, 0, nTiles);
     fns.compute(apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles);
   } else {
-    // Split the longer tile dimension into chunks the threads draw from a shared counter; the other
-    // operand is packed once, up front, by this thread.
+    // Split the longer tile dimension of C; the other operand is shared by all threads, which pack
+    // equal parts of it before meeting at a barrier (see ChunkJob).
     const splitRows = mTiles >= nTiles;
     const tiles = splitRows ? mTiles : nTiles;
+    const sharedTiles = splitRows ? nTiles : mTiles;
     const chunkTiles = Math.max(1, Math.ceil(tiles / (4 * used)));
-    if (splitRows) fns.packB(bPtr, csB, rsB, n, k, bpPtr, 0, nTiles);
-    else fns.packA(aPtr, rsA, csA, m, k, apPtr, 0, mTiles);
-    const job = {
-      dtype: isF32 ? (0 as const) : (1 as const),
+    const packAArgs = [aPtr, rsA, csA, m, k, apPtr, 0, 0];
+    const packBArgs = [bPtr, csB, rsB, n, k, bpPtr, 0, 0];
+    const sharedRange = (t: number): number[] => {
+      const args = (splitRows ? packBArgs : packAArgs).slice();
+      args[6] = Math.round((t * sharedTiles) / used);
+      args[7] = Math.round(((t + 1) * sharedTiles) / used);
+      return args;
+    };
+    const job: ChunkJob = {
+      dtype: isF32 ? 0 : 1,
       splitRows,
       chunkTiles,
       tiles,
       first: 0,
-      pack: splitRows ? [aPtr, rsA, csA, m, k, apPtr, 0, 0] : [bPtr, csB, rsB, n, k, bpPtr, 0, 0],
+      pack: splitRows ? packAArgs : packBArgs,
       compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles],
+      sharedPack: sharedRange(0),
+      threads: used,
     };
-    // Chunk t goes to thread t first, so every thread that was handed a job does part of the product.
+    // Helpers start on the shared operand as soon as its raw copy is in; the split operand's copy
+    // happens meanwhile and is complete before this thread reaches the barrier.
     Atomics.store(rt.i32, CHUNK_COUNTER, used);
-    for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: t });
-    runChunks(fns as unknown as Parameters<typeof runChunks>[0], rt.i32, job);
+    Atomics.store(rt.i32, BARRIER, 0);
+    if (splitRows) copyB();
+    else copyA();
+    for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: t, sharedPack: sharedRange(t) });
+    if (splitRows) copyA();
+    else copyB();
+    runShare(fns as unknown as Parameters<typeof runShare>[0], rt.i32, job);
     let ok = true;
     for (let t = 1; t < used; t++) ok = awaitJob(rt, t - 1) && ok;
     if (!ok) throw new TapegradError("gemm (wasm): a helper thread failed while computing its share of C");

@@ -17,15 +17,18 @@ const STATUS = 3; // 0 ok, 1 the last job threw
 const JOB = 8; // the job's fields, laid out by JOB_FIELDS
 const SLOT_STRIDE = 64; // int32 slots per helper (256 bytes); block 0 holds the shared chunk counter
 export const MAX_HELPERS = CONTROL_BYTES / (SLOT_STRIDE * 4) - 1;
-/** Int32 index of the counter all threads draw chunk numbers from (Atomics.add). */
+/** Int32 indices (in control block 0) of the counter chunks are drawn from and of the barrier. */
 export const CHUNK_COUNTER = 0;
+export const BARRIER = 1;
 
 /**
- * One share of a split product. The split dimension (row tiles when splitRows, else column tiles)
- * is cut into chunks of `chunkTiles` tiles; a thread starts with chunk `first`, then draws further
- * chunk numbers from the shared counter until they run out, so a thread that is slowed down by other
- * load on the machine simply takes fewer chunks. Per chunk it packs its strips of the split operand
- * (pack args with s0, s1 filled in) and computes that band of C.
+ * One thread's share of a split product, in two phases.
+ * 1. Each thread packs its own range of strips of the shared operand (the one not split: B when
+ *    splitting rows of C, A when splitting columns), then all meet at a barrier.
+ * 2. The split dimension (row or column tiles) is cut into chunks of `chunkTiles` tiles; a thread
+ *    starts with chunk `first`, then draws chunk numbers from the shared counter until they run out,
+ *    so a thread slowed down by other load on the machine simply takes fewer chunks. Per chunk it packs
+ *    its strips of the split operand and computes that band of C.
  */
 export interface ChunkJob {
   dtype: 0 | 1; // 0 float32, 1 float64
@@ -33,25 +36,42 @@ export interface ChunkJob {
   chunkTiles: number;
   tiles: number;
   first: number;
-  /** packA or packB args (8); the last two (strip range) are filled in per chunk. */
+  /** packA (splitRows) or packB args (8); the strip range is filled in per chunk. */
   pack: number[];
   /** compute args (9); the split range is filled in per chunk. */
   compute: number[];
+  /** packB (splitRows) or packA args (8) for the shared operand, with this thread's strip range. */
+  sharedPack: number[];
+  /** Threads taking part (the barrier's count). */
+  threads: number;
 }
 
-/** Job fields as int32 slots: dtype, splitRows, chunkTiles, tiles, first, pack[8], compute[9]. */
-const JOB_FIELDS = 5 + 8 + 9;
+/** Job fields as int32 slots: dtype, splitRows, chunkTiles, tiles, first, pack[8], compute[9], sharedPack[8], threads. */
+const JOB_FIELDS = 5 + 8 + 9 + 8 + 1;
 
-/** Runs a chunk job on the calling thread; the helper source below is the same loop in plain JS. */
-export function runChunks(
-  fns: {
-    packA: (...args: number[]) => void;
-    packB: (...args: number[]) => void;
-    compute: (...args: number[]) => void;
-  },
-  counter: Int32Array,
-  job: ChunkJob,
-): void {
+interface PackFns {
+  packA: (...args: number[]) => void;
+  packB: (...args: number[]) => void;
+  compute: (...args: number[]) => void;
+}
+
+/** Waits (spinning briefly, then sleeping) until `threads` threads have arrived at the barrier. */
+function barrier(counter: Int32Array, threads: number): void {
+  if (Atomics.add(counter, BARRIER, 1) + 1 === threads) {
+    Atomics.notify(counter, BARRIER);
+    return;
+  }
+  for (let spin = 0; spin < 4000; spin++) if (Atomics.load(counter, BARRIER) >= threads) return;
+  for (let v = Atomics.load(counter, BARRIER); v < threads; v = Atomics.load(counter, BARRIER)) {
+    Atomics.wait(counter, BARRIER, v, 5);
+  }
+}
+
+/** Runs one share on the calling thread; HELPER_SOURCE below is the same code in plain JS. */
+export function runShare(fns: PackFns, counter: Int32Array, job: ChunkJob): void {
+  const sharedPack = job.splitRows ? fns.packB : fns.packA;
+  if (job.sharedPack[7]! > job.sharedPack[6]!) sharedPack(...job.sharedPack);
+  barrier(counter, job.threads);
   const pack = job.splitRows ? fns.packA : fns.packB;
   const p = job.pack.slice();
   const c = job.compute.slice();
@@ -75,7 +95,14 @@ const { workerData } = require("node:worker_threads");
 const { memory, modules, base } = workerData;
 const fns = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
 const ctl = new Int32Array(memory.buffer, base, ${SLOT_STRIDE});
-const counter = new Int32Array(memory.buffer, 0, 1);
+const counter = new Int32Array(memory.buffer, 0, 2);
+function barrier(threads) {
+  if (Atomics.add(counter, ${BARRIER}, 1) + 1 === threads) { Atomics.notify(counter, ${BARRIER}); return; }
+  for (let spin = 0; spin < 4000; spin++) if (Atomics.load(counter, ${BARRIER}) >= threads) return;
+  for (let v = Atomics.load(counter, ${BARRIER}); v < threads; v = Atomics.load(counter, ${BARRIER})) {
+    Atomics.wait(counter, ${BARRIER}, v, 5);
+  }
+}
 Atomics.store(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
@@ -88,7 +115,9 @@ for (;;) {
     const j = Array.from(ctl.subarray(${JOB}, ${JOB} + ${JOB_FIELDS}));
     const f = fns[j[0]];
     const splitRows = j[1] === 1, chunkTiles = j[2], tiles = j[3];
-    const p = j.slice(5, 13), c = j.slice(13, 22);
+    const p = j.slice(5, 13), c = j.slice(13, 22), sp = j.slice(22, 30);
+    if (sp[7] > sp[6]) (splitRows ? f.packB : f.packA)(...sp);
+    barrier(j[30]);
     const pack = splitRows ? f.packA : f.packB;
     const chunks = Math.ceil(tiles / chunkTiles);
     for (let chunk = j[4]; chunk < chunks; chunk = Atomics.add(counter, ${CHUNK_COUNTER}, 1)) {
@@ -206,6 +235,8 @@ export function postJob(rt: WasmRuntime, index: number, job: ChunkJob): void {
   ctl[at + 4] = job.first;
   ctl.set(job.pack, at + 5);
   ctl.set(job.compute, at + 13);
+  ctl.set(job.sharedPack, at + 22);
+  ctl[at + 30] = job.threads;
   h.seq++;
   Atomics.store(ctl, h.base + SEQ, h.seq);
   Atomics.notify(ctl, h.base + SEQ);
