@@ -32,7 +32,7 @@ describe("backward on the tape", () => {
     expect(x.grad?.toArray()).toEqual([4, 8, 12]);
     x.grad = null;
     x.sum().backward();
-    expect(x.grad?.toArray()).toEqual([1, 1, 1]);
+    expect((x.grad as Tensor | null)?.toArray()).toEqual([1, 1, 1]);
   });
 
   it("sums the cotangents of a tensor used several times (fan-out)", () => {
