@@ -143,6 +143,13 @@ describe("functional transforms", () => {
     expect(x.grad?.toArray()).toEqual([100, 100]);
   });
 
+  it("at the top level returns plain gradients even for arguments that require grad (nothing recorded)", () => {
+    const w = f64([1, 2], true);
+    const [g] = grads((t: Tensor) => t.tanh().sum())(w);
+    expect(g?.requiresGrad).toBe(false);
+    expect(g?.isLeaf).toBe(true);
+  });
+
   it("differentiates arguments whatever their requiresGrad", () => {
     const x = f64([3]);
     expect(grad((t) => t.square().sum())(x)?.item()).toBe(6);

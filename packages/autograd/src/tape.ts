@@ -62,6 +62,8 @@ const state = {
   recorders: [] as Recorder[],
   anomaly: false,
   walkEpoch: 0,
+  /** How many functional transforms are evaluating their function right now (nesting depth). */
+  transformDepth: 0,
 };
 
 export function isGradEnabled(): boolean {
@@ -385,20 +387,20 @@ function addCotangents(prev: Tensor, prevOwned: boolean, g: Tensor, createGraph:
 type GradFn = (...args: Tensor[]) => Tensor;
 
 /**
- * Prepares the arguments of a differentiated function. An argument that already belongs to a graph
- * being recorded (requiresGrad, recording on: e.g. inside an outer grad) stays connected through an
- * identity op, so nested transforms compose; any other float argument becomes a fresh leaf.
+ * Prepares the arguments of a differentiated function. Inside another transform's function (nested
+ * grad), an argument that belongs to the graph being recorded stays connected through an identity op,
+ * so the inner gradient is itself differentiable; everywhere else every float argument becomes a fresh
+ * leaf, so a top-level grad of parameters is plain and cheap, as in JAX.
  */
 function prepareArgs(xs: readonly Tensor[], op: string): { args: Tensor[]; connected: boolean } {
   let connected = false;
+  const nested = state.transformDepth > 0 && state.gradEnabled;
   const args = xs.map((x, i) => {
     if (!(x instanceof Tensor)) {
-      throw new TapegradError(
-        `${op}: argument ${i} is not a Tensor (got ${typeof x}); wrap numbers with tensor()`,
-      );
+      throw new TapegradError(`${op}: argument ${i} is not a Tensor (got ${typeof x}); wrap numbers with tensor()`);
     }
     if (x.dtype === "int32") return x; // never differentiable: its gradient is null
-    if (x._requiresGrad && state.gradEnabled) {
+    if (nested && x._requiresGrad) {
       connected = true;
       return x.add(0); // a new tensor on the graph, distinct from x, with x upstream
     }
@@ -411,7 +413,13 @@ function prepareArgs(xs: readonly Tensor[], op: string): { args: Tensor[]; conne
 }
 
 function evaluateScalar(f: GradFn, args: Tensor[], op: string): Tensor {
-  const y = withGradEnabled(true, () => f(...args));
+  state.transformDepth++;
+  let y: Tensor;
+  try {
+    y = withGradEnabled(true, () => f(...args));
+  } finally {
+    state.transformDepth--;
+  }
   if (!(y instanceof Tensor))
     throw new TapegradError(`${op}: the function must return a Tensor, got ${typeof y}`);
   if (y.size !== 1) {
