@@ -57,4 +57,5 @@ export {
   fit,
   type History,
   type Metric,
+  type OptimizerLike,
 } from "./train.js";

@@ -164,7 +164,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
   const base = 8 + n;
   const tensors: Record<string, Tensor> = {};
   for (const s of specs) {
-    const raw = bytes.slice(base + s.begin, base + s.end);
+    // a fresh, aligned copy (Buffer#slice would return a view into the file's buffer)
+    const raw = new Uint8Array(s.end - s.begin);
+    raw.set(bytes.subarray(base + s.begin, base + s.end));
     if (!littleEndianHost) {
       const w = DTYPES[s.code].bytes;
       for (let i = 0; i < raw.length; i += w) raw.subarray(i, i + w).reverse();

@@ -4,7 +4,6 @@ import { NN } from "./manual.js";
 import { countCorrect } from "./metrics.js";
 import type { Module, Parameter } from "./module.js";
 import { clipGradNorm } from "./optim/clip.js";
-import type { Optimizer } from "./optim/optimizer.js";
 import { shapeStr, takeRows } from "./util.js";
 
 export interface Dataset {
@@ -65,12 +64,20 @@ export interface EarlyStopping {
   restoreBest?: boolean;
 }
 
+/** What fit needs of an optimiser: every Optimizer qualifies, and so does a hand-written one. */
+export interface OptimizerLike {
+  step(): void;
+  zeroGrad(): void;
+  /** The learning rate of the next step (reported in callbacks). */
+  readonly lr: number;
+}
+
 export interface FitOptions {
   epochs: number;
   batchSize: number;
   /** Defaults to the model's own loss when the model is an NN. */
   loss?: Loss;
-  optimizer: Optimizer<any, any>;
+  optimizer: OptimizerLike;
   /** Reshuffle the rows every epoch (default true), seeded by `seed` (default 0). */
   shuffle?: boolean;
   seed?: number;
@@ -104,7 +111,10 @@ function resolveLoss(where: string, model: Module, loss: Loss | undefined): Loss
   throw new ValueError(`${where}: opts.loss is required for a ${model.constructor.name}`);
 }
 
-const nextTick = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+/** One turn of the event loop: setImmediate where it exists (Node), else a 0 ms timeout (browsers). */
+const immediate = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate;
+const nextTick = (): Promise<void> =>
+  new Promise((resolve) => (immediate ? immediate(resolve) : setTimeout(resolve, 0)));
 
 /**
  * Loss (and accuracy) of the model on a data set, in eval mode without the tape, in chunks of batchSize rows.
