@@ -26,7 +26,17 @@ function articleTape() {
 describe("pictures of a recorded graph", () => {
   it("collapsed to scopes, the article's network reads f_0 ... f_5", () => {
     const dot = articleTape().toDot({ collapseScopes: true });
-    for (const label of ["f_0", "f_1", "f_2", "f_3", "f_4", "f_5", "W_1·f_0 + b_1", "W_2·f_2 + b_2", "loss"]) {
+    for (const label of [
+      "f_0",
+      "f_1",
+      "f_2",
+      "f_3",
+      "f_4",
+      "f_5",
+      "W_1·f_0 + b_1",
+      "W_2·f_2 + b_2",
+      "loss",
+    ]) {
       expect(dot).toContain(label);
     }
     expect(dot).not.toContain("f_6");

@@ -397,7 +397,9 @@ function prepareArgs(xs: readonly Tensor[], op: string): { args: Tensor[]; conne
   const nested = state.transformDepth > 0 && state.gradEnabled;
   const args = xs.map((x, i) => {
     if (!(x instanceof Tensor)) {
-      throw new TapegradError(`${op}: argument ${i} is not a Tensor (got ${typeof x}); wrap numbers with tensor()`);
+      throw new TapegradError(
+        `${op}: argument ${i} is not a Tensor (got ${typeof x}); wrap numbers with tensor()`,
+      );
     }
     if (x.dtype === "int32") return x; // never differentiable: its gradient is null
     if (nested && x._requiresGrad) {
