@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli } from "./run-cli.js";
+import { runCli, runInProcess } from "./run-cli.js";
 
 /** One clear line on stderr, no stack trace, a non-zero exit. */
 function expectOneLineError(result: { code: number | null; stderr: string }, pattern: RegExp): void {
@@ -50,13 +50,13 @@ describe("tapegrad --help", () => {
     ["eval", ["--model", "--data", "--csv"]],
     ["predict", ["--model", "--image", "--index"]],
   ])("describes every flag of %s", async (command, flags) => {
-    const r = await runCli([command, "--help"]);
+    const r = await runInProcess([command, "--help"]);
     expect(r.code).toBe(0);
     for (const flag of flags) expect(r.stdout).toContain(flag);
   });
 
   it("states the article's defaults for train", async () => {
-    const r = await runCli(["train", "--help"]);
+    const r = await runInProcess(["train", "--help"]);
     for (const d of [
       "784,30,10",
       '"sigmoid"',
@@ -90,7 +90,10 @@ describe("bad input: one line on stderr and a non-zero exit", () => {
   });
 
   it("an unknown flag", async () => {
-    expectOneLineError(await runCli(["train", "--learning-rate", "3"]), /unknown option '--learning-rate'/);
+    expectOneLineError(
+      await runInProcess(["train", "--learning-rate", "3"]),
+      /unknown option '--learning-rate'/,
+    );
   });
 
   it.each([
@@ -106,16 +109,16 @@ describe("bad input: one line on stderr and a non-zero exit", () => {
     [["predict", "--model", "m.safetensors"], /exactly one of --image PNG or --index N/],
     [["eval"], /required option '--model <file>'/],
   ])("%j", async (args, pattern) => {
-    expectOneLineError(await runCli(args as string[], { cwd: dir }), pattern as RegExp);
+    expectOneLineError(await runInProcess(args as string[]), pattern as RegExp);
   });
 
   it("a first size that does not fit MNIST's 784 pixels", async () => {
-    const r = await runCli(["train", "--sizes", "100,30,10", "--out", join(dir, "never")], { cwd: dir });
+    const r = await runInProcess(["train", "--sizes", "100,30,10", "--out", join(dir, "never")]);
     expectOneLineError(r, /--sizes 100,30,10: the first size must be 784/);
   });
 
   it("a last size that is not the 10 classes", async () => {
-    const r = await runCli(["train", "--sizes", "784,30,9", "--out", join(dir, "never")], { cwd: dir });
+    const r = await runInProcess(["train", "--sizes", "784,30,9", "--out", join(dir, "never")]);
     expectOneLineError(r, /the last size must be 10, one per class/);
   });
 
@@ -129,7 +132,7 @@ describe("bad input: one line on stderr and a non-zero exit", () => {
   it("a model file that is not a safetensors file", async () => {
     const path = join(dir, "garbage.safetensors");
     await writeFile(path, "this is not a model");
-    expectOneLineError(await runCli(["eval", "--model", path]), /garbage\.safetensors|safetensors/);
+    expectOneLineError(await runInProcess(["eval", "--model", path]), /garbage\.safetensors|safetensors/);
   });
 
   it("a --data folder without IDX files", async () => {

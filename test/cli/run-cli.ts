@@ -48,3 +48,15 @@ export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number 
     });
   });
 }
+
+/** The same command line in this process (through the CLI's own `run`), for the many fast cases. */
+export async function runInProcess(args: string[]): Promise<CliResult> {
+  const { run } = await import("../../packages/cli/src/cli.js");
+  let stdout = "";
+  let stderr = "";
+  const code = await run(args, {
+    stdout: { write: (s: string) => ((stdout += s), true) },
+    stderr: { write: (s: string) => ((stderr += s), true) },
+  });
+  return { code, stdout, stderr };
+}

@@ -43,12 +43,17 @@ let vizPromise:
   | Promise<{ renderString(dot: string, opts: { format: string; engine?: string }): string }>
   | undefined;
 
-/** Lays out DOT with Graphviz compiled to WebAssembly (@viz-js/viz); null if it cannot load. */
+/** Lays out DOT with Graphviz compiled to WebAssembly (@viz-js/viz); throws on DOT that Graphviz rejects. */
+export async function layoutDot(dot: string): Promise<string> {
+  vizPromise ??= import("@viz-js/viz").then((m) => m.instance());
+  const viz = await vizPromise;
+  return viz.renderString(dot, { format: "svg", engine: "dot" });
+}
+
+/** Graphviz's picture, or null when the wasm module cannot load here (autograd's own SVG is used then). */
 async function graphvizSvg(dot: string): Promise<string | null> {
   try {
-    vizPromise ??= import("@viz-js/viz").then((m) => m.instance());
-    const viz = await vizPromise;
-    return viz.renderString(dot, { format: "svg", engine: "dot" });
+    return await layoutDot(dot);
   } catch {
     return null;
   }

@@ -42,7 +42,10 @@ export interface TrainFlags extends DataFlags {
 }
 
 /** Checks that the network fits the data: first size = features, last size = classes (or 1 for regression). */
-export function checkSizes(flags: TrainFlags, data: LoadedData): number[] {
+export function checkSizes(
+  flags: TrainFlags,
+  data: Pick<LoadedData, "inputs" | "outputs" | "task" | "spec">,
+): number[] {
   const sizes = [...flags.sizes];
   if (data.spec.kind === "csv" && !flags.sizesGiven) {
     // The MNIST default makes no sense for a table: keep its hidden layers, fit the ends to the data.
@@ -70,6 +73,15 @@ function pct(v: number): string {
 
 export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> {
   if (flags.csv && !flags.target) throw new UsageError("--csv needs --target COLUMN (the column to predict)");
+  if (!flags.data && !flags.csv) {
+    // The npm digits are 784 pixels and 10 classes: say so before spending time on loading them.
+    checkSizes(flags, {
+      inputs: 784,
+      outputs: 10,
+      task: "classification",
+      spec: { kind: "mnist-package", rows: 28, cols: 28, classes: 10 },
+    });
+  }
   const data = await loadData(flags, flags.dtype);
   const sizes = checkSizes(flags, data);
   if (flags.batchSize > data.train.count) {

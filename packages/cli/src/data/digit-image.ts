@@ -133,21 +133,26 @@ export async function readDigitPng(path: string): Promise<Float64Array> {
   return toMnistField(inkOnBlack(grey, png.width, png.height), png.width, png.height);
 }
 
-/** Writes a 28x28 field as a grey PNG (white ink on black), for looking at what the network saw. */
-export function digitPng(field: ArrayLike<number>, scale = 1): Uint8Array {
-  const size = SIDE * scale;
-  const png = new PNG({ width: size, height: size });
-  for (let y = 0; y < size; y++) {
-    for (let x = 0; x < size; x++) {
-      const v = Math.round(
-        255 * Math.min(1, Math.max(0, field[Math.floor(y / scale) * SIDE + Math.floor(x / scale)])),
-      );
-      const o = 4 * (y * size + x);
-      png.data[o] = png.data[o + 1] = png.data[o + 2] = v;
-      png.data[o + 3] = 255;
-    }
+/** Encodes grey levels 0..1 (row-major, width x height) as an 8-bit PNG. */
+export function greyPng(values: ArrayLike<number>, width: number, height: number): Uint8Array {
+  const png = new PNG({ width, height });
+  for (let i = 0; i < width * height; i++) {
+    const v = Math.round(255 * Math.min(1, Math.max(0, values[i])));
+    png.data[4 * i] = png.data[4 * i + 1] = png.data[4 * i + 2] = v;
+    png.data[4 * i + 3] = 255;
   }
   return PNG.sync.write(png);
+}
+
+/** A 28x28 field as a PNG (white ink on black, as MNIST), each pixel drawn as a scale x scale square. */
+export function digitPng(field: ArrayLike<number>, scale = 1): Uint8Array {
+  const size = SIDE * scale;
+  const grey = new Float64Array(size * size);
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++)
+      grey[y * size + x] = field[Math.floor(y / scale) * SIDE + Math.floor(x / scale)];
+  }
+  return greyPng(grey, size, size);
 }
 
 /** A small text picture of a 28x28 digit for the terminal. */
