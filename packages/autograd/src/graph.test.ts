@@ -80,9 +80,18 @@ describe("the article's network, collapsed to scopes", () => {
     expect(picture.clusters).toEqual([]);
   });
 
-  it("keeps every primitive of a box as a member, in creation order", () => {
+  it("keeps every primitive of a box as a member, in creation order, and lists them in its detail", () => {
     const loss = picture.nodes.find((n) => n.lines[1] === "loss")!;
     expect(loss.members).toEqual([12, 13, 14]);
+    expect(loss.detail).toBe("tape nodes 12 (sub), 13 (square), 14 (sum) -> float64 []");
+    expect(picture.nodes.map((n) => n.detail).slice(0, 3)).toEqual([
+      "tape node 0: leaf, no grad, float64 [8, 784]",
+      "tape node 1: leaf, requires grad, float64 [784, 30]",
+      "tape nodes 2 (matmul), 4 (add) -> float64 [8, 30]",
+    ]);
+    expect(graphPicture(articleNetworkTape()).nodes.find((n) => n.id === "n2")!.detail).toBe(
+      "tape node 2: matmul in W_1·f_0 + b_1, float64 [8, 30]",
+    );
   });
 
   it("prints DOT whose every edge joins declared nodes", () => {

@@ -17,6 +17,8 @@ export interface PictureNode {
   f: number | null;
   /** Label lines, unescaped: e.g. ["f_1", "W_1·f_0 + b_1", "[8, 30]"]. */
   lines: string[];
+  /** One line for a tooltip: the tape nodes behind this box, their ops, dtype and shape. */
+  detail: string;
   /** Tape indices drawn by this node (one, or every member of a collapsed scope). */
   members: number[];
   /** Index into GraphPicture.clusters of the innermost enclosing scope cluster (full picture), or -1. */
@@ -130,6 +132,7 @@ export function graphPicture(
       kind: "input",
       f,
       lines: [headLine(f, leaf.name), "input", ...shapeLines(leaf.shape)],
+      detail: "",
       members: [i],
       cluster: -1,
     });
@@ -157,6 +160,7 @@ export function graphPicture(
         f: null,
         // An unnamed side input is only identifiable by its shape, so it keeps the shape even when shapes are off.
         lines: named ? [node.name!, ...shapeLines(node.shape)] : [kind, formatShape(node.shape)],
+        detail: "",
         members: [i],
         cluster: home.ref[i] >= 0 ? clusterFor(nodes[home.ref[i]], clusters, clusterOf, home.depth[i]) : -1,
       });
@@ -177,6 +181,7 @@ export function graphPicture(
         kind: "scope",
         f: nextF++,
         lines: [],
+        detail: "",
         members: [i],
         cluster: -1,
       });
@@ -189,6 +194,7 @@ export function graphPicture(
       kind: "op",
       f,
       lines: [headLine(f, node.name), node.op, ...shapeLines(node.shape)],
+      detail: "",
       members: [i],
       cluster: collapse ? -1 : clusterFor(node, clusters, clusterOf),
     });
@@ -208,6 +214,8 @@ export function graphPicture(
     p.lines = [headLine(p.f!, output.name), output.scope[0], ...shapeLines(output.shape)];
   }
 
+  for (const p of pictureNodes) p.detail = detailOf(p, nodes);
+
   const edges: PictureEdge[] = [];
   const seen = new Set<number>();
   const count = pictureNodes.length;
@@ -223,6 +231,22 @@ export function graphPicture(
   }
 
   return { nodes: pictureNodes, edges, clusters, title: opts.title, rankdir: opts.rankdir ?? "LR" };
+}
+
+const DETAIL_OPS = 12;
+
+function detailOf(p: PictureNode, nodes: readonly TapeNode[]): string {
+  const first = nodes[p.members[0]];
+  if (p.kind !== "scope") {
+    const what = first.leaf ? `leaf, ${first.requiresGrad ? "requires grad" : "no grad"}` : first.op;
+    const where = first.scope.length > 0 ? ` in ${first.scope.join(" / ")}` : "";
+    return `tape node ${first.index}: ${what}${where}, ${first.dtype} ${formatShape(first.shape)}`;
+  }
+  const ops = p.members.filter((i) => !nodes[i].leaf);
+  const listed = ops.slice(0, DETAIL_OPS).map((i) => `${i} (${nodes[i].op})`);
+  if (ops.length > DETAIL_OPS) listed.push(`… ${ops.length - DETAIL_OPS} more`);
+  const output = nodes[ops[ops.length - 1]];
+  return `tape nodes ${listed.join(", ")} -> ${output.dtype} ${formatShape(output.shape)}`;
 }
 
 /** Where an internal constant is drawn: inside the scope path of `ref` cut to `depth` entries. */

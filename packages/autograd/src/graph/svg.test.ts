@@ -42,7 +42,8 @@ describe("toSvg", () => {
           expect(g.children.filter((c) => c.name === "text").map((t) => t.text)).toEqual(
             picture.nodes[i].lines,
           );
-          const r = rectOf(g.children[0]);
+          expect(g.children.find((c) => c.name === "title")?.text).toBe(picture.nodes[i].detail);
+          const r = rectOf(g.children.find((c) => c.name === "rect")!);
           expect(r.x).toBeGreaterThanOrEqual(0);
           expect(r.y).toBeGreaterThanOrEqual(0);
           expect(r.x + r.width).toBeLessThanOrEqual(width);
@@ -69,7 +70,9 @@ describe("toSvg", () => {
     const svg = readXml(toSvg(nodes));
     const scopes = groups(svg, "scope");
     expect(scopes.map((g) => g.children[1].text)).toEqual(picture.clusters.map((c) => c.label));
-    const boxes = new Map(groups(svg, "node").map((g) => [attr(g, "id"), rectOf(g.children[0])]));
+    const boxes = new Map(
+      groups(svg, "node").map((g) => [attr(g, "id"), rectOf(g.children.find((c) => c.name === "rect")!)]),
+    );
     picture.nodes.forEach((node) => {
       if (node.cluster < 0) return;
       const outer = rectOf(scopes[node.cluster].children[0]);

@@ -96,7 +96,8 @@ export function pictureToSvg(picture: GraphPicture): string {
 
   const out: string[] = [
     '<?xml version="1.0" encoding="UTF-8"?>',
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" ` +
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${height}" ` +
+      `viewBox="0 0 ${width} ${height}" ` +
       `font-family="${xmlText(FONT_FAMILY)}" font-size="${FONT_SIZE}">`,
     `<title>${xmlText(title ?? "tapegrad graph")}</title>`,
     "<defs>",
@@ -152,7 +153,7 @@ export function pictureToSvg(picture: GraphPicture): string {
       return `<text x="${cx}" y="${num(y)}"${weight}>${xmlText(line)}</text>`;
     });
     out.push(
-      `<g class="node ${node.kind}" id="${node.id}">` +
+      `<g class="node ${node.kind}" id="${node.id}"><title>${xmlText(node.detail)}</title>` +
         `<rect x="${num(b.x + dx)}" y="${num(b.y + dy)}" width="${num(b.width)}" height="${num(b.height)}" rx="6" ` +
         `fill="${style.fill}" stroke="${style.stroke}"/>${lines.join("")}</g>`,
     );
