@@ -174,7 +174,9 @@ describe("tapegrad train on a small subset, then eval and predict on its model",
     // 8-bit PNG quantisation moves pixels by < 1/255: the same class, nearly the same probabilities.
     expect(white.class).toBe(byIndex.class);
     expect(black.class).toBe(white.class);
-    white.probabilities.forEach((p, c) => expect(p).toBeCloseTo(byIndex.probabilities[c], 2));
+    white.probabilities.forEach((p, c) => {
+      expect(p).toBeCloseTo(byIndex.probabilities[c], 2);
+    });
     expect(Number(large.class)).toBeGreaterThanOrEqual(0);
     expect(Number(large.class)).toBeLessThanOrEqual(9);
     const text = await runInProcess(["predict", "--model", model, "--index", "5", "--show"]);

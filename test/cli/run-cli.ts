@@ -55,8 +55,18 @@ export async function runInProcess(args: string[]): Promise<CliResult> {
   let stdout = "";
   let stderr = "";
   const code = await run(args, {
-    stdout: { write: (s: string) => ((stdout += s), true) },
-    stderr: { write: (s: string) => ((stderr += s), true) },
+    stdout: {
+      write: (s: string) => {
+        stdout += s;
+        return true;
+      },
+    },
+    stderr: {
+      write: (s: string) => {
+        stderr += s;
+        return true;
+      },
+    },
   });
   return { code, stdout, stderr };
 }
