@@ -73,7 +73,7 @@ describe("fit", () => {
     const data = xor({ dtype: "float64" });
     const nn = new NN([2, 4, 1], sigmoid, quadratic, { seed: 4, dtype: "float64" });
     const h = await fitModel(nn, data, {
-      epochs: 1500,
+      epochs: 300,
       batchSize: 4,
       optimizer: new SGD(nn.parameters(), { lr: 2, momentum: 0.9 }),
       gradients: "manual",

@@ -49,10 +49,17 @@ export function takeRows(t: Tensor, indices: ArrayLike<number>, start = 0, end =
   const count = end - start;
   const src = t.data;
   const out = new (src.constructor as new (n: number) => typeof src)(count * rowSize);
-  for (let r = 0; r < count; r++) {
-    const from = indices[start + r] * rowSize;
-    if (rowSize === 1) out[r] = src[from];
-    else out.set(src.subarray(from, from + rowSize), r * rowSize);
+  if (rowSize >= 64) {
+    for (let r = 0; r < count; r++) {
+      const from = indices[start + r] * rowSize;
+      out.set(src.subarray(from, from + rowSize), r * rowSize);
+    }
+  } else {
+    // short rows (labels, small features): a plain loop beats a subarray object per row
+    for (let r = 0, o = 0; r < count; r++) {
+      const from = indices[start + r] * rowSize;
+      for (let k = 0; k < rowSize; k++) out[o++] = src[from + k];
+    }
   }
   return new Tensor(out, [count, ...t.shape.slice(1)]);
 }
