@@ -22,6 +22,7 @@ const model = new Sequential(
   new Linear(64, 3, { seed: 3 }),
 );
 
+// biome-ignore lint/suspicious/noFocusedTests: fit is the training loop of @tapegrad/nn, not a focused test
 const history = await fit(model, train, {
   epochs: 60,
   batchSize: 32,

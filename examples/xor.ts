@@ -7,6 +7,7 @@ const data = xor({ dtype: "float64" }); // x: [4, 2], y: [4, 1]
 
 for (const gradients of ["manual", "tape"] as const) {
   const nn = new NN([2, 4, 1], sigmoid, quadratic, { seed: 4, dtype: "float64" });
+  // biome-ignore lint/suspicious/noFocusedTests: fit is the training loop of @tapegrad/nn, not a focused test
   const history = await fit(nn, data, {
     epochs: 1500,
     batchSize: 4,
