@@ -238,7 +238,8 @@ export async function fit(model: Module, train: Dataset, opts: FitOptions): Prom
       const lr = optimizer.lr;
       let batchLoss: number;
       let out: Tensor;
-      model.zeroGrad();
+      // fresh gradients every step: clear the model's (listed once, before the loop) and the optimiser's
+      for (let i = 0; i < params.length; i++) params[i].grad = null;
       optimizer.zeroGrad();
       if (gradients === "manual") {
         const nn = model as NN;
