@@ -13,7 +13,9 @@ function idx(shape: number[], values: ArrayLike<number>): Uint8Array {
   const header = new Uint8Array(4 + 4 * shape.length);
   const view = new DataView(header.buffer);
   header.set([0, 0, 8, shape.length]);
-  shape.forEach((n, d) => view.setUint32(4 + 4 * d, n, false));
+  shape.forEach((n, d) => {
+    view.setUint32(4 + 4 * d, n, false);
+  });
   const out = new Uint8Array(header.length + values.length);
   out.set(header);
   for (let i = 0; i < values.length; i++) out[header.length + i] = values[i];

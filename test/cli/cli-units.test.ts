@@ -25,7 +25,12 @@ describe("flag parsing", () => {
     const cosine = parseSchedule("cosine");
     expect(scheduleFactor(cosine, 0, 30)).toBe(1);
     expect(scheduleFactor(cosine, 15, 30)).toBeCloseTo(0.5, 12);
-    expect([0, 1, 2, 3].map((e) => scheduleFactor(parseSchedule("warmup:3"), e, 30))).toEqual([1 / 3, 2 / 3, 1, 1]);
+    expect([0, 1, 2, 3].map((e) => scheduleFactor(parseSchedule("warmup:3"), e, 30))).toEqual([
+      1 / 3,
+      2 / 3,
+      1,
+      1,
+    ]);
     for (const bad of ["step:0", "step:2.5", "exp:-1", "cosine:3", "linear", "warmup:x"]) {
       expect(() => parseSchedule(bad)).toThrow(/--schedule/);
     }
@@ -40,13 +45,17 @@ describe("the digit-file parser", () => {
       fc.double({ min: -1e300, max: 1e300, noNaN: true, noDefaultInfinity: true }),
     );
     fc.assert(
-      fc.property(fc.array(number, { minLength: 1, maxLength: 40 }), fc.constantFrom("", " ", "\n"), (values, space) => {
-        const text = `{ "data": [${values.map((v) => JSON.stringify(v)).join(`,${space}`)}]}`;
-        const bytes = new TextEncoder().encode(text);
-        const out = new Float64Array(countArrayItems(bytes));
-        expect(parseNumberArray(bytes, out, 0, "t")).toBe(values.length);
-        expect(Array.from(out)).toEqual(JSON.parse(text).data);
-      }),
+      fc.property(
+        fc.array(number, { minLength: 1, maxLength: 40 }),
+        fc.constantFrom("", " ", "\n"),
+        (values, space) => {
+          const text = `{ "data": [${values.map((v) => JSON.stringify(v)).join(`,${space}`)}]}`;
+          const bytes = new TextEncoder().encode(text);
+          const out = new Float64Array(countArrayItems(bytes));
+          expect(parseNumberArray(bytes, out, 0, "t")).toBe(values.length);
+          expect(Array.from(out)).toEqual(JSON.parse(text).data);
+        },
+      ),
       { seed: 42, numRuns: 200 },
     );
   });
@@ -91,8 +100,21 @@ describe("chart axes", () => {
       xLabel: "epoch",
       yLabel: "loss",
       series: [
-        { name: "a", points: [[1, 0.5], [2, 0.25], [3, Number.NaN]] },
-        { name: "b", points: [[1, 0.6], [2, 0.3]] },
+        {
+          name: "a",
+          points: [
+            [1, 0.5],
+            [2, 0.25],
+            [3, Number.NaN],
+          ],
+        },
+        {
+          name: "b",
+          points: [
+            [1, 0.6],
+            [2, 0.3],
+          ],
+        },
         { name: "empty", points: [[1, Number.NaN]] },
       ],
     });
@@ -148,5 +170,37 @@ describe("pictures of digits into MNIST's 28x28 field", () => {
     const field = new Float64Array(SIDE * SIDE).map((_, i) => (i % 7) / 7);
     expect(toMnistField(field, SIDE, SIDE)).toBe(field);
     expect(Math.max(...toMnistField(new Float64Array(50 * 40), 50, 40))).toBe(0);
+  });
+});
+
+describe("the progress bar", () => {
+  it("draws on a terminal and clears its line", async () => {
+    const { ProgressBar } = await import("../../packages/cli/src/util/progress.js");
+    let text = "";
+    const write = (s: string) => {
+      text += s;
+      return true;
+    };
+    const tty = { isTTY: true, columns: 60, write };
+    const bar = new ProgressBar(tty, 4);
+    bar.update(4, "epoch 1/2", "loss 0.5000");
+    expect(text.startsWith("\repoch 1/2 ████")).toBe(true);
+    expect(text.endsWith(" 4/4  loss 0.5000\u001b[K")).toBe(true);
+    bar.clear();
+    expect(text.endsWith("\r\x1b[K")).toBe(true);
+  });
+
+  it("stays silent on a pipe", async () => {
+    const { ProgressBar } = await import("../../packages/cli/src/util/progress.js");
+    let text = "";
+    const write = (s: string) => {
+      text += s;
+      return true;
+    };
+    const pipe = { isTTY: false, write };
+    const bar = new ProgressBar(pipe, 4);
+    bar.update(4, "epoch 1/2");
+    bar.clear();
+    expect(text).toBe("");
   });
 });

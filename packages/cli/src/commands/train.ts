@@ -127,7 +127,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       validation: { x: data.test.x, y: data.test.y },
       metrics,
       onBatch: (info) => {
-        bar.update(info.batch, `epoch ${info.epoch}/${flags.epochs}  loss ${info.loss.toFixed(4)}`);
+        bar.update(info.batch, `epoch ${info.epoch}/${flags.epochs}`, `loss ${info.loss.toFixed(4)}`);
       },
       onEpoch: (info) => {
         bar.clear();

@@ -15,24 +15,24 @@ export class ProgressBar {
   constructor(
     private readonly stream: ProgressStream,
     private readonly total: number,
-    private readonly label: string,
   ) {
     this.enabled = Boolean(stream.isTTY) && total > 0;
   }
 
-  update(done: number, suffix = ""): void {
+  /** Draws `label ████░░░░ done/total  suffix`. */
+  update(done: number, label: string, suffix = ""): void {
     if (!this.enabled) return;
     const now = performance.now();
     if (done < this.total && now - this.lastDraw < 100) return;
     this.lastDraw = now;
     const fraction = Math.min(1, Math.max(0, done / this.total));
-    const columns = this.stream.columns ?? 80;
+    const columns = this.stream.columns || 80;
     const counter = `${done}/${this.total}`;
-    const fixed = this.label.length + counter.length + suffix.length + 6;
+    const fixed = label.length + counter.length + suffix.length + 6;
     const width = Math.max(10, Math.min(40, columns - fixed - 1));
     const filled = Math.round(fraction * width);
     const bar = `${"█".repeat(filled)}${"░".repeat(width - filled)}`;
-    const line = `${this.label} ${bar} ${counter}${suffix ? `  ${suffix}` : ""}`;
+    const line = `${label} ${bar} ${counter}${suffix ? `  ${suffix}` : ""}`;
     this.stream.write(`\r${line.slice(0, columns - 1)}\x1b[K`);
   }
 
