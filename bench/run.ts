@@ -2,10 +2,12 @@
  * `pnpm bench`: W1–W4 and the memory run for tapegrad against TensorFlow.js (cpu, wasm) and numpy,
  * in one process, alternating implementations. Writes bench/results/latest.{json,md}.
  */
+import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { type BenchConfig, type PeerId, parseBenchArgs, type WorkloadId } from "./lib/args.js";
 import { writeFileAtomic } from "./lib/atomic.js";
+import { w1Agreement } from "./lib/checks.js";
 import { type Dataset, loadDataset } from "./lib/data.js";
 import { type Item, type ItemResult, runItem } from "./lib/harness.js";
 import { machineInfo } from "./lib/machine.js";
@@ -91,6 +93,24 @@ async function main(): Promise<void> {
       };
   if (needsData) log(`data: ${data.source}`);
 
+  const checks: Report["checks"] = [];
+  if (config.only.includes("W1")) {
+    for (const backend of ["cpu", "wasm"] as const) {
+      if (!runnable.includes(`tfjs-${backend}`)) continue;
+      try {
+        const a = await w1Agreement(backend, data);
+        checks.push(
+          `W1 on one batch of ${a.rows}: tapegrad loss ${a.tapegradLoss.toPrecision(7)} vs TF.js ${backend} ${a.tfjsLoss.toPrecision(7)} (relative difference ${a.lossRelError.toExponential(1)}), gradients within ${a.gradRelError.toExponential(1)} relative`,
+        );
+      } catch (error) {
+        checks.push(
+          `W1 agreement with TF.js ${backend} not checked: ${(error as Error).message.split("\n")[0]}`,
+        );
+      }
+    }
+    for (const c of checks) log(`check: ${c}`);
+  }
+
   const ctx: WorkloadContext = { config, data, peers: runnable };
   const results: ItemResult[] = [];
   for (const workload of config.only) {
@@ -129,10 +149,12 @@ async function main(): Promise<void> {
     quick: config.quick,
     data: data.source,
     peers,
+    checks,
     items: results.map((r) => ({ ...r, speedups: speedupsOf(r) })),
     kernels,
     memory,
     seconds: (performance.now() - started) / 1000,
+    loadAverageEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
   const markdown = toMarkdown(report);
   writeFileAtomic(path.join(config.outDir, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);

@@ -31,10 +31,14 @@ export interface Report {
   quick: boolean;
   data: string;
   peers: PeerStatus[];
+  /** Correctness checks run before timing: do tapegrad and the peers compute the same thing? */
+  checks: string[];
   items: Array<ItemResult & { speedups: Array<{ tapegrad: string; peer: string; speedup: number }> }>;
   kernels: { rows: unknown[]; table: string } | { error: string } | null;
   memory: MemorySection | { error: string } | null;
   seconds: number;
+  /** os.loadavg() when the run ended: with the start value, how busy the machine was. */
+  loadAverageEnd: number[];
 }
 
 const PEER_COLUMNS: Array<{ id: PeerId; title: string }> = [
@@ -112,6 +116,7 @@ export function toMarkdown(report: Report): string {
     `- command: \`${report.command}\``,
     `- data: ${report.data}`,
     `- peers: ${report.peers.map((p) => `${p.id} ${p.ran ? "ran" : "did not run"} (${p.detail})`).join("; ")}`,
+    ...report.checks.map((c) => `- check: ${c}`),
     `- medians of the measured repetitions; implementations alternate within each repetition. "speed-up" is how many times faster tapegrad is than the peer (above 1: tapegrad is faster), whatever the unit.`,
     "",
   ];
@@ -159,6 +164,9 @@ export function toMarkdown(report: Report): string {
   if (failures.length > 0) {
     out.push("## Failures", "", ...failures.map((f) => `- ¹ ${f}`), "");
   }
-  out.push(`Total bench time: ${report.seconds.toFixed(0)} s.`, "");
+  out.push(
+    `Total bench time: ${report.seconds.toFixed(0)} s; load average at the end ${report.loadAverageEnd.join(" / ")}.`,
+    "",
+  );
   return out.join("\n");
 }

@@ -53,14 +53,18 @@ function tapegradMatmul(
   dtype: FloatDType,
   minSeconds: number,
   threads: number | null,
+  flags = false,
 ): Impl {
+  const threadLabel = threads === null ? "default threads" : `${threads} thread${threads > 1 ? "s" : ""}`;
   return {
-    id: threads === null ? "tapegrad" : `tapegrad-${threads}t`,
-    label:
-      threads === null ? "matmul, default threads" : `matmul, ${threads} thread${threads > 1 ? "s" : ""}`,
+    id: `tapegrad${flags ? "-flags" : ""}${threads === null ? "" : `-${threads}t`}`,
+    label: flags
+      ? `matmul primitive with transpose flags (internal), ${threadLabel}`
+      : `matmul, ${threadLabel}`,
     tapegrad: true,
     async setup() {
       const { tensor, matmul } = await loadAutograd();
+      const matmulFlags = flags ? await loadMatmulFlags() : null;
       const kernels = await loadKernelControl();
       if (threads !== null && kernels === null)
         throw new Error("cannot pin threads: kernels/backend.ts not loadable");
@@ -68,9 +72,14 @@ function tapegradMatmul(
       const [bk, bn] = storedB(shape);
       const a = tensor(randomArray(dtype, am * ak, 1), { shape: [am, ak] });
       const b = tensor(randomArray(dtype, bk * bn, 2), { shape: [bk, bn] });
-      const call = () => {
-        matmul(shape.transA ? a.transpose() : a, shape.transB ? b.transpose() : b);
-      };
+      const call =
+        matmulFlags === null
+          ? () => {
+              matmul(shape.transA ? a.transpose() : a, shape.transB ? b.transpose() : b);
+            }
+          : () => {
+              matmulFlags(a, b, shape.transA, shape.transB);
+            };
       let before = kernels?.snapshot();
       let ran = "";
       return calibratedRunner(call, {
@@ -121,9 +130,25 @@ function tfjsMatmul(backend: TfBackend, shape: MatmulShape, minSeconds: number):
   };
 }
 
-/** One thread (the per-core comparison) and both cores (tapegrad's default here). */
+type MatmulFlags = (a: unknown, b: unknown, transA: boolean, transB: boolean) => unknown;
+
+/** The op the tape's backward pass calls for transposed products; internal, so loaded by path. */
+async function loadMatmulFlags(): Promise<MatmulFlags> {
+  const url = new URL("../../packages/autograd/src/ops/matmul.ts", import.meta.url);
+  const mod = (await import(url.href)) as { matmulFlags?: MatmulFlags };
+  if (typeof mod.matmulFlags !== "function")
+    throw new Error("autograd's ops/matmul.ts exports no matmulFlags");
+  return mod.matmulFlags;
+}
+
+/**
+ * One thread (the per-core comparison) and both cores (tapegrad's default here); for transposed
+ * products also the flagged primitive on one thread, which is what a dense layer's backward runs.
+ */
 function tapegradVariants(shape: MatmulShape, dtype: FloatDType, minSeconds: number): Impl[] {
-  return [tapegradMatmul(shape, dtype, minSeconds, 1), tapegradMatmul(shape, dtype, minSeconds, 2)];
+  const impls = [tapegradMatmul(shape, dtype, minSeconds, 1), tapegradMatmul(shape, dtype, minSeconds, 2)];
+  if (shape.transA || shape.transB) impls.push(tapegradMatmul(shape, dtype, minSeconds, 1, true));
+  return impls;
 }
 
 /** W3: matmul GFLOP/s, float32 against every peer, float64 against numpy. */
@@ -164,7 +189,7 @@ export function w3Items({ config, peers }: WorkloadContext): Item[] {
   const first = items[0];
   first.notes = [
     "peers on one thread: TF.js wasm has no threaded build in Node, numpy runs with OPENBLAS_NUM_THREADS=1; tapegrad pinned to 1 and to 2 kernel threads (its default here is min(2, cores)); [brackets] say which kernels ran",
-    "tapegrad: the public matmul; transposed operands written as a.transpose(), so their time includes the transpose",
+    "tapegrad: the public matmul; transposed operands written as a.transpose(), so their time includes the transpose copy; the 'transpose flags' rows call the primitive the tape's backward uses (no copy)",
     "TF.js: tf.matMul(a, b, transposeA, transposeB) on the stored operands; numpy: a.T @ b views, which BLAS takes as flags",
   ];
   return items;
