@@ -125,7 +125,12 @@ export function toMarkdown(report: Report): string {
     const items = report.items.filter((it) => it.workload === workload);
     if (items.length === 0) continue;
     out.push(`## ${WORKLOAD_TITLES[workload]}`, "", ...workloadTable(items), "");
-    const notes = items.flatMap((it) => it.notes);
+    const notes = items.flatMap((it) => [
+      ...it.notes,
+      ...it.measurements
+        .filter((ms) => !ms.tapegrad && ms.detail !== undefined)
+        .map((ms) => `${ms.label}: ${ms.detail}`),
+    ]);
     for (const note of notes) out.push(`- ${note}`);
     if (notes.length > 0) out.push("");
     for (const it of items) {

@@ -7,7 +7,7 @@ import { secondsSince } from "../lib/stats.js";
  */
 export function epochRunner(
   train: (batches?: number) => void | Promise<void>,
-  opts: { warmBatches: number; scale: number; dispose?: () => void },
+  opts: { warmBatches: number; scale: number; dispose?: () => void; detail?: () => string },
 ): Runner {
   return {
     warmUp: async () => {
@@ -19,5 +19,6 @@ export function epochRunner(
       return secondsSince(start) * opts.scale;
     },
     ...(opts.dispose !== undefined ? { dispose: opts.dispose } : {}),
+    ...(opts.detail !== undefined ? { detail: opts.detail } : {}),
   };
 }

@@ -31,8 +31,10 @@ export function w1Tfjs(
       const w = init.w.map((v, i) => tf.variable(tf.tensor2d(v, [sizes[i], sizes[i + 1]])));
       const b = init.b.map((v, i) => tf.variable(tf.tensor2d(v, [1, sizes[i + 1]])));
       const optimizer = tf.train.sgd(opts.lr);
+      let leaked = 0;
       const train = async (batches?: number) => {
         await useBackend(backend);
+        const tensorsBefore = tf.memory().numTensors;
         for (const s of batchStarts(data.n, opts.batch, batches)) {
           const rows = Math.min(opts.batch, data.n - s);
           tf.tidy(() => {
@@ -42,10 +44,12 @@ export function w1Tfjs(
           });
         }
         w[0].dataSync(); // a synchronisation point, should a backend ever run asynchronously
+        leaked = tf.memory().numTensors - tensorsBefore;
       };
       return epochRunner(train, {
         warmBatches: 20,
         scale: opts.scale,
+        detail: () => `${leaked} TF.js tensors left alive by the last epoch`,
         dispose: () => {
           for (const v of [...w, ...b]) v.dispose();
           optimizer.dispose();
