@@ -5,6 +5,7 @@
  * round so they share the machine's load; the table reports medians.
  *
  *   pnpm tsx --conditions=@tapegrad/source bench/kernels/gemm.ts [--quick] [--samples N] [--json]
+ *     [--dtype float32|float64] [--only <substring of shape names, e.g. square or W2>] [--no-js]
  */
 import {
   getKernelThreads,
@@ -229,8 +230,17 @@ if (isMain()) {
   const quick = args.includes("--quick");
   const samplesAt = args.indexOf("--samples");
   const samples = samplesAt >= 0 ? Number(args[samplesAt + 1]) : quick ? 3 : 7;
+  const valueOf = (flag: string) => {
+    const at = args.indexOf(flag);
+    return at >= 0 ? args[at + 1] : undefined;
+  };
+  const dtype = valueOf("--dtype") as GemmDType | undefined;
+  const only = valueOf("--only");
   const rows = runGemmBench({
     samples,
+    dtypes: dtype ? [dtype] : undefined,
+    impls: args.includes("--no-js") ? ["wasm1", "wasm2"] : undefined,
+    shapes: only ? GEMM_BENCH_SHAPES.filter((s) => s.name.includes(only)) : undefined,
     minSampleMs: quick ? 10 : 25,
     log: (line) => process.stderr.write(`${line}\n`),
   });

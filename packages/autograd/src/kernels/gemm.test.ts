@@ -14,6 +14,7 @@ import {
 import { gemm } from "./gemm.js";
 import { gemmJs } from "./gemm-js.js";
 import type { FloatArray } from "./types.js";
+import { setHelpersMustJoin } from "./wasm/workers.js";
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 
@@ -168,6 +169,7 @@ describe.each([
     setKernelThreads(2);
     expect(getKernelThreads()).toBe(2);
     expect(startKernelThreads(60_000)).toBe(2);
+    setHelpersMustJoin(true); // the helper always computes part of C, however busy the machine is
     resetKernelStats();
     let seed = 11;
     for (const transA of [false, true]) {
@@ -178,7 +180,21 @@ describe.each([
     }
     // A short, wide product splits by columns instead of rows.
     expect(relativeError(Arr, 37, 700, 300, true, false, seed, 1)).toBeLessThanOrEqual(tolerance(Arr, 300));
+    setHelpersMustJoin(false);
     expect(kernelStats()).toEqual({ js: 0, wasm: 5, wasmThreads: { 2: 5 } });
+  });
+
+  it("is correct when a helper may be cancelled (the default), on one or two threads", () => {
+    setKernelThreads(2);
+    expect(startKernelThreads(60_000)).toBe(2);
+    resetKernelStats();
+    for (let i = 0; i < 6; i++) {
+      const err = relativeError(Arr, 200 + i, 130 + 7 * i, 300, i % 2 === 0, i % 3 === 0, 100 + i, i);
+      expect(err).toBeLessThanOrEqual(tolerance(Arr, 300));
+    }
+    const stats = kernelStats();
+    expect(stats.wasm).toBe(6);
+    expect((stats.wasmThreads[1] ?? 0) + (stats.wasmThreads[2] ?? 0)).toBe(6);
   });
 
   it("runs large products on one thread when threads are set to 1", () => {

@@ -36,8 +36,15 @@ export function sleb(value: number, out: number[] = []): number[] {
   }
 }
 
+/** Names here are ASCII (export and import names we choose), so UTF-8 is one byte per character. */
 function utf8(s: string): number[] {
-  return Array.from(new TextEncoder().encode(s));
+  const out: number[] = [];
+  for (let i = 0; i < s.length; i++) {
+    const code = s.charCodeAt(i);
+    if (code > 0x7f) throw new RangeError(`assembler: non-ASCII name '${s}'`);
+    out.push(code);
+  }
+  return out;
 }
 
 function vec(items: number[][]): number[] {

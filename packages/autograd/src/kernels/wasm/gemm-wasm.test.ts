@@ -4,6 +4,7 @@ import { gemmJs } from "../gemm-js.js";
 import type { FloatArray } from "../types.js";
 import { gemmWasm } from "./gemm-wasm.js";
 import { wasmRuntime } from "./runtime.js";
+import { setHelpersMustJoin, waitForHelpers } from "./workers.js";
 
 type Ctor = Float32ArrayConstructor | Float64ArrayConstructor;
 
@@ -126,6 +127,38 @@ describe.each([
           check(Arr, { m, n, k, transA, transB, aOff: 1, bOff: 2, cOff: 3, seed: seed++ }, 1);
         }
       }
+    }
+  });
+
+  it("two threads (helper forced to take part) match the JS reference, splitting rows or columns", () => {
+    const rt = wasmRuntime()!;
+    expect(waitForHelpers(rt, 1, 60_000)).toBe(1);
+    setHelpersMustJoin(true);
+    try {
+      fc.assert(
+        fc.property(
+          fc.record({
+            m: fc.integer({ min: 1, max: 200 }),
+            n: fc.integer({ min: 1, max: 200 }),
+            k: fc.integer({ min: 1, max: 300 }),
+            transA: fc.boolean(),
+            transB: fc.boolean(),
+            aOff: fc.integer({ min: 0, max: 3 }),
+            bOff: fc.integer({ min: 0, max: 3 }),
+            cOff: fc.integer({ min: 0, max: 3 }),
+            seed: fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+          }),
+          (t) => {
+            const used = check(Arr, t, 2);
+            // Two threads whenever the split dimension has at least two tiles.
+            const { mr, nr } = rt.engines[_name].shape;
+            expect(used).toBe(Math.max(Math.ceil(t.m / mr), Math.ceil(t.n / nr)) >= 2 ? 2 : 1);
+          },
+        ),
+        { seed: 42, numRuns: 40 },
+      );
+    } finally {
+      setHelpersMustJoin(false);
     }
   });
 

@@ -1,25 +1,26 @@
-import { TapegradError } from "../../errors.js";
 import type { FloatArray } from "../types.js";
 import { ensureCapacity, HEAP_BASE, wasmRuntime } from "./runtime.js";
 import {
-  awaitJob,
-  BARRIER,
-  CHUNK_COUNTER,
-  type ChunkJob,
+  finishJob,
+  helpersMustJoin,
+  markSplitReady,
   postJob,
   readyHelpers,
+  resetCounters,
   runShare,
+  type ShareJob,
   startHelpers,
 } from "./workers.js";
 
 /**
  * GEMM on the WASM SIMD backend, same contract as gemmJs: C[m,n] = op(A)·op(B), overwriting C.
  * Copies A and B into the wasm memory (typed-array set: memcpy speed), packs them into tile strips
- * there, computes the padded C, and copies C back. With threads > 1, helper threads take contiguous
- * ranges of row tiles (or column tiles) and pack their own share of the operand they split.
+ * there, computes the padded C, and copies C back. With threads > 1 and helper threads ready, the
+ * product is split into chunks of row (or column) tiles that the threads draw from shared counters
+ * (see ShareJob in workers.ts).
  *
- * Returns the number of threads that ran, or 0 when the product does not fit the wasm memory (the
- * caller then uses JS).
+ * Returns the number of threads that took part, or 0 when the product does not fit the wasm memory
+ * (the caller then uses JS).
  */
 export function gemmWasm(
   a: FloatArray,
@@ -90,44 +91,38 @@ export function gemmWasm(
     fns.packB(bPtr, csB, rsB, n, k, bpPtr, 0, nTiles);
     fns.compute(apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles);
   } else {
-    // Split the longer tile dimension of C; the other operand is shared by all threads, which pack
-    // equal parts of it before meeting at a barrier (see ChunkJob).
+    // Split the longer tile dimension of C into chunks; the other operand is shared (see ShareJob).
     const splitRows = mTiles >= nTiles;
+    const joinAll = helpersMustJoin();
     const tiles = splitRows ? mTiles : nTiles;
     const sharedTiles = splitRows ? nTiles : mTiles;
-    const chunkTiles = Math.max(1, Math.ceil(tiles / (4 * used)));
     const packAArgs = [aPtr, rsA, csA, m, k, apPtr, 0, 0];
     const packBArgs = [bPtr, csB, rsB, n, k, bpPtr, 0, 0];
-    const sharedRange = (t: number): number[] => {
-      const args = (splitRows ? packBArgs : packAArgs).slice();
-      args[6] = Math.round((t * sharedTiles) / used);
-      args[7] = Math.round(((t + 1) * sharedTiles) / used);
-      return args;
-    };
-    const job: ChunkJob = {
+    const job: ShareJob = {
       dtype: isF32 ? 0 : 1,
       splitRows,
-      chunkTiles,
       tiles,
-      first: 0,
+      chunkTiles: Math.max(1, Math.ceil(tiles / (6 * used))),
+      first: joinAll ? 0 : -1,
+      sharedTiles,
+      sharedChunkTiles: Math.max(1, Math.ceil(sharedTiles / (4 * used))),
       pack: splitRows ? packAArgs : packBArgs,
+      sharedPack: splitRows ? packBArgs : packAArgs,
       compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles],
-      sharedPack: sharedRange(0),
-      threads: used,
     };
-    // Helpers start on the shared operand as soon as its raw copy is in; the split operand's copy
-    // happens meanwhile and is complete before this thread reaches the barrier.
-    Atomics.store(rt.i32, CHUNK_COUNTER, used);
-    Atomics.store(rt.i32, BARRIER, 0);
+    // Helpers can start packing the shared operand once its raw copy is in; the split operand is
+    // copied meanwhile, before this thread packs any of it.
+    resetCounters(rt, joinAll ? used : 0);
     if (splitRows) copyB();
     else copyA();
-    for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: t, sharedPack: sharedRange(t) });
+    for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: joinAll ? t : -1 });
     if (splitRows) copyA();
     else copyB();
+    markSplitReady(rt);
     runShare(fns as unknown as Parameters<typeof runShare>[0], rt.i32, job);
-    let ok = true;
-    for (let t = 1; t < used; t++) ok = awaitJob(rt, t - 1) && ok;
-    if (!ok) throw new TapegradError("gemm (wasm): a helper thread failed while computing its share of C");
+    let joined = 1;
+    for (let t = 1; t < used; t++) if (finishJob(rt, t - 1)) joined++;
+    used = joined;
   }
 
   if (nTiles * nr !== n) fns.compact(cPtr, ldc, n * es, m);

@@ -126,8 +126,9 @@ export function wasmRuntime(): WasmRuntime | null {
  * memory's maximum (the caller then falls back to JS).
  */
 export function ensureCapacity(rt: WasmRuntime, bytes: number): boolean {
+  // Only this function grows the memory, so the views are current whenever they are large enough.
   const have = rt.f32.byteLength;
-  if (bytes <= have && rt.f32.buffer === rt.memory.buffer) return true;
+  if (bytes <= have) return true;
   if (bytes > have) {
     const needPages = Math.ceil(bytes / PAGE);
     const havePages = rt.memory.buffer.byteLength / PAGE;

@@ -1,3 +1,4 @@
+import { TapegradError } from "../../errors.js";
 import { nodeBuiltin } from "./platform.js";
 import { CONTROL_BYTES, type WasmRuntime } from "./runtime.js";
 
@@ -10,73 +11,102 @@ import { CONTROL_BYTES, type WasmRuntime } from "./runtime.js";
  */
 
 /** Int32 slots of one helper's control block (each helper has its own, SLOT_STRIDE apart). */
-const SEQ = 0; // job number, bumped by the caller
+const SEQ = 0; // job number, bumped by the caller before it marks the job POSTED
 const DONE = 1; // last finished job number, set by the helper
 const READY = 2; // 1 once the helper has instantiated the modules
 const STATUS = 3; // 0 ok, 1 the last job threw
+const STATE = 4; // POSTED -> CLAIMED (by the helper) or CANCELLED (by the caller), whoever is first
 const JOB = 8; // the job's fields, laid out by JOB_FIELDS
-const SLOT_STRIDE = 64; // int32 slots per helper (256 bytes); block 0 holds the shared chunk counter
+const SLOT_STRIDE = 64; // int32 slots per helper (256 bytes); block 0 holds the shared counters
+const POSTED = 1;
+const CLAIMED = 2;
+const CANCELLED = 3;
 export const MAX_HELPERS = CONTROL_BYTES / (SLOT_STRIDE * 4) - 1;
-/** Int32 indices (in control block 0) of the counter chunks are drawn from and of the barrier. */
-export const CHUNK_COUNTER = 0;
-export const BARRIER = 1;
+
+/** Int32 indices (in control block 0) of the counters the threads of one product share. */
+const SHARED_NEXT = 0; // next chunk of the shared operand to pack
+const SHARED_DONE = 1; // chunks of the shared operand packed so far
+const CHUNK_NEXT = 2; // next chunk of C to compute
+const SPLIT_READY = 3; // 1 once the caller has copied the split operand into the memory
 
 /**
- * One thread's share of a split product, in two phases.
- * 1. Each thread packs its own range of strips of the shared operand (the one not split: B when
- *    splitting rows of C, A when splitting columns), then all meet at a barrier.
- * 2. The split dimension (row or column tiles) is cut into chunks of `chunkTiles` tiles; a thread
- *    starts with chunk `first`, then draws chunk numbers from the shared counter until they run out,
- *    so a thread slowed down by other load on the machine simply takes fewer chunks. Per chunk it packs
- *    its strips of the split operand and computes that band of C.
+ * One thread's part in a product split across threads, in two phases, both by chunks drawn from
+ * shared counters so a thread slowed down by other load on the machine simply takes fewer chunks:
+ * 1. pack the shared operand (the one not split: B when splitting rows of C, A when splitting
+ *    columns) by chunks of `sharedChunkTiles` strips, then wait until every chunk of it is packed;
+ * 2. compute C by chunks of `chunkTiles` tiles of the split dimension, packing that chunk's strips
+ *    of the split operand first. `first` >= 0 hands one chunk to this thread up front.
  */
-export interface ChunkJob {
+export interface ShareJob {
   dtype: 0 | 1; // 0 float32, 1 float64
   splitRows: boolean;
-  chunkTiles: number;
   tiles: number;
+  chunkTiles: number;
   first: number;
+  sharedTiles: number;
+  sharedChunkTiles: number;
   /** packA (splitRows) or packB args (8); the strip range is filled in per chunk. */
   pack: number[];
+  /** packB (splitRows) or packA args (8) for the shared operand; the strip range is filled in per chunk. */
+  sharedPack: number[];
   /** compute args (9); the split range is filled in per chunk. */
   compute: number[];
-  /** packB (splitRows) or packA args (8) for the shared operand, with this thread's strip range. */
-  sharedPack: number[];
-  /** Threads taking part (the barrier's count). */
-  threads: number;
 }
 
-/** Job fields as int32 slots: dtype, splitRows, chunkTiles, tiles, first, pack[8], compute[9], sharedPack[8], threads. */
-const JOB_FIELDS = 5 + 8 + 9 + 8 + 1;
+/** Job fields as int32 slots: the 7 scalars above, then pack[8], sharedPack[8], compute[9]. */
+const JOB_FIELDS = 7 + 8 + 8 + 9;
 
-interface PackFns {
+interface KernelFns {
   packA: (...args: number[]) => void;
   packB: (...args: number[]) => void;
   compute: (...args: number[]) => void;
 }
 
-/** Waits (spinning briefly, then sleeping) until `threads` threads have arrived at the barrier. */
-function barrier(counter: Int32Array, threads: number): void {
-  if (Atomics.add(counter, BARRIER, 1) + 1 === threads) {
-    Atomics.notify(counter, BARRIER);
-    return;
-  }
-  for (let spin = 0; spin < 4000; spin++) if (Atomics.load(counter, BARRIER) >= threads) return;
-  for (let v = Atomics.load(counter, BARRIER); v < threads; v = Atomics.load(counter, BARRIER)) {
-    Atomics.wait(counter, BARRIER, v, 5);
+/** Resets the shared counters before a split product; with `firstChunks` chunks handed out up front. */
+export function resetCounters(rt: WasmRuntime, firstChunks: number): void {
+  Atomics.store(rt.i32, SHARED_NEXT, 0);
+  Atomics.store(rt.i32, SHARED_DONE, 0);
+  Atomics.store(rt.i32, CHUNK_NEXT, firstChunks);
+  Atomics.store(rt.i32, SPLIT_READY, 0);
+}
+
+/** Tells the helpers the split operand's raw copy is in place (they may pack chunks of it). */
+export function markSplitReady(rt: WasmRuntime): void {
+  Atomics.store(rt.i32, SPLIT_READY, 1);
+  Atomics.notify(rt.i32, SPLIT_READY);
+}
+
+/** Spins briefly, then sleeps, until counters[index] >= target. */
+function waitAtLeast(counters: Int32Array, index: number, target: number): void {
+  let spin = 0;
+  for (let v = Atomics.load(counters, index); v < target; v = Atomics.load(counters, index)) {
+    if (++spin > 2000) Atomics.wait(counters, index, v, 1);
   }
 }
 
-/** Runs one share on the calling thread; HELPER_SOURCE below is the same code in plain JS. */
-export function runShare(fns: PackFns, counter: Int32Array, job: ChunkJob): void {
+/** Runs one part on the calling thread; HELPER_SOURCE below is the same code in plain JS. */
+export function runShare(fns: KernelFns, counters: Int32Array, job: ShareJob): void {
   const sharedPack = job.splitRows ? fns.packB : fns.packA;
-  if (job.sharedPack[7]! > job.sharedPack[6]!) sharedPack(...job.sharedPack);
-  barrier(counter, job.threads);
+  const sp = job.sharedPack.slice();
+  const sharedChunks = Math.ceil(job.sharedTiles / job.sharedChunkTiles);
+  for (
+    let i = Atomics.add(counters, SHARED_NEXT, 1);
+    i < sharedChunks;
+    i = Atomics.add(counters, SHARED_NEXT, 1)
+  ) {
+    sp[6] = i * job.sharedChunkTiles;
+    sp[7] = Math.min(sp[6] + job.sharedChunkTiles, job.sharedTiles);
+    sharedPack(...sp);
+    if (Atomics.add(counters, SHARED_DONE, 1) + 1 === sharedChunks) Atomics.notify(counters, SHARED_DONE);
+  }
+  waitAtLeast(counters, SHARED_DONE, sharedChunks);
+  waitAtLeast(counters, SPLIT_READY, 1);
   const pack = job.splitRows ? fns.packA : fns.packB;
   const p = job.pack.slice();
   const c = job.compute.slice();
   const chunks = Math.ceil(job.tiles / job.chunkTiles);
-  for (let chunk = job.first; chunk < chunks; chunk = Atomics.add(counter, CHUNK_COUNTER, 1)) {
+  let chunk = job.first >= 0 ? job.first : Atomics.add(counters, CHUNK_NEXT, 1);
+  for (; chunk < chunks; chunk = Atomics.add(counters, CHUNK_NEXT, 1)) {
     const t0 = chunk * job.chunkTiles;
     const t1 = Math.min(t0 + job.chunkTiles, job.tiles);
     p[6] = t0;
@@ -95,12 +125,37 @@ const { workerData } = require("node:worker_threads");
 const { memory, modules, base } = workerData;
 const fns = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
 const ctl = new Int32Array(memory.buffer, base, ${SLOT_STRIDE});
-const counter = new Int32Array(memory.buffer, 0, 2);
-function barrier(threads) {
-  if (Atomics.add(counter, ${BARRIER}, 1) + 1 === threads) { Atomics.notify(counter, ${BARRIER}); return; }
-  for (let spin = 0; spin < 4000; spin++) if (Atomics.load(counter, ${BARRIER}) >= threads) return;
-  for (let v = Atomics.load(counter, ${BARRIER}); v < threads; v = Atomics.load(counter, ${BARRIER})) {
-    Atomics.wait(counter, ${BARRIER}, v, 5);
+const counters = new Int32Array(memory.buffer, 0, 4);
+function waitAtLeast(index, target) {
+  let spin = 0;
+  for (let v = Atomics.load(counters, index); v < target; v = Atomics.load(counters, index)) {
+    if (++spin > 2000) Atomics.wait(counters, index, v, 1);
+  }
+}
+function runShare(j) {
+  const f = fns[j[0]];
+  const splitRows = j[1] === 1, tiles = j[2], chunkTiles = j[3], first = j[4];
+  const sharedTiles = j[5], sharedChunkTiles = j[6];
+  const p = j.slice(7, 15), sp = j.slice(15, 23), c = j.slice(23, 32);
+  const sharedPack = splitRows ? f.packB : f.packA;
+  const sharedChunks = Math.ceil(sharedTiles / sharedChunkTiles);
+  for (let i = Atomics.add(counters, ${SHARED_NEXT}, 1); i < sharedChunks; i = Atomics.add(counters, ${SHARED_NEXT}, 1)) {
+    sp[6] = i * sharedChunkTiles;
+    sp[7] = Math.min(sp[6] + sharedChunkTiles, sharedTiles);
+    sharedPack(...sp);
+    if (Atomics.add(counters, ${SHARED_DONE}, 1) + 1 === sharedChunks) Atomics.notify(counters, ${SHARED_DONE});
+  }
+  waitAtLeast(${SHARED_DONE}, sharedChunks);
+  waitAtLeast(${SPLIT_READY}, 1);
+  const pack = splitRows ? f.packA : f.packB;
+  const chunks = Math.ceil(tiles / chunkTiles);
+  let chunk = first >= 0 ? first : Atomics.add(counters, ${CHUNK_NEXT}, 1);
+  for (; chunk < chunks; chunk = Atomics.add(counters, ${CHUNK_NEXT}, 1)) {
+    const t0 = chunk * chunkTiles, t1 = Math.min(t0 + chunkTiles, tiles);
+    p[6] = t0; p[7] = t1;
+    pack(...p);
+    c[splitRows ? 5 : 7] = t0; c[splitRows ? 6 : 8] = t1;
+    f.compute(...c);
   }
 }
 Atomics.store(ctl, ${READY}, 1);
@@ -108,25 +163,13 @@ Atomics.notify(ctl, ${READY});
 let seen = 0;
 for (;;) {
   Atomics.wait(ctl, ${SEQ}, seen);
+  seen = Atomics.load(ctl, ${SEQ});
+  // A job the caller already finished by itself is CANCELLED: leave it.
+  if (Atomics.compareExchange(ctl, ${STATE}, ${POSTED}, ${CLAIMED}) !== ${POSTED}) continue;
   const seq = Atomics.load(ctl, ${SEQ});
-  if (seq === seen) continue;
   seen = seq;
   try {
-    const j = Array.from(ctl.subarray(${JOB}, ${JOB} + ${JOB_FIELDS}));
-    const f = fns[j[0]];
-    const splitRows = j[1] === 1, chunkTiles = j[2], tiles = j[3];
-    const p = j.slice(5, 13), c = j.slice(13, 22), sp = j.slice(22, 30);
-    if (sp[7] > sp[6]) (splitRows ? f.packB : f.packA)(...sp);
-    barrier(j[30]);
-    const pack = splitRows ? f.packA : f.packB;
-    const chunks = Math.ceil(tiles / chunkTiles);
-    for (let chunk = j[4]; chunk < chunks; chunk = Atomics.add(counter, ${CHUNK_COUNTER}, 1)) {
-      const t0 = chunk * chunkTiles, t1 = Math.min(t0 + chunkTiles, tiles);
-      p[6] = t0; p[7] = t1;
-      pack(...p);
-      c[splitRows ? 5 : 7] = t0; c[splitRows ? 6 : 8] = t1;
-      f.compute(...c);
-    }
+    runShare(Array.from(ctl.subarray(${JOB}, ${JOB + JOB_FIELDS})));
     ctl[${STATUS}] = 0;
   } catch (e) {
     ctl[${STATUS}] = 1;
@@ -156,6 +199,20 @@ interface Helper {
 }
 
 const helpers: Helper[] = [];
+let mustJoin = false;
+
+/**
+ * With `on`, a split product waits for every helper it posted to, and each helper computes at least
+ * one chunk. Off (the default) a helper the OS has not scheduled by the time the caller is done is
+ * cancelled instead. Tests turn it on so the helper's part is always exercised.
+ */
+export function setHelpersMustJoin(on: boolean): void {
+  mustJoin = on;
+}
+
+export function helpersMustJoin(): boolean {
+  return mustJoin;
+}
 let workerThreads: WorkerThreadsModule | null | undefined;
 
 function workerThreadsModule(): WorkerThreadsModule | null {
@@ -224,32 +281,44 @@ export function waitForHelpers(rt: WasmRuntime, count: number, timeoutMs: number
 }
 
 /** Hands a job to helper `index` (which must be ready) without waiting for it. */
-export function postJob(rt: WasmRuntime, index: number, job: ChunkJob): void {
+export function postJob(rt: WasmRuntime, index: number, job: ShareJob): void {
   const h = helpers[index]!;
   const ctl = rt.i32;
   const at = h.base + JOB;
   ctl[at] = job.dtype;
   ctl[at + 1] = job.splitRows ? 1 : 0;
-  ctl[at + 2] = job.chunkTiles;
-  ctl[at + 3] = job.tiles;
+  ctl[at + 2] = job.tiles;
+  ctl[at + 3] = job.chunkTiles;
   ctl[at + 4] = job.first;
-  ctl.set(job.pack, at + 5);
-  ctl.set(job.compute, at + 13);
-  ctl.set(job.sharedPack, at + 22);
-  ctl[at + 30] = job.threads;
+  ctl[at + 5] = job.sharedTiles;
+  ctl[at + 6] = job.sharedChunkTiles;
+  ctl.set(job.pack, at + 7);
+  ctl.set(job.sharedPack, at + 15);
+  ctl.set(job.compute, at + 23);
   h.seq++;
+  // SEQ before STATE: a helper that claims the job then reads this job's number.
   Atomics.store(ctl, h.base + SEQ, h.seq);
+  Atomics.store(ctl, h.base + STATE, POSTED);
   Atomics.notify(ctl, h.base + SEQ);
 }
 
-/** Blocks until helper `index` has finished its last job; false when that job failed. */
-export function awaitJob(rt: WasmRuntime, index: number): boolean {
+/**
+ * Ends helper `index`'s part in the last job once the caller has finished its own: a job the helper
+ * has not claimed yet is cancelled (the caller did all the work, nobody waits for a thread the OS has
+ * not scheduled); a claimed one is waited for. With `mustJoin`, never cancels (deterministic tests).
+ * Returns whether the helper took part; throws if its part failed.
+ */
+export function finishJob(rt: WasmRuntime, index: number): boolean {
   const h = helpers[index]!;
   const ctl = rt.i32;
+  if (!mustJoin && Atomics.compareExchange(ctl, h.base + STATE, POSTED, CANCELLED) === POSTED) return false;
   for (;;) {
     const done = Atomics.load(ctl, h.base + DONE);
     if (done === h.seq) break;
     Atomics.wait(ctl, h.base + DONE, done, 100);
   }
-  return ctl[h.base + STATUS] === 0;
+  if (ctl[h.base + STATUS] !== 0) {
+    throw new TapegradError("gemm (wasm): a helper thread failed while computing its share of C");
+  }
+  return true;
 }
