@@ -230,12 +230,12 @@ if (isMain()) {
   const quick = args.includes("--quick");
   const samplesAt = args.indexOf("--samples");
   const samples = samplesAt >= 0 ? Number(args[samplesAt + 1]) : quick ? 3 : 7;
-  const valueOf = (flag: string) => {
+  const flagValue = (flag: string) => {
     const at = args.indexOf(flag);
     return at >= 0 ? args[at + 1] : undefined;
   };
-  const dtype = valueOf("--dtype") as GemmDType | undefined;
-  const only = valueOf("--only");
+  const dtype = flagValue("--dtype") as GemmDType | undefined;
+  const only = flagValue("--only");
   const rows = runGemmBench({
     samples,
     dtypes: dtype ? [dtype] : undefined,
