@@ -24,11 +24,16 @@ describe("@tapegrad/nn loads without Node built-ins", () => {
     expect(offenders).toEqual([]);
   });
 
-  it("only the data readers and io.ts reach Node file access, lazily", () => {
+  it("Node built-ins are reached lazily in one place, used only by the data readers and io.ts", () => {
     const users = sources(root)
       .filter((f) => readFileSync(f, "utf8").includes("getBuiltinModule"))
       .map((f) => relative(root, f))
       .sort();
-    expect(users).toEqual(["data/csv.ts", "data/idx.ts", "io.ts"]);
+    expect(users).toEqual(["node-builtin.ts"]);
+    const callers = sources(root)
+      .filter((f) => /from "\.\.?\/node-builtin\.js"/.test(readFileSync(f, "utf8")))
+      .map((f) => relative(root, f))
+      .sort();
+    expect(callers).toEqual(["data/csv.ts", "data/idx.ts", "io.ts"]);
   });
 });

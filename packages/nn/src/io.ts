@@ -2,6 +2,7 @@ import type * as Fs from "node:fs";
 import type * as Path from "node:path";
 import { DTypeError, ShapeError, TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
 import type { Module } from "./module.js";
+import { nodeBuiltin } from "./node-builtin.js";
 import { sizeOf } from "./util.js";
 
 /**
@@ -27,12 +28,11 @@ export interface Safetensors {
 }
 
 function nodeFs(who: string): { fs: typeof Fs; path: typeof Path } {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const fs = proc?.getBuiltinModule?.("node:fs") as typeof Fs | undefined;
-  const path = proc?.getBuiltinModule?.("node:path") as typeof Path | undefined;
-  if (!fs || !path)
-    throw new TapegradError(`${who}: needs Node.js (node:fs); use encodeSafetensors/decodeSafetensors`);
-  return { fs, path };
+  const instead = "use encodeSafetensors/decodeSafetensors on bytes";
+  return {
+    fs: nodeBuiltin<typeof Fs>("node:fs", who, instead),
+    path: nodeBuiltin<typeof Path>("node:path", who, instead),
+  };
 }
 
 /** Little-endian bytes of a typed array (a copy). */

@@ -1,5 +1,6 @@
 import type * as Fs from "node:fs";
-import { TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
+import { Tensor, ValueError } from "@tapegrad/autograd";
+import { nodeBuiltin } from "../node-builtin.js";
 import { allocFloat, type FloatDType } from "../util.js";
 
 export interface CsvOptions {
@@ -110,9 +111,7 @@ export function parseCsv(text: string, opts: CsvOptions, source = "csv"): CsvDat
 
 /** Reads a CSV file of numbers (Node only): see parseCsv. */
 export function readCsv(path: string, opts: CsvOptions): CsvData {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const fs = proc?.getBuiltinModule?.("node:fs") as typeof Fs | undefined;
-  if (!fs) throw new TapegradError("readCsv: needs Node.js (node:fs); use parseCsv on the text instead");
+  const fs = nodeBuiltin<typeof Fs>("node:fs", "readCsv", "use parseCsv on the text instead");
   let text: string;
   try {
     text = fs.readFileSync(path, "utf8");

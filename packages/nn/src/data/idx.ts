@@ -1,15 +1,8 @@
 import type * as Fs from "node:fs";
 import type * as Zlib from "node:zlib";
-import { TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
+import { Tensor, ValueError } from "@tapegrad/autograd";
+import { nodeBuiltin } from "../node-builtin.js";
 import { sizeOf } from "../util.js";
-
-/** node:fs / node:zlib loaded lazily, so that importing @tapegrad/nn works in a browser. */
-function nodeModule<T>(id: "node:fs" | "node:zlib", who: string): T {
-  const proc = (globalThis as { process?: { getBuiltinModule?: (id: string) => unknown } }).process;
-  const mod = proc?.getBuiltinModule?.(id);
-  if (!mod) throw new TapegradError(`${who}: needs Node.js (${id}); pass the file's bytes instead`);
-  return mod as T;
-}
 
 export interface IdxOptions {
   /**
@@ -38,7 +31,7 @@ function isGzip(b: Uint8Array): boolean {
 export function readMaybeGzip(source: string | Uint8Array | ArrayBuffer, who: string): Uint8Array {
   let bytes: Uint8Array;
   if (typeof source === "string") {
-    const fs = nodeModule<typeof Fs>("node:fs", who);
+    const fs = nodeBuiltin<typeof Fs>("node:fs", who, "pass the file's bytes instead");
     try {
       bytes = fs.readFileSync(source);
     } catch (e) {
@@ -46,7 +39,7 @@ export function readMaybeGzip(source: string | Uint8Array | ArrayBuffer, who: st
     }
   } else bytes = source instanceof Uint8Array ? source : new Uint8Array(source);
   if (!isGzip(bytes)) return bytes;
-  const zlib = nodeModule<typeof Zlib>("node:zlib", who);
+  const zlib = nodeBuiltin<typeof Zlib>("node:zlib", who, "pass the gunzipped bytes instead");
   try {
     return zlib.gunzipSync(bytes);
   } catch (e) {
