@@ -109,7 +109,6 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
   const bar = new ProgressBar(
     flags.progress && !flags.quiet ? io.stderr : { write: () => true },
     stepsPerEpoch,
-    "",
   );
   const metrics: "accuracy"[] = classification ? ["accuracy"] : [];
   const started = performance.now();
