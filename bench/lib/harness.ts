@@ -72,6 +72,7 @@ export async function runItem(item: Item, reps: number, log: (line: string) => v
       await slot.runner.warmUp();
     } catch (error) {
       slot.error = `setup failed: ${firstLine(error)}`;
+      await slot.runner?.dispose?.();
       slot.runner = null;
     }
   }
