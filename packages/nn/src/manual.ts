@@ -118,7 +118,8 @@ export class NN extends Module {
 
   /** The loss as a tape tensor (scope "loss"), for pictures and autograd. */
   lossTensor(x: Tensor, y: Tensor, loss: Loss = this.loss): Tensor {
-    return scope("loss", () => loss.fn(this.forwardPass(x), y));
+    const yHat = this.forwardPass(x);
+    return scope("loss", () => loss.fn(yHat, y));
   }
 
   evalLoss(x: Tensor, y: Tensor): number {
@@ -175,8 +176,10 @@ export class NN extends Module {
   /** The same gradients through autograd's `grads` (pure: .grad is neither read nor written). */
   backpropTape(x: Tensor, y: Tensor, loss: Loss = this.loss): Gradients {
     const L = this.w.length;
-    const f = (...params: Tensor[]): Tensor =>
-      scope("loss", () => loss.fn(this.forwardWith(x, params.slice(0, L), params.slice(L)), y));
+    const f = (...params: Tensor[]): Tensor => {
+      const yHat = this.forwardWith(x, params.slice(0, L), params.slice(L));
+      return scope("loss", () => loss.fn(yHat, y));
+    };
     const g = grads(f)(...this.w, ...this.b);
     // null means "does not depend on it": report it as zeros so the result always has w's and b's shapes.
     const orZeros = (t: Tensor | null, like: Tensor): Tensor =>
