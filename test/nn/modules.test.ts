@@ -367,13 +367,8 @@ describe("NN", () => {
       .filter((n) => n.scope.length > 0)
       .map((n) => n.scope.join(" / "))
       .filter((s, i, all) => i === 0 || s !== all[i - 1]);
-    expect(scopes).toEqual([
-      "loss / W_1·f_0 + b_1",
-      "loss / sigmoid",
-      "loss / W_2·f_2 + b_2",
-      "loss / sigmoid",
-      "loss",
-    ]);
+    // The loss scope wraps only the loss, so each step is an outermost scope of its own (f_1 ... f_5).
+    expect(scopes).toEqual(["W_1·f_0 + b_1", "sigmoid", "W_2·f_2 + b_2", "sigmoid", "loss"]);
   });
 
   it("assigned plain tensors are adopted as parameters", () => {
