@@ -12,6 +12,7 @@ import { type Dataset, loadDataset } from "./lib/data.js";
 import { type Item, type ItemResult, runItem } from "./lib/harness.js";
 import { machineInfo } from "./lib/machine.js";
 import { type PeerStatus, type Report, speedupsOf, toMarkdown } from "./lib/report.js";
+import { checkTargets } from "./lib/targets.js";
 import { closeNumpyServer, numpyServer, numpyUnavailable } from "./peers/numpy.js";
 import { loadTfjs } from "./peers/tfjs.js";
 import type { WorkloadContext } from "./workloads/context.js";
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
     kernels,
     memory,
     seconds: (performance.now() - started) / 1000,
+    targets: checkTargets(results, memory),
     loadAverageEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
   const markdown = toMarkdown(report);

@@ -1,6 +1,7 @@
 import type { PeerId } from "./args.js";
 import { formatValue, type ItemResult, type Measurement, speedup } from "./harness.js";
 import type { MachineInfo } from "./machine.js";
+import { type TargetCheck, targetsMarkdown } from "./targets.js";
 
 export interface PeerStatus {
   id: PeerId;
@@ -37,6 +38,8 @@ export interface Report {
   kernels: { rows: unknown[]; table: string } | { error: string } | null;
   memory: MemorySection | { error: string } | null;
   seconds: number;
+  /** Issue 5's targets judged from this run (met: null when not measured). */
+  targets: TargetCheck[];
   /** os.loadavg() when the run ended: with the start value, how busy the machine was. */
   loadAverageEnd: number[];
 }
@@ -162,6 +165,16 @@ export function toMarkdown(report: Report): string {
         "",
         `- ${mem.samples} samples per epoch; peak RSS ${mem.peakRssMiB.toFixed(0)} MiB`,
         `- growth of heapUsed + arrayBuffers after gc, epoch 2 to ${mem.perEpoch.length}: ${mem.growthMiB.toFixed(3)} MiB (heapUsed alone ${mem.heapGrowthMiB.toFixed(3)} MiB): **${mem.flat ? "flat" : "NOT flat"}** (tolerance ${mem.toleranceMiB} MiB)`,
+        "",
+      );
+    }
+  }
+  const targets = report.targets.filter((c) => c.met !== null);
+  if (targets.length > 0) {
+    out.push("## Issue 5's targets, judged from this run", "", ...targetsMarkdown(targets), "");
+    if (targets.some((c) => c.target.startsWith("W3"))) {
+      out.push(
+        "- W3 one-thread rows take the better of the public matmul and the flagged primitive (what backward runs).",
         "",
       );
     }

@@ -1,0 +1,82 @@
+import { formatValue, type ItemResult } from "./harness.js";
+import type { MemorySection } from "./report.js";
+
+export interface TargetCheck {
+  target: string;
+  measured: string;
+  met: boolean | null; // null: not measured in this run
+}
+
+function medianOf(items: ItemResult[], workload: string, name: string, id: string): number | null {
+  const item = items.find((it) => it.workload === workload && it.name === name);
+  return item?.measurements.find((m) => m.id === id)?.median ?? null;
+}
+
+function ratioCheck(
+  target: string,
+  minimum: number,
+  ours: number | null,
+  peer: number | null,
+  higherIsBetter: boolean,
+) {
+  if (ours === null || peer === null) return { target, measured: "not measured", met: null };
+  const x = higherIsBetter ? ours / peer : peer / ours;
+  return { target, measured: `${formatValue(x)}×`, met: x >= minimum };
+}
+
+/** Issue 5's targets, each judged from this run's medians. */
+export function checkTargets(
+  items: ItemResult[],
+  memory: MemorySection | { error: string } | null,
+): TargetCheck[] {
+  const checks: TargetCheck[] = [];
+  const w1 = (id: string) => medianOf(items, "W1", "epoch", id);
+  const w2 = (id: string) => medianOf(items, "W2", "epoch", id);
+  checks.push(ratioCheck("W1 (tape) ≥ 5× faster than TF.js wasm", 5, w1("tapegrad"), w1("tfjs-wasm"), false));
+  checks.push(
+    ratioCheck("W1 (tape) goal: faster than numpy (batched float32)", 1, w1("tapegrad"), w1("numpy"), false),
+  );
+  checks.push(ratioCheck("W2 ≥ 5× faster than TF.js wasm", 5, w2("tapegrad"), w2("tfjs-wasm"), false));
+  for (const item of items.filter((it) => it.workload === "W3" && it.name.startsWith("float32"))) {
+    const peer = medianOf(items, "W3", item.name, "tfjs-wasm");
+    const oneThread = [
+      medianOf(items, "W3", item.name, "tapegrad-1t"),
+      medianOf(items, "W3", item.name, "tapegrad-flags-1t"),
+    ];
+    const best = oneThread.every((v) => v === null) ? null : Math.max(...oneThread.map((v) => v ?? 0));
+    checks.push(ratioCheck(`W3 ${item.name}, 1 thread ≥ 1.5× TF.js wasm`, 1.5, best, peer, true));
+    const square = /^float32 n = (\d+)$/.exec(item.name);
+    if (square !== null && Number(square[1]) >= 512) {
+      const twoThreads = medianOf(items, "W3", item.name, "tapegrad-2t");
+      checks.push(ratioCheck(`W3 ${item.name}, 2 threads ≥ 3× TF.js wasm`, 3, twoThreads, peer, true));
+    }
+  }
+  const w4 =
+    items.find((it) => it.workload === "W4")?.measurements.find((m) => m.id === "tapegrad")?.median ?? null;
+  checks.push({
+    target: "W4 ≤ 1 µs per op, forward + backward",
+    measured: w4 === null ? "not measured" : `${formatValue(w4)} µs`,
+    met: w4 === null ? null : w4 <= 1,
+  });
+  if (memory === null || "error" in memory) {
+    checks.push({
+      target: "MEM: flat heap from epoch 2 to 5 of W2",
+      measured: memory?.error ?? "not measured",
+      met: null,
+    });
+  } else {
+    checks.push({
+      target: "MEM: flat heap from epoch 2 to 5 of W2",
+      measured: `${memory.growthMiB.toFixed(2)} MiB growth, peak RSS ${memory.peakRssMiB.toFixed(0)} MiB`,
+      met: memory.flat,
+    });
+  }
+  return checks;
+}
+
+export function targetsMarkdown(checks: TargetCheck[]): string[] {
+  const lines = ["| target | measured | met |", "|---|---|---|"];
+  for (const c of checks)
+    lines.push(`| ${c.target} | ${c.measured} | ${c.met === null ? "–" : c.met ? "yes" : "no"} |`);
+  return lines;
+}
