@@ -46,7 +46,8 @@ function gflops(shape: MatmulShape) {
 
 /**
  * tapegrad's public matmul; transposed operands go through transpose(), as a user would write it.
- * `threads` pins autograd's kernel thread count for the measurement (null: the library's default).
+ * `threads` pins autograd's kernel thread count for the measurement (null: the library's default);
+ * `flags` calls the flagged primitive that the tape's backward uses instead (no transpose copy).
  */
 function tapegradMatmul(
   shape: MatmulShape,
