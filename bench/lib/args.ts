@@ -1,3 +1,4 @@
+import path from "node:path";
 import { parseArgs } from "node:util";
 
 export const WORKLOADS = ["W1", "W2", "W3", "W4", "MEM"] as const;
@@ -88,7 +89,11 @@ export function parseBenchArgs(argv: string[], benchDir: string): BenchConfig {
     w4ChainLength: 1000,
     memoryEpochs: 5,
     memorySamples: quick ? 1024 : 8000,
-    outDir: values.out ?? `${benchDir}/results`,
+    // pnpm runs the script inside bench/; INIT_CWD is where the user typed the command.
+    outDir:
+      values.out === undefined
+        ? path.join(benchDir, "results")
+        : path.resolve(process.env.INIT_CWD ?? process.cwd(), values.out),
     command: ["pnpm bench", ...args].join(" "),
   };
 }
