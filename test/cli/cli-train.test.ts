@@ -57,12 +57,12 @@ describe("tapegrad train on a small subset, then eval and predict on its model",
     expect(tape.stderr).toBe("");
     expect(tape.code).toBe(0);
     expect(tape.stdout).toMatch(
-      /^training \[784, 30, 10\] sigmoid, quadratic loss, init normal, sgd lr 3, batch 10, 1 epochs, seed 1, float32/m,
+      /^training \[784, 30, 10\] sigmoid, quadratic loss, init normal, sgd lr 3, batch 10, 1 epoch, seed 1, float32/m,
     );
     expect(tape.stdout).toMatch(
       /^epoch 1\/1 {2}loss \d+\.\d{4} {2}test accuracy \d+\.\d{2}% {2}\d+\.\d{2}s$/m,
     );
-    expect(tape.stdout).toMatch(/^done: 1 epochs in .* final test accuracy \d+\.\d{2}% .*wrote /m);
+    expect(tape.stdout).toMatch(/^done: 1 epoch in .* final test accuracy \d+\.\d{2}% .*wrote /m);
     // No progress bar on a pipe.
     expect(tape.stdout).not.toContain("\r");
     // Without --out, a fresh runs/<timestamp>/ folder under the working directory.

@@ -100,7 +100,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
   say(
     `training [${sizes.join(", ")}] ${flags.activation}, ${flags.loss} loss, init ${flags.init}, ${flags.optimizer} lr ${flags.lr}` +
       `${flags.schedule.kind === "none" ? "" : ` (${formatSchedule(flags.schedule)})`}, batch ${flags.batchSize}, ` +
-      `${flags.epochs} epochs, seed ${flags.seed}, ${flags.dtype}, gradients from ${flags.backprop === "tape" ? "the tape" : "hand-derived deltas"}`,
+      `${flags.epochs} epoch${flags.epochs === 1 ? "" : "s"}, seed ${flags.seed}, ${flags.dtype}, gradients from ${flags.backprop === "tape" ? "the tape" : "hand-derived deltas"}`,
   );
   say(`data: ${data.description}: ${data.train.count} train, ${data.test.count} test`);
 
@@ -187,6 +187,6 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     : `final test loss ${final.loss.toFixed(4)}`;
   line(
     io.stdout,
-    `done: ${epochs.length} epochs in ${totalSeconds.toFixed(1)} s (${run.secondsPerEpoch.toFixed(2)} s/epoch), ${summary}; wrote ${outDir}/ (${files.join(", ")})`,
+    `done: ${epochs.length} epoch${epochs.length === 1 ? "" : "s"} in ${totalSeconds.toFixed(1)} s (${run.secondsPerEpoch.toFixed(2)} s/epoch), ${summary}; wrote ${outDir}/ (${files.join(", ")})`,
   );
 }

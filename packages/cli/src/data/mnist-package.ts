@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
+import { ValueError } from "@tapegrad/autograd";
 import { allocFloats, type FloatDType, type ImageSet, type ImageSplit, selectImages } from "./images.js";
 import { countArrayItems, parseNumberArray } from "./parse-numbers.js";
 import { seededPermutation } from "./split-rng.js";
@@ -29,7 +30,7 @@ export async function readMnistPackage(
   const counts = files.map((bytes, digit) => {
     const items = countArrayItems(bytes);
     if (items === 0 || items % PIXELS !== 0) {
-      throw new RangeError(
+      throw new ValueError(
         `mnist: ${join(dir, `${digit}.json`)} holds ${items} numbers, expected a positive multiple of ${PIXELS}`,
       );
     }
@@ -43,13 +44,13 @@ export async function readMnistPackage(
     const what = `mnist: ${digit}.json`;
     const read = parseNumberArray(files[digit], pixels, row * PIXELS, what);
     if (read !== counts[digit] * PIXELS)
-      throw new RangeError(`${what}: read ${read} numbers, counted ${counts[digit] * PIXELS}`);
+      throw new ValueError(`${what}: read ${read} numbers, counted ${counts[digit] * PIXELS}`);
     labels.fill(digit, row, row + counts[digit]);
     row += counts[digit];
   }
   for (let i = 0; i < pixels.length; i++) {
     const v = pixels[i];
-    if (!(v >= 0 && v <= 1)) throw new RangeError(`mnist: pixel ${i} is ${v}, expected a value in 0..1`);
+    if (!(v >= 0 && v <= 1)) throw new ValueError(`mnist: pixel ${i} is ${v}, expected a value in 0..1`);
   }
   return { count: total, rows: SIDE, cols: SIDE, pixels, labels, classes: 10 };
 }
@@ -61,7 +62,7 @@ export async function readMnistPackage(
 export async function loadMnistPackage(dtype: FloatDType = "float32", dir?: string): Promise<ImageSplit> {
   const all = await readMnistPackage(dtype, dir);
   if (all.count < MNIST_PACKAGE_TRAIN + MNIST_PACKAGE_TEST) {
-    throw new RangeError(
+    throw new ValueError(
       `mnist: the package holds ${all.count} digits, expected at least ${MNIST_PACKAGE_TRAIN + MNIST_PACKAGE_TEST}`,
     );
   }

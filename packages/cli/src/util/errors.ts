@@ -1,12 +1,10 @@
+import { ValueError } from "@tapegrad/autograd";
+
 /** A mistake in how the command was called (a flag value, a missing option): shown as one line, exit code 2. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
+export class UsageError extends ValueError {}
 
 /** A check the command ran did not pass; its details are already printed. Exit code 1. */
-export class CheckFailed extends Error {
-  override name = "CheckFailed";
-}
+export class CheckFailed extends Error {}
 
 /** Exit codes: 1 for failures while running, 2 for usage mistakes (as commander and most Unix tools do). */
 export const EXIT_FAILURE = 1;
