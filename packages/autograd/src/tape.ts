@@ -393,8 +393,10 @@ type GradFn = (...args: Tensor[]) => Tensor;
  * leaf, so a top-level grad of parameters is plain and cheap, as in JAX.
  */
 function prepareArgs(xs: readonly Tensor[], op: string): { args: Tensor[]; connected: boolean } {
-  let connected = false;
   const nested = state.transformDepth > 0 && state.gradEnabled;
+  // Nested, the backward is always recorded: f may close over tensors of the outer graph
+  // (a gradient penalty), and the inner gradient must stay differentiable through them.
+  const connected = nested;
   const args = xs.map((x, i) => {
     if (!(x instanceof Tensor)) {
       throw new TapegradError(
@@ -403,7 +405,6 @@ function prepareArgs(xs: readonly Tensor[], op: string): { args: Tensor[]; conne
     }
     if (x.dtype === "int32") return x; // never differentiable: its gradient is null
     if (nested && x._requiresGrad) {
-      connected = true;
       return x.add(0); // a new tensor on the graph, distinct from x, with x upstream
     }
     const leaf = new Tensor(x.data, x.shape);
