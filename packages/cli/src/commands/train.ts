@@ -1,3 +1,4 @@
+import { ValueError } from "@tapegrad/autograd";
 import { evaluate, fit, saveModel } from "@tapegrad/nn";
 import { type DataFlags, loadData } from "../data/load.js";
 import type { LoadedData } from "../data/source.js";
@@ -111,6 +112,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     stepsPerEpoch,
   );
   const metrics: "accuracy"[] = classification ? ["accuracy"] : [];
+  let epochLr = flags.lr;
   const started = performance.now();
   await fit(
     net,
@@ -126,6 +128,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       validation: { x: data.test.x, y: data.test.y },
       metrics,
       onBatch: (info) => {
+        if (info.batch === 1) epochLr = info.lr; // the rate the epoch trained with (info.lr at epoch end is the next one)
         bar.update(info.batch, `epoch ${info.epoch}/${flags.epochs}`, `loss ${info.loss.toFixed(4)}`);
       },
       onEpoch: (info) => {
@@ -135,7 +138,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
           loss: info.loss,
           testLoss: info.valLoss ?? Number.NaN,
           seconds: info.seconds,
-          lr: info.lr,
+          lr: epochLr,
         };
         if (classification) {
           record.trainAccuracy = info.accuracy;
@@ -148,6 +151,11 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
         say(
           `epoch ${record.epoch}/${flags.epochs}  loss ${record.loss.toFixed(4)}  ${metric}  ${record.seconds.toFixed(2)}s`,
         );
+        if (!Number.isFinite(record.loss)) {
+          throw new ValueError(
+            `train: the training loss became ${record.loss} in epoch ${record.epoch} (lr ${epochLr}); try a smaller --lr or another --init`,
+          );
+        }
       },
     },
   );
