@@ -11,13 +11,20 @@ type Axes = number | readonly number[] | undefined | null;
 
 function reduceForward(op: ReduceOp, x: Tensor, axes: number[], keepdims: boolean): Tensor {
   const out = empty(x.dtype, reducedShape(x.shape, axes, keepdims));
-  if (op !== "sum" && x.size === 0) {
+  // max/min of nothing is undefined; an empty result (another dimension is 0) is fine.
+  if (op !== "sum" && reducedCount(x.shape, axes) === 0 && out.size > 0) {
     throw new ShapeError(
-      `${op}: cannot reduce an empty tensor of shape ${formatShape(x.shape)} (no identity element)`,
+      `${op}: cannot reduce over an empty axis of shape ${formatShape(x.shape)} (axes ${JSON.stringify(axes)}; no identity element)`,
     );
   }
-  reduceKernel(op, x.data, x.shape, axes, out.data);
+  if (out.size > 0) reduceKernel(op, x.data, x.shape, axes, out.data);
   return out;
+}
+
+function reducedCount(shape: readonly number[], axes: readonly number[]): number {
+  let n = 1;
+  for (const a of axes) n *= shape[a];
+  return n;
 }
 
 /** The cotangent of a reduction, reshaped with the reduced axes kept and broadcast back to x's shape. */
@@ -92,9 +99,15 @@ export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   checkTensor(x, "logsumexp");
   requireFloat(x, "logsumexp");
   const axes = normalizeAxes(axis, x.ndim, "logsumexp");
-  const m = finiteShift(max(x, axes, true).detach());
+  const m = stableShift(x, axes);
   const lse = x.sub(m).exp().sum(axes, true).log().add(m);
   return keepdims ? lse : lse.reshape(reducedShape(x.shape, axes, false));
+}
+
+/** The detached max over `axes` (kept), or 0 over an empty axis, where the max is undefined but log Σ exp = -Inf. */
+function stableShift(x: Tensor, axes: number[]): Tensor {
+  if (reducedCount(x.shape, axes) === 0) return empty(x.dtype, reducedShape(x.shape, axes, true));
+  return finiteShift(max(x, axes, true).detach());
 }
 
 /** Replaces ±Inf/NaN shifts by 0 so that all -Inf rows give -Inf rather than NaN. */
@@ -114,7 +127,7 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   checkTensor(x, "softmax");
   requireFloat(x, "softmax");
   const ax = normalizeAxis(axis, x.ndim, "softmax");
-  const e = x.sub(finiteShift(max(x, ax, true).detach())).exp();
+  const e = x.sub(stableShift(x, [ax])).exp();
   return e.div(e.sum(ax, true));
 }
 
@@ -128,8 +141,12 @@ export function logSoftmax(x: Tensor, axis = -1): Tensor {
 
 function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Tensor {
   checkTensor(x, op);
-  if (x.size === 0) throw new ShapeError(`${op}: empty tensor of shape ${formatShape(x.shape)} has no ${op}`);
+  const noValues = (): ShapeError =>
+    new ShapeError(
+      `${op}: empty tensor of shape ${formatShape(x.shape)} has no ${op}${axis === undefined ? "" : ` along axis ${axis}`}`,
+    );
   if (axis === undefined) {
+    if (x.size === 0) throw noValues();
     const out = empty("int32", []);
     argReduce(op, x.data, 1, x.size, 1, out.data as Int32Array);
     return out;
@@ -138,6 +155,8 @@ function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Te
   const outer = sizeOf(x.shape.slice(0, ax));
   const inner = sizeOf(x.shape.slice(ax + 1));
   const out = empty("int32", reducedShape(x.shape, [ax], false));
+  if (out.size === 0) return out;
+  if (x.shape[ax] === 0) throw noValues();
   argReduce(op, x.data, outer, x.shape[ax], inner, out.data as Int32Array);
   return out;
 }

@@ -1,0 +1,47 @@
+import { grad, ShapeError, type Tensor, tensor, zeros } from "@tapegrad/autograd";
+import { describe, expect, it } from "vitest";
+
+const f64 = (data: number[] | number[][] | number, requiresGrad = false): Tensor =>
+  tensor(data, { dtype: "float64", requiresGrad });
+const empty = (shape: number[]): Tensor => zeros(shape, { dtype: "float64" });
+
+describe("review: reductions with size-0 dimensions", () => {
+  it("max/min/argmax over a non-empty axis of a tensor with an empty dimension give an empty result", () => {
+    expect(empty([0, 3]).max(1).shape).toEqual([0]);
+    expect(empty([0, 3]).min(-1, true).shape).toEqual([0, 1]);
+    const am = empty([0, 3]).argmax(1);
+    expect(am.dtype).toBe("int32");
+    expect(am.shape).toEqual([0]);
+    expect(empty([2, 0, 3]).argmin(2).shape).toEqual([2, 0]);
+  });
+
+  it("max/argmax over an empty axis with a non-empty result are errors naming the op and shape", () => {
+    expect(() => empty([0, 3]).max(0)).toThrow(ShapeError);
+    expect(() => empty([0, 3]).max(0)).toThrow(/max: .*\[0, 3\]/);
+    expect(() => empty([0, 3]).argmax(0)).toThrow(/argmax: .*\[0, 3\]/);
+    expect(() => empty([0, 3]).argmax()).toThrow(/argmax: .*\[0, 3\]/);
+  });
+
+  it("softmax and logSoftmax of an empty batch are empty, with an empty gradient", () => {
+    for (const axis of [0, 1, -1]) {
+      expect(empty([0, 3]).softmax(axis).shape).toEqual([0, 3]);
+      expect(empty([0, 3]).logSoftmax(axis).shape).toEqual([0, 3]);
+    }
+    const g = grad((x: Tensor) => x.logSoftmax().sum())(empty([0, 10]));
+    expect(g?.shape).toEqual([0, 10]);
+  });
+
+  it("logsumexp over an empty axis is log(0) = -Infinity, as in NumPy and PyTorch", () => {
+    expect(empty([0, 3]).logsumexp(0).toArray()).toEqual([-Infinity, -Infinity, -Infinity]);
+    expect(empty([0, 3]).logsumexp(1).shape).toEqual([0]);
+    expect(empty([0]).logsumexp().item()).toBe(-Infinity);
+  });
+
+  it("a size-1 shift still works next to them (regression guard)", () => {
+    expect(
+      f64([[1, 2]])
+        .logsumexp(1)
+        .item(),
+    ).toBeCloseTo(Math.log(Math.E + Math.E ** 2), 12);
+  });
+});
