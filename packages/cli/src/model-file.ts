@@ -22,9 +22,8 @@ function parseJson(path: string, key: string, text: string | undefined): unknown
 
 /** Rebuilds the article's network from a model file's `architecture` metadata and loads its weights. */
 export async function loadNetwork(path: string): Promise<LoadedModel> {
-  // Read here rather than with nn's readSafetensors: a plain "no such file" line beats a wrapped system
-  // error, and a plain Uint8Array copy sidesteps Buffer.slice sharing memory (tensors would view the whole file).
-  const bytes = new Uint8Array(await readFile(path));
+  // Read here rather than with nn's readSafetensors: a plain "no such file" line beats a wrapped system error.
+  const bytes = await readFile(path);
   const { tensors, metadata } = decodeSafetensors(bytes, path);
   const meta = (metadata ?? {}) as Record<string, string>;
   const arch = parseJson(path, "architecture", meta.architecture) as

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { randn, record, scope, type Tape, tensor } from "@tapegrad/autograd";
+import { randn, record, type Tape, tensor } from "@tapegrad/autograd";
 import type { CliIO } from "../io.js";
 import { line } from "../io.js";
 import { buildNetwork } from "../model-spec.js";
@@ -31,12 +31,7 @@ export function recordArticleGraph(
   for (let r = 0; r < batchSize; r++) targets[r * out + (r % out)] = 1;
   const y = tensor(targets, { shape: [batchSize, out] });
   y.name = "Y";
-  // net.evalLoss(x, y), with the "loss" scope around the loss alone: nn's lossTensor also wraps the forward
-  // pass in it, which collapses the whole network into one box in the article-level picture.
-  return record(() => {
-    const yHat = net.forwardPass(x);
-    return scope("loss", () => net.loss.fn(yHat, y)).item();
-  }).tape;
+  return record(() => net.evalLoss(x, y)).tape;
 }
 
 let vizPromise:
