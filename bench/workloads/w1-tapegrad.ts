@@ -15,7 +15,7 @@ export function w1Tapegrad(
   gradients: W1Gradients,
   data: Dataset,
   init: InitialWeights,
-  opts: { lr: number; batch: number; scale: number },
+  opts: { lr: number; batch: number; scale: number; warmBatches: number },
 ): Impl {
   return {
     id: gradients === "tape" ? "tapegrad" : "tapegrad-manual",
@@ -50,7 +50,7 @@ export function w1Tapegrad(
           optimizer.step();
         }
       };
-      return epochRunner(train, { warmBatches: 20, scale: opts.scale });
+      return epochRunner(train, { warmBatches: opts.warmBatches, scale: opts.scale });
     },
   };
 }

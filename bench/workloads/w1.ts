@@ -7,14 +7,15 @@ import { EPOCH_SAMPLES, initialWeights } from "./init.js";
 import { w1Tapegrad } from "./w1-tapegrad.js";
 import { w1Tfjs } from "./w1-tfjs.js";
 
-export const W1 = { sizes: [784, 30, 10], lr: 3.0, batch: 10 } as const;
+/** warmBatches: untimed batches before the first measured epoch (JIT tiers and heap sizes settle). */
+export const W1 = { sizes: [784, 30, 10], lr: 3.0, batch: 10, warmBatches: 200 } as const;
 
 /** W1: one epoch of the article's network (sigmoid, quadratic loss, SGD lr 3.0, batch 10). */
 export function w1Items({ config, data, peers }: WorkloadContext): Item[] {
   const n = Math.min(config.w1Samples, data.n);
   const subset = { ...data, n };
   const init = initialWeights([...W1.sizes], "normal", 1);
-  const opts = { lr: W1.lr, batch: W1.batch, scale: EPOCH_SAMPLES / n };
+  const opts = { lr: W1.lr, batch: W1.batch, scale: EPOCH_SAMPLES / n, warmBatches: W1.warmBatches };
   const impls: Impl[] = [w1Tapegrad("tape", subset, init, opts), w1Tapegrad("manual", subset, init, opts)];
   if (peers.includes("tfjs-cpu")) impls.push(w1Tfjs("cpu", subset, init, opts));
   if (peers.includes("tfjs-wasm")) impls.push(w1Tfjs("wasm", subset, init, opts));
@@ -30,7 +31,7 @@ export function w1Items({ config, data, peers }: WorkloadContext): Item[] {
           biases: init.b.map((b, i) => server.shareArray(b, [1, init.sizes[i + 1]])),
           batch: W1.batch,
           lr: W1.lr,
-          warmBatches: 20,
+          warmBatches: W1.warmBatches,
         };
       }, opts.scale),
     );

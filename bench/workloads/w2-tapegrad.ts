@@ -43,7 +43,7 @@ export function buildW2(
 export function w2Tapegrad(
   data: Dataset,
   init: InitialWeights,
-  opts: { lr: number; batch: number; scale: number },
+  opts: { lr: number; batch: number; scale: number; warmBatches: number },
 ): Impl {
   return {
     id: "tapegrad",
@@ -51,7 +51,7 @@ export function w2Tapegrad(
     tapegrad: true,
     async setup() {
       const train = buildW2(await loadAutograd(), await loadNn(), data, init, opts);
-      return epochRunner(train, { warmBatches: 3, scale: opts.scale });
+      return epochRunner(train, { warmBatches: opts.warmBatches, scale: opts.scale });
     },
   };
 }

@@ -10,7 +10,7 @@ export function w2Tfjs(
   backend: TfBackend,
   data: Dataset,
   init: InitialWeights,
-  opts: { lr: number; batch: number; scale: number },
+  opts: { lr: number; batch: number; scale: number; warmBatches: number },
 ): Impl {
   return {
     id: `tfjs-${backend}`,
@@ -47,7 +47,7 @@ export function w2Tfjs(
         leaked = tf.memory().numTensors - tensorsBefore;
       };
       return epochRunner(train, {
-        warmBatches: 3,
+        warmBatches: opts.warmBatches,
         scale: opts.scale,
         detail: () => `${leaked} TF.js tensors left alive by the last epoch`,
         dispose: () => {

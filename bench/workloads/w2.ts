@@ -7,7 +7,7 @@ import { EPOCH_SAMPLES, initialWeights } from "./init.js";
 import { w2Tapegrad } from "./w2-tapegrad.js";
 import { w2Tfjs } from "./w2-tfjs.js";
 
-export const W2 = { sizes: [784, 256, 256, 10], lr: 1e-3, batch: 128 } as const;
+export const W2 = { sizes: [784, 256, 256, 10], lr: 1e-3, batch: 128, warmBatches: 10 } as const;
 
 export function w2InitialWeights() {
   return initialWeights([...W2.sizes], "he", 2);
@@ -18,7 +18,7 @@ export function w2Items({ config, data, peers }: WorkloadContext): Item[] {
   const n = Math.min(config.w2Samples, data.n);
   const subset = { ...data, n };
   const init = w2InitialWeights();
-  const opts = { lr: W2.lr, batch: W2.batch, scale: EPOCH_SAMPLES / n };
+  const opts = { lr: W2.lr, batch: W2.batch, scale: EPOCH_SAMPLES / n, warmBatches: W2.warmBatches };
   const impls: Impl[] = [w2Tapegrad(subset, init, opts)];
   if (peers.includes("tfjs-cpu")) impls.push(w2Tfjs("cpu", subset, init, opts));
   if (peers.includes("tfjs-wasm")) impls.push(w2Tfjs("wasm", subset, init, opts));
@@ -34,7 +34,7 @@ export function w2Items({ config, data, peers }: WorkloadContext): Item[] {
           biases: init.b.map((b, i) => server.shareArray(b, [1, init.sizes[i + 1]])),
           batch: W2.batch,
           lr: W2.lr,
-          warmBatches: 3,
+          warmBatches: W2.warmBatches,
         };
       }, opts.scale),
     );
