@@ -3,7 +3,6 @@ import { ensureCapacity, HEAP_BASE, wasmRuntime } from "./runtime.js";
 import {
   finishJob,
   helpersMustJoin,
-  markSplitReady,
   postJob,
   readyHelpers,
   resetCounters,
@@ -110,15 +109,10 @@ export function gemmWasm(
       sharedPack: splitRows ? packBArgs : packAArgs,
       compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles],
     };
-    // Helpers can start packing the shared operand once its raw copy is in; the split operand is
-    // copied meanwhile, before this thread packs any of it.
     resetCounters(rt, joinAll ? used : 0);
-    if (splitRows) copyB();
-    else copyA();
+    copyA();
+    copyB();
     for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: joinAll ? t : -1 });
-    if (splitRows) copyA();
-    else copyB();
-    markSplitReady(rt);
     runShare(fns as unknown as Parameters<typeof runShare>[0], rt.i32, job);
     let joined = 1;
     for (let t = 1; t < used; t++) if (finishJob(rt, t - 1)) joined++;

@@ -16,8 +16,12 @@ const DONE = 1; // last finished job number, set by the helper
 const READY = 2; // 1 once the helper has instantiated the modules
 const STATUS = 3; // 0 ok, 1 the last job threw
 const STATE = 4; // POSTED -> CLAIMED (by the helper) or CANCELLED (by the caller), whoever is first
+const HELPER_SLEEPS = 5; // 1 while the helper is (about to be) in Atomics.wait for a job
+const CALLER_SLEEPS = 6; // 1 while the caller is (about to be) in Atomics.wait for this helper
 const JOB = 8; // the job's fields, laid out by JOB_FIELDS
 const SLOT_STRIDE = 64; // int32 slots per helper (256 bytes); block 0 holds the shared counters
+/** How long an idle helper keeps polling for the next job before it sleeps. */
+const SPIN_MS = 0.2;
 const POSTED = 1;
 const CLAIMED = 2;
 const CANCELLED = 3;
@@ -27,7 +31,14 @@ export const MAX_HELPERS = CONTROL_BYTES / (SLOT_STRIDE * 4) - 1;
 const SHARED_NEXT = 0; // next chunk of the shared operand to pack
 const SHARED_DONE = 1; // chunks of the shared operand packed so far
 const CHUNK_NEXT = 2; // next chunk of C to compute
-const SPLIT_READY = 3; // 1 once the caller has copied the split operand into the memory
+const SHARED_SLEEPERS = 3; // threads in Atomics.wait for SHARED_DONE
+
+/*
+ * Waking a sleeping thread (Atomics.notify) costs a system call and, on a busy machine, can cost the
+ * notifier its time slice; so every sleeper first raises a flag (or count) and then sleeps, and a
+ * notifier calls notify only when it sees one. With sequentially consistent atomics either the
+ * notifier sees the flag, or the sleeper's Atomics.wait sees the new value and does not sleep.
+ */
 
 /**
  * One thread's part in a product split across threads, in two phases, both by chunks drawn from
@@ -67,20 +78,17 @@ export function resetCounters(rt: WasmRuntime, firstChunks: number): void {
   Atomics.store(rt.i32, SHARED_NEXT, 0);
   Atomics.store(rt.i32, SHARED_DONE, 0);
   Atomics.store(rt.i32, CHUNK_NEXT, firstChunks);
-  Atomics.store(rt.i32, SPLIT_READY, 0);
+  Atomics.store(rt.i32, SHARED_SLEEPERS, 0);
 }
 
-/** Tells the helpers the split operand's raw copy is in place (they may pack chunks of it). */
-export function markSplitReady(rt: WasmRuntime): void {
-  Atomics.store(rt.i32, SPLIT_READY, 1);
-  Atomics.notify(rt.i32, SPLIT_READY);
-}
-
-/** Spins briefly, then sleeps, until counters[index] >= target. */
-function waitAtLeast(counters: Int32Array, index: number, target: number): void {
+/** Until counters[SHARED_DONE] reaches target: spin a little, then sleep (counted in SHARED_SLEEPERS). */
+function waitSharedDone(counters: Int32Array, target: number): void {
   let spin = 0;
-  for (let v = Atomics.load(counters, index); v < target; v = Atomics.load(counters, index)) {
-    if (++spin > 2000) Atomics.wait(counters, index, v, 1);
+  for (let v = Atomics.load(counters, SHARED_DONE); v < target; v = Atomics.load(counters, SHARED_DONE)) {
+    if (++spin < 4000) continue;
+    Atomics.add(counters, SHARED_SLEEPERS, 1);
+    Atomics.wait(counters, SHARED_DONE, v, 10);
+    Atomics.sub(counters, SHARED_SLEEPERS, 1);
   }
 }
 
@@ -97,10 +105,11 @@ export function runShare(fns: KernelFns, counters: Int32Array, job: ShareJob): v
     sp[6] = i * job.sharedChunkTiles;
     sp[7] = Math.min(sp[6] + job.sharedChunkTiles, job.sharedTiles);
     sharedPack(...sp);
-    if (Atomics.add(counters, SHARED_DONE, 1) + 1 === sharedChunks) Atomics.notify(counters, SHARED_DONE);
+    const done = Atomics.add(counters, SHARED_DONE, 1) + 1;
+    if (done === sharedChunks && Atomics.load(counters, SHARED_SLEEPERS) > 0)
+      Atomics.notify(counters, SHARED_DONE);
   }
-  waitAtLeast(counters, SHARED_DONE, sharedChunks);
-  waitAtLeast(counters, SPLIT_READY, 1);
+  waitSharedDone(counters, sharedChunks);
   const pack = job.splitRows ? fns.packA : fns.packB;
   const p = job.pack.slice();
   const c = job.compute.slice();
@@ -126,10 +135,13 @@ const { memory, modules, base } = workerData;
 const fns = modules.map((m) => new WebAssembly.Instance(m, { env: { memory } }).exports);
 const ctl = new Int32Array(memory.buffer, base, ${SLOT_STRIDE});
 const counters = new Int32Array(memory.buffer, 0, 4);
-function waitAtLeast(index, target) {
+function waitSharedDone(target) {
   let spin = 0;
-  for (let v = Atomics.load(counters, index); v < target; v = Atomics.load(counters, index)) {
-    if (++spin > 2000) Atomics.wait(counters, index, v, 1);
+  for (let v = Atomics.load(counters, ${SHARED_DONE}); v < target; v = Atomics.load(counters, ${SHARED_DONE})) {
+    if (++spin < 4000) continue;
+    Atomics.add(counters, ${SHARED_SLEEPERS}, 1);
+    Atomics.wait(counters, ${SHARED_DONE}, v, 10);
+    Atomics.sub(counters, ${SHARED_SLEEPERS}, 1);
   }
 }
 function runShare(j) {
@@ -143,10 +155,10 @@ function runShare(j) {
     sp[6] = i * sharedChunkTiles;
     sp[7] = Math.min(sp[6] + sharedChunkTiles, sharedTiles);
     sharedPack(...sp);
-    if (Atomics.add(counters, ${SHARED_DONE}, 1) + 1 === sharedChunks) Atomics.notify(counters, ${SHARED_DONE});
+    const done = Atomics.add(counters, ${SHARED_DONE}, 1) + 1;
+    if (done === sharedChunks && Atomics.load(counters, ${SHARED_SLEEPERS}) > 0) Atomics.notify(counters, ${SHARED_DONE});
   }
-  waitAtLeast(${SHARED_DONE}, sharedChunks);
-  waitAtLeast(${SPLIT_READY}, 1);
+  waitSharedDone(sharedChunks);
   const pack = splitRows ? f.packA : f.packB;
   const chunks = Math.ceil(tiles / chunkTiles);
   let chunk = first >= 0 ? first : Atomics.add(counters, ${CHUNK_NEXT}, 1);
@@ -162,7 +174,13 @@ Atomics.store(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
 for (;;) {
+  // Products often come back to back (a forward pass, then its backward): watch for the next job
+  // for a short while before sleeping, which saves the wake-up latency of a sleeping thread.
+  const until = performance.now() + ${SPIN_MS};
+  while (Atomics.load(ctl, ${SEQ}) === seen && performance.now() < until) {}
+  Atomics.store(ctl, ${HELPER_SLEEPS}, 1);
   Atomics.wait(ctl, ${SEQ}, seen);
+  Atomics.store(ctl, ${HELPER_SLEEPS}, 0);
   seen = Atomics.load(ctl, ${SEQ});
   // A job the caller already finished by itself is CANCELLED: leave it.
   if (Atomics.compareExchange(ctl, ${STATE}, ${POSTED}, ${CLAIMED}) !== ${POSTED}) continue;
@@ -175,7 +193,7 @@ for (;;) {
     ctl[${STATUS}] = 1;
   }
   Atomics.store(ctl, ${DONE}, seq);
-  Atomics.notify(ctl, ${DONE});
+  if (Atomics.load(ctl, ${CALLER_SLEEPS}) === 1) Atomics.notify(ctl, ${DONE});
 }
 `;
 
@@ -299,7 +317,7 @@ export function postJob(rt: WasmRuntime, index: number, job: ShareJob): void {
   // SEQ before STATE: a helper that claims the job then reads this job's number.
   Atomics.store(ctl, h.base + SEQ, h.seq);
   Atomics.store(ctl, h.base + STATE, POSTED);
-  Atomics.notify(ctl, h.base + SEQ);
+  if (Atomics.load(ctl, h.base + HELPER_SLEEPS) === 1) Atomics.notify(ctl, h.base + SEQ);
 }
 
 /**
@@ -312,10 +330,12 @@ export function finishJob(rt: WasmRuntime, index: number): boolean {
   const h = helpers[index]!;
   const ctl = rt.i32;
   if (!mustJoin && Atomics.compareExchange(ctl, h.base + STATE, POSTED, CANCELLED) === POSTED) return false;
-  for (;;) {
-    const done = Atomics.load(ctl, h.base + DONE);
-    if (done === h.seq) break;
-    Atomics.wait(ctl, h.base + DONE, done, 100);
+  let spin = 0;
+  for (let done = Atomics.load(ctl, h.base + DONE); done !== h.seq; done = Atomics.load(ctl, h.base + DONE)) {
+    if (++spin < 4000) continue;
+    Atomics.store(ctl, h.base + CALLER_SLEEPS, 1);
+    Atomics.wait(ctl, h.base + DONE, done, 10);
+    Atomics.store(ctl, h.base + CALLER_SLEEPS, 0);
   }
   if (ctl[h.base + STATUS] !== 0) {
     throw new TapegradError("gemm (wasm): a helper thread failed while computing its share of C");
