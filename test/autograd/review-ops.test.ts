@@ -45,3 +45,17 @@ describe("review: reductions with size-0 dimensions", () => {
     ).toBeCloseTo(Math.log(Math.E + Math.E ** 2), 12);
   });
 });
+
+describe("review: pow at a zero base", () => {
+  it("d/dx x^0 is 0 everywhere, including x = 0 (0·0^-1 would be NaN), as in PyTorch", () => {
+    expect(grad((x: Tensor) => x.pow(0).sum())(f64([0, 2]))?.toArray()).toEqual([0, 0]);
+  });
+
+  it("polynomial features x^[0, 1, 2] have a finite gradient at x = 0, and second order too", () => {
+    const powers = f64([0, 1, 2]);
+    const poly = (x: Tensor) => x.reshape([-1, 1]).pow(powers).sum();
+    expect(grad(poly)(f64([0]))?.toArray()).toEqual([1]);
+    // d²/dx² (1 + x + x²) = 2
+    expect(grad((x: Tensor) => grad(poly)(x)!.sum())(f64([0]))?.toArray()).toEqual([2]);
+  });
+});

@@ -118,7 +118,7 @@ export const elementwiseRules: RuleTable<ElementwisePrimitive> = {
   ),
   pow: binaryRule(
     "pow",
-    (g, a, b) => mul(g, mul(b, pow(a, sub(b, 1)))),
+    (g, a, b) => mul(g, powBaseGrad(a, b)),
     // d/db a^b = a^b ln a; taken as 0 where a == 0 (as PyTorch does), NaN for negative a.
     (g, a, _b, y) => mul(g, mul(y, log(where(equal(a, 0), scalar(1, a.dtype), a)))),
   ),
@@ -156,6 +156,16 @@ export const elementwiseRules: RuleTable<ElementwisePrimitive> = {
     },
   },
 };
+
+/**
+ * d/da a^b = b·a^(b−1), taken as 0 where b == 0 (as PyTorch does): there 0·a^(−1) is NaN at a = 0.
+ * The exponent is replaced by 1 where b == 0 (so the product is 0·a^0) rather than masking the result,
+ * whose own gradient would again meet 0·Inf.
+ */
+function powBaseGrad(a: Tensor, b: Tensor): Tensor {
+  const safe = b.data.includes(0) ? where(equal(b, 0), scalar(1, b.dtype), b) : b;
+  return mul(b, pow(a, sub(safe, 1)));
+}
 
 /** 1 where x wins the comparison against y, ½ on ties, 0 otherwise (a constant mask). */
 function tieWeight(x: Tensor, y: Tensor, wins: "greater" | "less"): Tensor {
