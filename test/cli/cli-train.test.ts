@@ -179,6 +179,16 @@ describe("tapegrad train on a small subset, then eval and predict on its model",
     });
     expect(Number(large.class)).toBeGreaterThanOrEqual(0);
     expect(Number(large.class)).toBeLessThanOrEqual(9);
+    // Bad pictures and indices: one line each.
+    await writeFile(join(dir, "not-a.png"), "plain text");
+    const notPng = await runInProcess(["predict", "--model", model, "--image", join(dir, "not-a.png")]);
+    expect(notPng.code).toBe(2);
+    expect(notPng.stderr.trim()).toMatch(/^tapegrad: --image .*not-a\.png: not a readable PNG/);
+    const missing = await runInProcess(["predict", "--model", model, "--image", join(dir, "missing.png")]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr.trim()).toBe(`tapegrad: ${join(dir, "missing.png")}: no such file or directory`);
+    const outside = await runInProcess(["predict", "--model", model, "--index", "2000"]);
+    expect(outside.stderr.trim()).toBe("tapegrad: --index 2000: the test set has 2000 examples (0..1999)");
     const text = await runInProcess(["predict", "--model", model, "--index", "5", "--show"]);
     expect(text.stdout).toMatch(/test example 5: predicted \d \(probability \d+\.\d%\), label \d/);
     expect(text.stdout).toMatch(/[@%#]/); // the text picture of the digit
