@@ -59,3 +59,26 @@ describe("review: pow at a zero base", () => {
     expect(grad((x: Tensor) => grad(poly)(x)!.sum())(f64([0]))?.toArray()).toEqual([2]);
   });
 });
+
+describe("review: NaN in max/min", () => {
+  it("forward propagates NaN and argmax/argmin point at the first NaN, as NumPy does", () => {
+    expect(f64([1, Number.NaN, 3]).max().item()).toBeNaN();
+    expect(f64([1, Number.NaN, 3]).min().item()).toBeNaN();
+    expect(f64([1, Number.NaN, 3]).argmax().item()).toBe(1);
+    expect(f64([Number.NaN, 5, Number.NaN]).argmin().item()).toBe(0);
+  });
+
+  it("the gradient of a NaN max/min is NaN over its slice, never silently zero (like PyTorch and JAX)", () => {
+    for (const op of ["max", "min"] as const) {
+      const g = grad((x: Tensor) => x[op](1).sum())(
+        f64([
+          [1, Number.NaN, 2],
+          [3, 4, 5],
+        ]),
+      )!;
+      const d = Array.from(g.data);
+      expect(d.slice(0, 3).every(Number.isNaN)).toBe(true);
+      expect(d.slice(3)).toEqual(op === "max" ? [0, 0, 1] : [1, 0, 0]);
+    }
+  });
+});

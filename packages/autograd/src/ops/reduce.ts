@@ -38,7 +38,11 @@ function extremeVjp(g: Tensor, x: Tensor, y: Tensor, axes: number[], keepdims: b
   const yKept = keepdims ? y : y.reshape(reducedShape(x.shape, axes, true));
   const mask = x.equal(yKept.detach()); // constant 0/1 mask
   const count = mask.sum(axes, true);
-  return where(mask, expandBack(g, x, axes, keepdims).div(count), scalar(0, x.dtype));
+  const share = where(mask, expandBack(g, x, axes, keepdims).div(count), scalar(0, x.dtype));
+  // A NaN extreme matches no element (NaN != NaN): its whole slice gets NaN, so a NaN loss never
+  // yields silently zero gradients.
+  if (!yKept.data.some(Number.isNaN)) return share;
+  return where(yKept.notEqual(yKept), scalar(Number.NaN, x.dtype), share);
 }
 
 export const reduceRules: RuleTable<"sum" | "max" | "min"> = {
