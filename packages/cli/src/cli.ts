@@ -236,7 +236,7 @@ export function buildProgram(io: CliIO): Command {
     .addOption(
       new Option("--batch-size <n>", "rows of X").argParser(parsePositiveInt("--batch-size")).default(1),
     )
-    .option("--out <dir>", "output folder", "graph")
+    .option("--out <dir>", "output folder", "runs/graph")
     .option("--name <base>", "file name stem", "graph")
     .addOption(
       new Option("--level <which>", "article: one box per f_i step; full: every primitive; both")
