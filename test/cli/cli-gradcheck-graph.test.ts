@@ -75,7 +75,7 @@ describe("tapegrad graph", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     stdout = r.stdout;
-  });
+  }, 120_000);
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });

@@ -48,7 +48,7 @@ describe("tapegrad train on a small subset, then eval and predict on its model",
     ]);
     const m = tape.stdout.match(/wrote (runs\/\d{8}-\d{6}(?:-\d+)?)\//);
     runDir = join(dir, m ? m[1] : "no-runs-folder-in-the-output");
-  });
+  }, 180_000); // three trainings in child processes: generous for a busy CI machine
   afterAll(async () => {
     await rm(dir, { recursive: true, force: true });
   });
