@@ -1,4 +1,4 @@
-import { GraphError, grad, type Tensor, tensor } from "@tapegrad/autograd";
+import { DTypeError, GraphError, grad, type Tensor, tensor } from "@tapegrad/autograd";
 import { describe, expect, it } from "vitest";
 
 const f64 = (data: number[], requiresGrad = false): Tensor =>
@@ -14,5 +14,22 @@ describe("review: int32 never requires grad", () => {
     expect(grad((t: Tensor) => t.cast("int32").cast("float64").sum())(f64([1.5, 2.5]))).toBeNull();
     // Float casts stay differentiable.
     expect(grad((t: Tensor) => t.cast("float32").sum())(f64([1.5]))?.toArray()).toEqual([1]);
+  });
+});
+
+describe("review: a number operand takes the tensor's dtype", () => {
+  it("an int32 tensor with a non-integer number is an error, not a silent truncation (i·0.5 was all zeros)", () => {
+    const i = tensor(new Int32Array([1, 2, 3]));
+    expect(() => i.mul(0.5)).toThrow(DTypeError);
+    expect(() => i.mul(0.5)).toThrow(
+      /mul: the number 0.5 cannot take the int32 dtype of the tensor of shape \[3\]/,
+    );
+    expect(() => i.add(Number.NaN)).toThrow(DTypeError);
+    expect(() => i.greater(1.5)).toThrow(/greater: the number 1.5/);
+    // Integers stay int32; a float tensor keeps its dtype with any number.
+    expect(i.mul(2).toArray()).toEqual([2, 4, 6]);
+    expect(i.mul(2).dtype).toBe("int32");
+    expect(tensor([1], { dtype: "float64" }).mul(0.5).dtype).toBe("float64");
+    expect(tensor([1]).add(0.1).dtype).toBe("float32");
   });
 });

@@ -24,14 +24,24 @@ export function checkTensor(x: unknown, op: string, what = "argument"): Tensor {
   throw new DTypeError(`${op}: ${what} must be a Tensor, got ${x === null ? "null" : typeof x}`);
 }
 
+/** A number operand in the dtype of its tensor partner; int32 cannot hold a fraction, so that is an error. */
+function numberLike(value: number, t: Tensor, op: string): Tensor {
+  if (t.dtype === "int32" && !Number.isInteger(value)) {
+    throw new DTypeError(
+      `${op}: the number ${value} cannot take the int32 dtype of the tensor of shape ${formatShape(t.shape)}; cast the tensor to a float dtype first`,
+    );
+  }
+  return scalar(value, t.dtype);
+}
+
 /** Brings two operands to one dtype: numbers take the tensor's dtype, float32 with float64 becomes float64. */
 export function coerce(a: Operand, b: Operand, op: string): [Tensor, Tensor] {
   if (typeof a === "number") {
     const tb = checkTensor(b, op);
-    return [scalar(a, tb.dtype), tb];
+    return [numberLike(a, tb, op), tb];
   }
   const ta = checkTensor(a, op);
-  if (typeof b === "number") return [ta, scalar(b, ta.dtype)];
+  if (typeof b === "number") return [ta, numberLike(b, ta, op)];
   const tb = checkTensor(b, op);
   if (ta.dtype === tb.dtype) return [ta, tb];
   const dtype = promoteTypes(ta.dtype, tb.dtype);
