@@ -87,7 +87,8 @@ function compare(
       const bad = !(abs <= atol + rtol * Math.abs(nv)); // NaN counts as bad
       if (bad) ok = false;
       if (abs > maxAbsError || Number.isNaN(abs)) maxAbsError = Number.isNaN(abs) ? Number.NaN : abs;
-      if (abs > atol && rel > maxRelError) maxRelError = rel;
+      if (Number.isNaN(abs)) maxRelError = Number.NaN;
+      else if (abs > atol && rel > maxRelError) maxRelError = rel;
       const excess = Number.isNaN(abs) ? Number.POSITIVE_INFINITY : abs - (atol + rtol * Math.abs(nv));
       if (excess > worstExcess) {
         worstExcess = excess;
