@@ -1,4 +1,4 @@
-import { grad, grads, type Tensor, tensor } from "@tapegrad/autograd";
+import { customOp, grad, grads, type Tensor, tensor } from "@tapegrad/autograd";
 import { describe, expect, it } from "vitest";
 
 const f64 = (data: number[] | number, requiresGrad = false): Tensor =>
@@ -27,5 +27,34 @@ describe("review: nested transforms whose inner function closes over the outer a
     )(f64([2]), f64([5]));
     expect(ga?.item()).toBe(5);
     expect(gb?.item()).toBe(2);
+  });
+});
+
+describe("review: a functional transform leaves the graphs it closes over alone", () => {
+  it("grad of a function closing over a recorded tensor does not free that tensor's graph", () => {
+    const W = f64([2, 3], true);
+    const h = W.mul(f64([1, 10]));
+    const g = grad((z: Tensor) => z.mul(h).sum())(f64([1, 1]));
+    expect(g?.toArray()).toEqual([2, 30]);
+    h.sum().backward(); // the user's own graph through h is intact
+    expect(W.grad?.toArray()).toEqual([1, 10]);
+  });
+
+  it("a customOp vjp may call grad on tensors of the graph being differentiated", () => {
+    const W = f64([0.5, -1], true);
+    const h = W.exp();
+    // d/dx Σ x·h = h, computed with an inner grad during the outer backward.
+    const scaled = customOp({
+      name: "scaledByH",
+      forward: (x) => x.mul(h.detach()),
+      vjp: (g, [x]) => grad((z: Tensor) => z.mul(h).sum())(x)!.mul(g),
+    });
+    scaled(h).sum().backward();
+    // y = Σ h·h with h = e^W: dy/dW = 2h·e^W, but only one factor goes through the custom vjp: h·e^W.
+    const expected = [0.5, -1].map((w) => Math.exp(w) * Math.exp(w));
+    expect(W.grad).not.toBeNull();
+    Array.from(W.grad!.data).forEach((v, i) => {
+      expect(v).toBeCloseTo(expected[i], 12);
+    });
   });
 });

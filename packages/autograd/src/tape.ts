@@ -231,8 +231,12 @@ function onesLike(y: Tensor): Tensor {
   return new Tensor(data, y.shape);
 }
 
-/** Collects the nodes reachable from `root` (iterative DFS) and returns them in decreasing index order. */
-function collectNodes(root: Node): Node[] {
+/**
+ * Collects the nodes reachable from `root` (iterative DFS) and returns them in decreasing index order.
+ * Nodes numbered below `minIndex` are older than the differentiated inputs, so on no path from them: a
+ * functional transform neither walks nor frees the graphs its function merely closes over.
+ */
+function collectNodes(root: Node, minIndex: number): Node[] {
   const mark = ++state.walkEpoch;
   const nodes: Node[] = [];
   const stack: Node[] = [root];
@@ -248,7 +252,7 @@ function collectNodes(root: Node): Node[] {
     const inputs = node.inputs;
     for (let i = 0; i < inputs.length; i++) {
       const n = inputs[i]._node;
-      if (n !== null && n.visitMark !== mark) {
+      if (n !== null && n.visitMark !== mark && n.index >= minIndex) {
         n.visitMark = mark;
         stack.push(n);
       }
@@ -269,6 +273,7 @@ function runBackward(
   targets: readonly Tensor[] | null,
   retainGraph: boolean,
   createGraph: boolean,
+  minIndex = 0,
 ): Map<Tensor, Tensor> {
   const result = new Map<Tensor, Tensor>();
   const rootNode = root._node;
@@ -277,7 +282,8 @@ function runBackward(
     if (targets === null || targets.includes(root)) result.set(root, seed);
     return result;
   }
-  const nodes = collectNodes(rootNode);
+  if (rootNode.index < minIndex) return result; // made before the inputs: depends on none of them
+  const nodes = collectNodes(rootNode, minIndex);
   const targetSet = targets === null ? null : new Set(targets);
   if (targetSet !== null) {
     // A node is needed when one of its inputs is a target or comes from a needed node (ascending pass).
@@ -392,7 +398,11 @@ type GradFn = (...args: Tensor[]) => Tensor;
  * so the inner gradient is itself differentiable; everywhere else every float argument becomes a fresh
  * leaf, so a top-level grad of parameters is plain and cheap, as in JAX.
  */
-function prepareArgs(xs: readonly Tensor[], op: string): { args: Tensor[]; connected: boolean } {
+function prepareArgs(
+  xs: readonly Tensor[],
+  op: string,
+): { args: Tensor[]; connected: boolean; start: number } {
+  const start = state.nextIndex; // every node on a path from the arguments is numbered from here
   const nested = state.transformDepth > 0 && state.gradEnabled;
   // Nested, the backward is always recorded: f may close over tensors of the outer graph
   // (a gradient penalty), and the inner gradient must stay differentiable through them.
@@ -412,7 +422,7 @@ function prepareArgs(xs: readonly Tensor[], op: string): { args: Tensor[]; conne
     leaf.name = x.name;
     return leaf;
   });
-  return { args, connected };
+  return { args, connected, start };
 }
 
 function evaluateScalar(f: GradFn, args: Tensor[], op: string): Tensor {
@@ -433,20 +443,20 @@ function evaluateScalar(f: GradFn, args: Tensor[], op: string): Tensor {
   return y;
 }
 
-function gradientsOf(y: Tensor, args: Tensor[], connected: boolean): (Tensor | null)[] {
+function gradientsOf(y: Tensor, args: Tensor[], connected: boolean, start: number): (Tensor | null)[] {
   const wrt = args.filter((a) => a._requiresGrad);
   if (!y._requiresGrad || wrt.length === 0) return args.map(() => null);
   const seed = onesLike(y);
-  const found = runBackward(y, seed, wrt, connected, connected);
+  const found = runBackward(y, seed, wrt, connected, connected, start);
   return args.map((a) => (a._requiresGrad ? (found.get(a) ?? null) : null));
 }
 
 /** valueAndGrads(f)(...xs): the value of f and its gradient with respect to every argument. */
 export function valueAndGrads(f: GradFn): (...xs: Tensor[]) => { value: Tensor; grads: (Tensor | null)[] } {
   return (...xs) => {
-    const { args, connected } = prepareArgs(xs, "valueAndGrads");
+    const { args, connected, start } = prepareArgs(xs, "valueAndGrads");
     const y = evaluateScalar(f, args, "valueAndGrads");
-    const grads = gradientsOf(y, args, connected);
+    const grads = gradientsOf(y, args, connected, start);
     return { value: y.detach(), grads };
   };
 }
@@ -456,9 +466,9 @@ export function valueAndGrad(
   f: (x: Tensor) => Tensor,
 ): (x: Tensor) => { value: Tensor; grad: Tensor | null } {
   return (x) => {
-    const { args, connected } = prepareArgs([x], "valueAndGrad");
+    const { args, connected, start } = prepareArgs([x], "valueAndGrad");
     const y = evaluateScalar(f as GradFn, args, "valueAndGrad");
-    const [g] = gradientsOf(y, args, connected);
+    const [g] = gradientsOf(y, args, connected, start);
     return { value: y.detach(), grad: g };
   };
 }
@@ -466,18 +476,18 @@ export function valueAndGrad(
 /** grads(f)(...xs): the gradient of the scalar f with respect to each argument (null if f does not depend on it). */
 export function grads(f: GradFn): (...xs: Tensor[]) => (Tensor | null)[] {
   return (...xs) => {
-    const { args, connected } = prepareArgs(xs, "grads");
+    const { args, connected, start } = prepareArgs(xs, "grads");
     const y = evaluateScalar(f, args, "grads");
-    return gradientsOf(y, args, connected);
+    return gradientsOf(y, args, connected, start);
   };
 }
 
 /** grad(f)(x): the gradient of the scalar f at x (null if f does not depend on x). */
 export function grad(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor | null {
   return (x) => {
-    const { args, connected } = prepareArgs([x], "grad");
+    const { args, connected, start } = prepareArgs([x], "grad");
     const y = evaluateScalar(f as GradFn, args, "grad");
-    return gradientsOf(y, args, connected)[0];
+    return gradientsOf(y, args, connected, start)[0];
   };
 }
 
