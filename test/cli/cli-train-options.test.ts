@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -92,6 +92,8 @@ describe("train flags reach the network and the optimiser", () => {
     expect(r.stderr.trim()).toMatch(
       /^tapegrad: train: the training loss became (NaN|Infinity) in epoch 1 \(lr 1000\); try a smaller --lr/,
     );
+    // No empty output folder is left behind.
+    await expect(stat(join(dir, "nan"))).rejects.toThrow(/ENOENT/);
   });
 
   it("rejects a batch larger than the training set", async () => {

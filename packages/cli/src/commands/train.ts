@@ -1,3 +1,4 @@
+import { rmdir } from "node:fs/promises";
 import { ValueError } from "@tapegrad/autograd";
 import { evaluate, fit, saveModel } from "@tapegrad/nn";
 import { type DataFlags, loadData } from "../data/load.js";
@@ -114,7 +115,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
   const metrics: "accuracy"[] = classification ? ["accuracy"] : [];
   let epochLr = flags.lr;
   const started = performance.now();
-  await fit(
+  const training = fit(
     net,
     { x: data.train.x, y: data.train.y },
     {
@@ -159,6 +160,14 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       },
     },
   );
+  try {
+    await training;
+  } catch (error) {
+    bar.clear();
+    // Leave nothing behind for a run that produced nothing: remove the folder if it is still empty.
+    await rmdir(outDir).catch(() => undefined);
+    throw error;
+  }
   const totalSeconds = (performance.now() - started) / 1000;
   const final = evaluate(net, data.test, { loss, metrics });
   const trainSeconds = epochs.reduce((a, e) => a + e.seconds, 0);
