@@ -9,6 +9,7 @@ import { type BenchConfig, type PeerId, parseBenchArgs, type WorkloadId } from "
 import { writeFileAtomic } from "./lib/atomic.js";
 import { w1Agreement } from "./lib/checks.js";
 import { type Dataset, loadDataset } from "./lib/data.js";
+import { spliceMeasured } from "./lib/docs.js";
 import { type Item, type ItemResult, runItem } from "./lib/harness.js";
 import { machineInfo } from "./lib/machine.js";
 import { type PeerStatus, type Report, speedupsOf, toMarkdown } from "./lib/report.js";
@@ -164,6 +165,11 @@ async function main(): Promise<void> {
   log("");
   log(markdown);
   log(`wrote ${path.join(config.outDir, "latest.json")} and latest.md`);
+  if (config.docs) {
+    const doc = path.join(BENCH_DIR, "..", "docs", "performance.md");
+    spliceMeasured(doc, toMarkdown(report, { forDocs: true }));
+    log(`rewrote the measured block of ${doc}`);
+  }
 }
 
 main().then(

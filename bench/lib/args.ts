@@ -24,6 +24,8 @@ export interface BenchConfig {
   memoryEpochs: number;
   memorySamples: number;
   outDir: string;
+  /** Also rewrite the measured block of docs/performance.md with this run's tables. */
+  docs: boolean;
   command: string;
 }
 
@@ -32,7 +34,8 @@ const USAGE = `usage: pnpm bench [--quick] [--only W1,W2,W3,W4,MEM] [--peers tfj
   --only    run only these workloads (MEM = the 5-epoch W2 memory run)
   --peers   compare against only these peers (tapegrad always runs)
   --reps    measured repetitions per implementation (default 3 for epochs, 5 for micro-benchmarks)
-  --out     folder for latest.json and latest.md (default bench/results)`;
+  --out     folder for latest.json and latest.md (default bench/results)
+  --docs    also rewrite the measured tables in docs/performance.md`;
 
 function parseList<T extends string>(raw: string | undefined, allowed: readonly T[], flag: string): T[] {
   if (raw === undefined) return [...allowed];
@@ -61,6 +64,7 @@ export function parseBenchArgs(argv: string[], benchDir: string): BenchConfig {
       peers: { type: "string" },
       reps: { type: "string" },
       out: { type: "string" },
+      docs: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
     strict: true,
@@ -94,6 +98,7 @@ export function parseBenchArgs(argv: string[], benchDir: string): BenchConfig {
       values.out === undefined
         ? path.join(benchDir, "results")
         : path.resolve(process.env.INIT_CWD ?? process.cwd(), values.out),
+    docs: values.docs === true,
     command: ["pnpm bench", ...args].join(" "),
   };
 }

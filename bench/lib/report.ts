@@ -107,12 +107,15 @@ const WORKLOAD_TITLES: Record<string, string> = {
   W4: "W4 — tape overhead, forward + backward (µs per primitive op, lower is better)",
 };
 
-/** The Markdown report; the console prints the same text. */
-export function toMarkdown(report: Report): string {
+/**
+ * The Markdown report; the console prints the same text. `forDocs` gives the section spliced into
+ * docs/performance.md: no title, headings one level down, the long kernel table left to latest.md.
+ */
+export function toMarkdown(report: Report, opts: { forDocs?: boolean } = {}): string {
   const m = report.machine;
+  const h = opts.forDocs === true ? "###" : "##";
   const out: string[] = [
-    `# tapegrad benchmark${report.quick ? " (quick run)" : ""}`,
-    "",
+    ...(opts.forDocs === true ? [] : [`# tapegrad benchmark${report.quick ? " (quick run)" : ""}`, ""]),
     `- date: ${m.date}`,
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; load average at start ${m.loadAverage.join(" / ")}`,
     `- node ${m.node} (V8 ${m.v8})`,
@@ -127,7 +130,7 @@ export function toMarkdown(report: Report): string {
   for (const workload of ["W1", "W2", "W3", "W4"]) {
     const items = report.items.filter((it) => it.workload === workload);
     if (items.length === 0) continue;
-    out.push(`## ${WORKLOAD_TITLES[workload]}`, "", ...workloadTable(items), "");
+    out.push(`${h} ${WORKLOAD_TITLES[workload]}`, "", ...workloadTable(items), "");
     const notes = items.flatMap((it) => [
       ...it.notes,
       ...it.measurements
@@ -144,13 +147,19 @@ export function toMarkdown(report: Report): string {
   }
   if (report.kernels !== null) {
     out.push(
-      "## W3 kernel level — tapegrad's GEMM kernels called directly (bench/kernels/gemm.ts, GFLOP/s)",
+      `${h} W3 kernel level — tapegrad's GEMM kernels called directly (bench/kernels/gemm.ts, GFLOP/s)`,
       "",
     );
-    out.push("error" in report.kernels ? `not run: ${report.kernels.error}` : report.kernels.table, "");
+    if ("error" in report.kernels) out.push(`not run: ${report.kernels.error}`, "");
+    else if (opts.forDocs === true)
+      out.push(
+        "The table (JS vs WASM SIMD on 1 and 2 threads, every W1/W2 shape) is in bench/results/latest.md.",
+        "",
+      );
+    else out.push(report.kernels.table, "");
   }
   if (report.memory !== null) {
-    out.push("## MEM — W2 trained for several epochs in a child process with --expose-gc (tapegrad)", "");
+    out.push(`${h} MEM — W2 trained for several epochs in a child process with --expose-gc (tapegrad)`, "");
     if ("error" in report.memory) {
       out.push(`failed: ${report.memory.error}`, "");
     } else {
@@ -171,7 +180,7 @@ export function toMarkdown(report: Report): string {
   }
   const targets = report.targets.filter((c) => c.met !== null);
   if (targets.length > 0) {
-    out.push("## Issue 5's targets, judged from this run", "", ...targetsMarkdown(targets), "");
+    out.push(`${h} Issue 5's targets, judged from this run`, "", ...targetsMarkdown(targets), "");
     if (targets.some((c) => c.target.startsWith("W3"))) {
       out.push(
         "- W3 one-thread rows take the better of the public matmul and the flagged primitive (what backward runs).",
@@ -180,7 +189,7 @@ export function toMarkdown(report: Report): string {
     }
   }
   if (failures.length > 0) {
-    out.push("## Failures", "", ...failures.map((f) => `- ¹ ${f}`), "");
+    out.push(`${h} Failures`, "", ...failures.map((f) => `- ¹ ${f}`), "");
   }
   out.push(
     `Total bench time: ${report.seconds.toFixed(0)} s; load average at the end ${report.loadAverageEnd.join(" / ")}.`,
