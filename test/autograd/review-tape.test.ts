@@ -1,4 +1,19 @@
-import { customOp, grad, grads, type Tensor, tensor } from "@tapegrad/autograd";
+import {
+  customOp,
+  enableGrad,
+  GraphError,
+  grad,
+  grads,
+  isAnomalyModeEnabled,
+  isGradEnabled,
+  noGrad,
+  record,
+  scope,
+  type Tensor,
+  tensor,
+  valueAndGrad,
+  withAnomalyMode,
+} from "@tapegrad/autograd";
 import { describe, expect, it } from "vitest";
 
 const f64 = (data: number[] | number, requiresGrad = false): Tensor =>
@@ -56,5 +71,127 @@ describe("review: a functional transform leaves the graphs it closes over alone"
     Array.from(W.grad!.data).forEach((v, i) => {
       expect(v).toBeCloseTo(expected[i], 12);
     });
+  });
+});
+
+/** fn must throw; the tests then look at the global state. */
+function throwsInside(fn: () => unknown): void {
+  expect(fn).toThrow();
+}
+
+describe("review: global state survives exceptions", () => {
+  const boom = (): never => {
+    throw new Error("boom");
+  };
+
+  it("noGrad, enableGrad, scope, record, withAnomalyMode and grad restore their state when fn throws", () => {
+    throwsInside(() => noGrad(boom));
+    expect(isGradEnabled()).toBe(true);
+    noGrad(() => {
+      throwsInside(() => enableGrad(boom));
+      expect(isGradEnabled()).toBe(false);
+    });
+    throwsInside(() => withAnomalyMode(boom));
+    expect(isAnomalyModeEnabled()).toBe(false);
+    throwsInside(() => scope("outer", () => scope("inner", boom)));
+    throwsInside(() => record(boom));
+    throwsInside(() => grad(boom)(f64([1])));
+    // Nothing leaks: a fresh record sees no scope, and grad still works at the top level (plain gradients).
+    const x = f64([1], true);
+    const { tape } = record(() => x.exp());
+    expect(tape.nodes.map((n) => n.scope)).toEqual([[], []]);
+    const g = grad((t: Tensor) => t.square().sum())(f64([3]));
+    expect(g?.requiresGrad).toBe(false);
+    expect(g?.toArray()).toEqual([6]);
+  });
+
+  it("an exception inside a vjp (plain or createGraph) restores recording and clears the walk", () => {
+    let fail = true;
+    const flaky = customOp({
+      name: "flaky",
+      forward: (x) => x.mul(2),
+      vjp: (g) => {
+        if (fail) throw new Error("vjp failed");
+        return g.mul(2);
+      },
+    });
+    for (const createGraph of [false, true]) {
+      fail = true;
+      const x = f64([1, 2], true);
+      const y = flaky(x.exp()).sum();
+      noGrad(() => {
+        expect(() => y.backward(undefined, { createGraph, retainGraph: true })).toThrow(/vjp failed/);
+        expect(isGradEnabled()).toBe(false);
+      });
+      expect(isGradEnabled()).toBe(true);
+      expect(x.grad).toBeNull();
+      fail = false;
+      y.backward(); // the retained graph is still usable, with no stale cotangents
+      expect(x.grad!.data[0]).toBeCloseTo(2 * Math.exp(1), 12);
+      expect(x.grad!.data[1]).toBeCloseTo(2 * Math.exp(2), 12);
+    }
+  });
+});
+
+describe("review: tape corner cases", () => {
+  it("grad of the identity and of x.sum() on size-1 inputs, and backward on a leaf", () => {
+    expect(grad((x: Tensor) => x)(f64([2]))?.toArray()).toEqual([1]);
+    expect(grad((x: Tensor) => x)(f64(2))?.toArray()).toEqual(1);
+    expect(grad((x: Tensor) => x.sum())(f64([2]))?.toArray()).toEqual([1]);
+    const leaf = f64([5], true);
+    leaf.backward();
+    leaf.backward(3);
+    expect(leaf.grad?.toArray()).toEqual([4]);
+    expect(() => f64([5]).backward()).toThrow(GraphError);
+  });
+
+  it("the same tensor passed twice is two arguments, each with its own gradient", () => {
+    const x = f64([3]);
+    const [ga, gb] = grads((a: Tensor, b: Tensor) => a.mul(b).mul(b).sum())(x, x);
+    expect(ga?.toArray()).toEqual([9]);
+    expect(gb?.toArray()).toEqual([18]);
+    // Nested, the same holds for a tensor of the outer graph: t·t² has p = t², q = 2t², p + q = 3t².
+    const outer = grad((t: Tensor) => {
+      const [p, q] = grads((a: Tensor, b: Tensor) => a.mul(b.square()).sum())(t, t);
+      return p!.add(q!).sum();
+    })(f64([2]));
+    expect(outer?.toArray()).toEqual([12]);
+  });
+
+  it("nested grad three levels deep, with valueAndGrad in the middle", () => {
+    // f = x^5, f''' = 60x^2
+    const third = grad((x: Tensor) =>
+      valueAndGrad((y: Tensor) => grad((z: Tensor) => z.pow(5).sum())(y)!.sum())(x).grad!.sum(),
+    )(f64([2]));
+    expect(third?.toArray()).toEqual([240]);
+  });
+
+  it("noGrad/enableGrad nest, and detach shares data but never requires grad", () => {
+    const states = noGrad(() => [
+      isGradEnabled(),
+      enableGrad(() => [isGradEnabled(), noGrad(() => isGradEnabled())]),
+      isGradEnabled(),
+    ]);
+    expect(states).toEqual([false, [true, false], false]);
+    const x = f64([1, 2], true);
+    const y = x.mul(3);
+    const d = y.detach();
+    expect(d.data).toBe(y.data);
+    expect(d.requiresGrad).toBe(false);
+    expect(d.isLeaf).toBe(true);
+    expect(() => d.sum().backward()).toThrow(GraphError);
+  });
+
+  it("a createGraph backward leaves a differentiable .grad; a second plain backward adds to it", () => {
+    const x = f64([0.5], true);
+    const y = x.pow(3).sum();
+    y.backward(undefined, { createGraph: true });
+    const g1 = x.grad!;
+    expect(g1.requiresGrad).toBe(true);
+    y.backward(); // createGraph retained the graph
+    expect(x.grad!.item()).toBeCloseTo(2 * 3 * 0.25, 14);
+    x.grad = null;
+    g1.backward(); // d/dx 3x^2 = 6x
+    expect(x.grad!.item()).toBeCloseTo(3, 14);
   });
 });
