@@ -26,42 +26,49 @@ import { w4Items } from "./workloads/w4.js";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split("\n")[0];
+}
+
+async function tfjsStatuses(config: BenchConfig): Promise<PeerStatus[]> {
+  const wanted = (["tfjs-cpu", "tfjs-wasm"] as const).filter((id) => config.peers.includes(id));
+  if (wanted.length === 0) return [];
+  let tfjs: Awaited<ReturnType<typeof loadTfjs>>;
+  try {
+    tfjs = await loadTfjs();
+  } catch (error) {
+    return wanted.map((id) => ({ id, ran: false, detail: `TF.js did not load: ${firstLine(error)}` }));
+  }
+  return wanted.map((id) => {
+    const state = id === "tfjs-cpu" ? tfjs.backends.cpu : tfjs.backends.wasm;
+    if (state !== true) return { id, ran: false, detail: state };
+    const extra =
+      id === "tfjs-wasm"
+        ? `, ${tfjs.wasmSimd ? "SIMD" : "no SIMD"}, ${tfjs.wasmThreads ? "threads" : "1 thread"}`
+        : "";
+    return { id, ran: true, detail: `TF.js ${tfjs.version}${extra}` };
+  });
+}
+
+async function numpyStatus(): Promise<PeerStatus> {
+  const why = numpyUnavailable();
+  if (why !== null) return { id: "numpy", ran: false, detail: `skipped: ${why}` };
+  try {
+    const info = await numpyServer().info();
+    return {
+      id: "numpy",
+      ran: true,
+      detail: `numpy ${info.numpy}, ${info.blas}, python ${info.python}, 1 BLAS thread`,
+    };
+  } catch (error) {
+    return { id: "numpy", ran: false, detail: `numpy_bench.py did not start: ${firstLine(error)}` };
+  }
+}
+
+/** Which peers can run here; one that cannot is reported with the reason, never fatal. */
 async function peerStatuses(config: BenchConfig): Promise<PeerStatus[]> {
-  const statuses: PeerStatus[] = [];
-  if (config.peers.includes("tfjs-cpu") || config.peers.includes("tfjs-wasm")) {
-    const tfjs = await loadTfjs();
-    if (config.peers.includes("tfjs-cpu")) {
-      const ok = tfjs.backends.cpu === true;
-      statuses.push({
-        id: "tfjs-cpu",
-        ran: ok,
-        detail: ok ? `TF.js ${tfjs.version}` : String(tfjs.backends.cpu),
-      });
-    }
-    if (config.peers.includes("tfjs-wasm")) {
-      const ok = tfjs.backends.wasm === true;
-      const simd = tfjs.wasmSimd ? "SIMD" : "no SIMD";
-      const threads = tfjs.wasmThreads ? "threads" : "1 thread";
-      statuses.push({
-        id: "tfjs-wasm",
-        ran: ok,
-        detail: ok ? `TF.js ${tfjs.version}, ${simd}, ${threads}` : String(tfjs.backends.wasm),
-      });
-    }
-  }
-  if (config.peers.includes("numpy")) {
-    const why = numpyUnavailable();
-    if (why !== null) {
-      statuses.push({ id: "numpy", ran: false, detail: `skipped: ${why}` });
-    } else {
-      const info = await numpyServer().info();
-      statuses.push({
-        id: "numpy",
-        ran: true,
-        detail: `numpy ${info.numpy}, ${info.blas}, python ${info.python}, 1 BLAS thread`,
-      });
-    }
-  }
+  const statuses = await tfjsStatuses(config);
+  if (config.peers.includes("numpy")) statuses.push(await numpyStatus());
   return statuses;
 }
 
@@ -105,9 +112,7 @@ async function main(): Promise<void> {
           `W1 on one batch of ${a.rows}: tapegrad loss ${a.tapegradLoss.toPrecision(7)} vs TF.js ${backend} ${a.tfjsLoss.toPrecision(7)} (relative difference ${a.lossRelError.toExponential(1)}), gradients within ${a.gradRelError.toExponential(1)} relative`,
         );
       } catch (error) {
-        checks.push(
-          `W1 agreement with TF.js ${backend} not checked: ${(error as Error).message.split("\n")[0]}`,
-        );
+        checks.push(`W1 agreement with TF.js ${backend} not checked: ${firstLine(error)}`);
       }
     }
     for (const c of checks) log(`check: ${c}`);
