@@ -122,6 +122,11 @@ export function toMarkdown(report: Report, opts: { forDocs?: boolean } = {}): st
     `- command: \`${report.command}\``,
     `- data: ${report.data}`,
     `- peers: ${report.peers.map((p) => `${p.id} ${p.ran ? "ran" : "did not run"} (${p.detail})`).join("; ")}`,
+    ...(Math.max(m.loadAverage[0], report.loadAverageEnd[0] ?? 0) > m.cores
+      ? [
+          `- note: the machine was busy (1-minute load average ${m.loadAverage[0]} at the start, ${report.loadAverageEnd[0]} at the end, on ${m.cores} cores): absolute numbers are slower than on a quiet machine; ratios within this run are the comparison`,
+        ]
+      : []),
     ...report.checks.map((c) => `- check: ${c}`),
     `- medians of the measured repetitions; implementations alternate within each repetition. "speed-up" is how many times faster tapegrad is than the peer (above 1: tapegrad is faster), whatever the unit.`,
     "",
