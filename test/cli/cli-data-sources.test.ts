@@ -148,7 +148,10 @@ describe("--csv FILE --target COLUMN", () => {
       "--json",
     ]);
     expect(p.code).toBe(0);
-    const prediction = JSON.parse(p.stdout).prediction as number;
+    const { prediction, actual } = JSON.parse(p.stdout) as { prediction: number; actual: number };
+    // The test row's own value, back in seconds: the divers' formula above gives roughly 30..125 s.
+    expect(actual).toBeGreaterThan(20);
+    expect(actual).toBeLessThan(160);
     expect(prediction).toBeGreaterThan(20); // in the table's units (seconds), not the 0..1 training scale
     expect(prediction).toBeLessThan(200);
   });

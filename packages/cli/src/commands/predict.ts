@@ -37,6 +37,7 @@ export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<vo
   const { net } = model;
   let input: Float64Array | Float32Array;
   let truth: number | undefined;
+  let target: number | undefined; // regression: the table's own value, scaled as training saw it
   let what: string;
   let isImage = true;
   if (flags.image !== undefined) {
@@ -56,6 +57,7 @@ export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<vo
     const width = data.inputs;
     input = (data.test.x.data as Float32Array | Float64Array).slice(index * width, (index + 1) * width);
     truth = data.test.labels?.[index];
+    if (data.task === "regression") target = data.test.y.data[index];
     what = `test example ${index}`;
     isImage = data.spec.kind !== "csv";
     if (net.sizes[0] !== width)
@@ -67,9 +69,14 @@ export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<vo
   const output = Array.from(net.forwardPass(x).data);
   if (model.data?.kind === "csv" && model.data.task === "regression") {
     const { targetMin = 0, targetMax = 1 } = model.data;
-    const value = targetMin + output[0] * (targetMax - targetMin);
-    if (flags.json) line(io.stdout, JSON.stringify({ input: what, prediction: value }));
-    else line(io.stdout, `${what}: predicted ${model.data.target} = ${value.toPrecision(6)}`);
+    const unscale = (v: number) => targetMin + v * (targetMax - targetMin);
+    const value = unscale(output[0]);
+    const actual = target === undefined ? undefined : unscale(target);
+    if (flags.json) line(io.stdout, JSON.stringify({ input: what, prediction: value, actual }));
+    else {
+      const known = actual === undefined ? "" : ` (actual ${actual.toPrecision(6)})`;
+      line(io.stdout, `${what}: predicted ${model.data.target} = ${value.toPrecision(6)}${known}`);
+    }
     return;
   }
   const probs = probabilities(output, net.loss.name === "softmaxCrossEntropy");
