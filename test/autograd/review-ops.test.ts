@@ -82,3 +82,15 @@ describe("review: NaN in max/min", () => {
     }
   });
 });
+
+describe("review: relu propagates NaN", () => {
+  it("relu(NaN) is NaN, not 0 (a NaN activation must not vanish), and relu'(0) stays 0", () => {
+    const y = f64([Number.NaN, -1, -0, 0, 2]).relu();
+    expect(y.data[0]).toBeNaN();
+    expect(Array.from(y.data.slice(1))).toEqual([0, 0, 0, 2]);
+    expect(Object.is(y.data[2], -0)).toBe(false); // relu(-0) = +0, like max(x, 0)
+    const g = grad((x: Tensor) => x.relu().sum())(f64([Number.NaN, -1, 0, 2]))!;
+    // As in PyTorch (threshold_backward): the mask is x > 0 written as !(x <= 0), so NaN passes the cotangent on.
+    expect(Array.from(g.data)).toEqual([1, 0, 0, 1]);
+  });
+});

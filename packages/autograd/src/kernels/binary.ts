@@ -189,7 +189,7 @@ export function activationGrad(op: GradOp, y: NumericArray, g: NumericArray, out
       }
       return;
     case "reluGrad":
-      for (let i = 0; i < n; i++) out[i] = y[i] > 0 ? g[i] : 0;
+      for (let i = 0; i < n; i++) out[i] = y[i] <= 0 ? 0 : g[i]; // a NaN input passes g on, as in PyTorch
       return;
   }
 }

@@ -60,7 +60,7 @@ export function unary(op: UnaryOp, x: NumericArray, out: NumericArray): void {
     case "relu":
       for (let i = 0; i < n; i++) {
         const v = x[i];
-        out[i] = v > 0 ? v : 0;
+        out[i] = v <= 0 ? 0 : v; // NaN stays NaN; -0 becomes +0
       }
       return;
     case "softplus":
