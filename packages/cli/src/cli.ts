@@ -109,9 +109,10 @@ export function buildProgram(io: CliIO): Command {
         .default(0.9),
     )
     .addOption(
-      new Option("--weight-decay <w>", "L2 weight decay")
-        .argParser(parseNonNegativeNumber("--weight-decay"))
-        .default(0),
+      new Option(
+        "--weight-decay <w>",
+        "weight decay: L2 for sgd/adam/rmsprop/adagrad, decoupled for adamw (default: 0, adamw 0.01)",
+      ).argParser(parseNonNegativeNumber("--weight-decay")),
     )
     .addOption(
       new Option(

@@ -5,7 +5,8 @@ export interface OptimizerFlags {
   optimizer: OptimizerName;
   lr: number;
   momentum: number;
-  weightDecay: number;
+  /** undefined: the optimiser's own default (0; AdamW 0.01). */
+  weightDecay?: number;
   schedule: ScheduleSpec;
   epochs: number;
 }
@@ -23,7 +24,7 @@ export function learningRate(
 export function buildOptimizer(model: Module, flags: OptimizerFlags, stepsPerEpoch: number) {
   const params = model.parameters();
   const lr = learningRate(flags, stepsPerEpoch);
-  const weightDecay = flags.weightDecay;
+  const weightDecay = flags.weightDecay ?? (flags.optimizer === "adamw" ? 0.01 : 0);
   switch (flags.optimizer) {
     case "sgd":
       return new SGD(params, { lr, weightDecay });

@@ -29,7 +29,7 @@ export interface TrainFlags extends DataFlags {
   optimizer: OptimizerName;
   lr: number;
   momentum: number;
-  weightDecay: number;
+  weightDecay?: number;
   schedule: ScheduleSpec;
   batchSize: number;
   epochs: number;
@@ -181,7 +181,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       optimizer: flags.optimizer,
       lr: flags.lr,
       momentum: flags.momentum,
-      weightDecay: flags.weightDecay,
+      weightDecay: flags.weightDecay ?? (flags.optimizer === "adamw" ? 0.01 : 0),
       schedule: formatSchedule(flags.schedule),
       batchSize: flags.batchSize,
       epochs: flags.epochs,
