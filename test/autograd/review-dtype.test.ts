@@ -33,3 +33,24 @@ describe("review: a number operand takes the tensor's dtype", () => {
     expect(tensor([1]).add(0.1).dtype).toBe("float32");
   });
 });
+
+describe("review: error messages for bad arguments", () => {
+  it("a bad operand of a binary op says a Tensor or a number was expected", () => {
+    const x = tensor([1, 2]);
+    expect(() => x.add([1, 2] as unknown as number)).toThrow(
+      /^add: operand must be a Tensor or a number, got an array/,
+    );
+    expect(() => x.mul(undefined as unknown as number)).toThrow(
+      /^mul: operand must be a Tensor or a number, got undefined/,
+    );
+  });
+
+  it("a non-integer or non-number axis is named as such (not 'out of range', not a TypeError)", () => {
+    const x = tensor([[1, 2]]);
+    expect(() => x.sum(0.5)).toThrow(/^sum: axis 0.5 is not an integer/);
+    expect(() => x.sum("0" as unknown as number)).toThrow(
+      /^sum: axis must be a number or an array of numbers, got string/,
+    );
+    expect(() => x.softmax(Number.NaN)).toThrow(/^softmax: axis NaN is not an integer/);
+  });
+});

@@ -72,7 +72,10 @@ export function broadcastStrides(shape: Shape, target: Shape): number[] {
 
 /** Normalises a possibly negative axis against `ndim`, throwing a ShapeError that names the op. */
 export function normalizeAxis(axis: number, ndim: number, op: string): number {
-  if (!Number.isInteger(axis) || axis < -ndim || axis >= ndim) {
+  if (!Number.isInteger(axis)) {
+    throw new ShapeError(`${op}: axis ${String(axis)} is not an integer (a ${ndim}-d tensor)`);
+  }
+  if (axis < -ndim || axis >= ndim) {
     const range = ndim === 0 ? "none (0-d tensor)" : `[${-ndim}, ${ndim - 1}]`;
     throw new ShapeError(`${op}: axis ${axis} is out of range for a ${ndim}-d tensor; valid axes: ${range}`);
   }
@@ -86,6 +89,9 @@ export function normalizeAxes(
   op: string,
 ): number[] {
   if (axis === undefined || axis === null) return Array.from({ length: ndim }, (_, i) => i);
+  if (typeof axis !== "number" && !Array.isArray(axis)) {
+    throw new ShapeError(`${op}: axis must be a number or an array of numbers, got ${typeof axis}`);
+  }
   const list = typeof axis === "number" ? [axis] : axis;
   const out = list.map((a) => normalizeAxis(a, ndim, op));
   const sorted = [...new Set(out)].sort((x, y) => x - y);

@@ -34,15 +34,22 @@ function numberLike(value: number, t: Tensor, op: string): Tensor {
   return scalar(value, t.dtype);
 }
 
+function checkOperand(x: unknown, op: string): Tensor {
+  if (x instanceof Tensor) return x;
+  throw new DTypeError(
+    `${op}: operand must be a Tensor or a number, got ${x === null ? "null" : Array.isArray(x) ? "an array" : typeof x}`,
+  );
+}
+
 /** Brings two operands to one dtype: numbers take the tensor's dtype, float32 with float64 becomes float64. */
 export function coerce(a: Operand, b: Operand, op: string): [Tensor, Tensor] {
   if (typeof a === "number") {
-    const tb = checkTensor(b, op);
+    const tb = checkOperand(b, op);
     return [numberLike(a, tb, op), tb];
   }
-  const ta = checkTensor(a, op);
+  const ta = checkOperand(a, op);
   if (typeof b === "number") return [ta, numberLike(b, ta, op)];
-  const tb = checkTensor(b, op);
+  const tb = checkOperand(b, op);
   if (ta.dtype === tb.dtype) return [ta, tb];
   const dtype = promoteTypes(ta.dtype, tb.dtype);
   return [ta.dtype === dtype ? ta : ta.cast(dtype), tb.dtype === dtype ? tb : tb.cast(dtype)];
