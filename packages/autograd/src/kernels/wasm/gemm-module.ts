@@ -1,4 +1,4 @@
-import { F32, F64, FunctionBuilder, I32, type Local, ModuleBuilder, V128 } from "./assembler.js";
+import { FunctionBuilder, I32, type Local, ModuleBuilder, V128 } from "./assembler.js";
 
 /**
  * Generates the GEMM module (GotoBLAS/BLIS structure): A packed into MR-row k-major strips, B into
@@ -68,7 +68,6 @@ export interface GemmExports {
 interface Isa {
   es: number;
   lanes: number;
-  scalar: typeof F32 | typeof F64;
   load(f: FunctionBuilder, offset?: number): FunctionBuilder;
   store(f: FunctionBuilder, offset?: number): FunctionBuilder;
   zero(f: FunctionBuilder): FunctionBuilder;
@@ -82,7 +81,6 @@ function isaFor(dtype: WasmDType): Isa {
     ? {
         es: 4,
         lanes: 4,
-        scalar: F32,
         load: (f, o = 0) => f.f32Load(o),
         store: (f, o = 0) => f.f32Store(o),
         zero: (f) => f.f32Const(0),
@@ -93,7 +91,6 @@ function isaFor(dtype: WasmDType): Isa {
     : {
         es: 8,
         lanes: 2,
-        scalar: F64,
         load: (f, o = 0) => f.f64Load(o),
         store: (f, o = 0) => f.f64Store(o),
         zero: (f) => f.f64Const(0),
@@ -103,7 +100,7 @@ function isaFor(dtype: WasmDType): Isa {
       };
 }
 
-/** `for (i = from; i < to; i += step) body()`, with `to` and `step` locals or constants. */
+/** `for (i = from; i < to; i += step) body()`: `to` a local or a constant, `step` a constant. */
 function forRange(
   f: FunctionBuilder,
   i: Local,
@@ -134,7 +131,7 @@ function repeat(f: FunctionBuilder, counter: Local, count: () => void, body: () 
   f.end();
 }
 
-/** result = min(x, y) for i32 locals/expressions already computed into locals. */
+/** out = min(x, y) (signed i32); x and y push side-effect-free expressions and are emitted twice. */
 function minInto(f: FunctionBuilder, out: Local, x: () => void, y: () => void): void {
   x();
   y();
