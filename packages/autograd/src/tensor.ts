@@ -237,6 +237,14 @@ export class Tensor {
   cast(dtype: DType): Tensor {
     return ops.cast(this, dtype);
   }
+  /** Zero padding along one axis. */
+  pad(axis: number, before: number, after: number): Tensor {
+    return ops.pad(this, axis, before, after);
+  }
+  /** Adds slices of this tensor along `axis` into zeros of length `size` at `indices` (gather's transpose). */
+  scatterAdd(indices: Tensor | readonly number[], axis: number, size: number): Tensor {
+    return ops.scatterAdd(this, indices, axis, size);
+  }
 
   // reductions
   sum(axis?: Axes, keepdims = false): Tensor {

@@ -35,6 +35,7 @@ export {
   broadcastTo,
   cast,
   concat,
+  detach,
   pad,
   reshape,
   slice,

@@ -286,3 +286,8 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   if (dtype === "int32") return noGrad(() => apply(shapeRules.cast, [x], { dtype }));
   return apply(shapeRules.cast, [x], { dtype });
 }
+
+/** A tensor sharing x's data, cut from the graph (the free-function form of x.detach()). */
+export function detach(x: Tensor): Tensor {
+  return checkTensor(x, "detach").detach();
+}
