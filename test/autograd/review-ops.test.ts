@@ -1,4 +1,4 @@
-import { grad, ShapeError, type Tensor, tensor, zeros } from "@tapegrad/autograd";
+import { grad, ShapeError, type Tensor, tensor, where, zeros } from "@tapegrad/autograd";
 import { describe, expect, it } from "vitest";
 
 const f64 = (data: number[] | number[][] | number, requiresGrad = false): Tensor =>
@@ -92,5 +92,17 @@ describe("review: relu propagates NaN", () => {
     const g = grad((x: Tensor) => x.relu().sum())(f64([Number.NaN, -1, 0, 2]))!;
     // As in PyTorch (threshold_backward): the mask is x > 0 written as !(x <= 0), so NaN passes the cotangent on.
     expect(Array.from(g.data)).toEqual([1, 0, 0, 1]);
+  });
+});
+
+describe("review: where with two numbers", () => {
+  it("where(cond, 1, -1) takes cond's float dtype (or the default dtype for an int32 cond)", () => {
+    const c = f64([1, 0, 2]);
+    const y = where(c, 1, -1);
+    expect(y.dtype).toBe("float64");
+    expect(y.toArray()).toEqual([1, -1, 1]);
+    const yi = where(tensor(new Int32Array([0, 3])), 0.5, 2);
+    expect(yi.dtype).toBe("float32");
+    expect(yi.toArray()).toEqual([2, 0.5]);
   });
 });

@@ -1,3 +1,4 @@
+import { getDefaultDtype } from "../dtype.js";
 import { DTypeError } from "../errors.js";
 import { activationGrad, type BinaryOp, binary, select } from "../kernels/binary.js";
 import { type UnaryOp, unary as unaryKernel } from "../kernels/unary.js";
@@ -212,6 +213,10 @@ export const minimum = (a: Operand, b: Operand): Tensor => binaryOp("minimum", a
 /** where(cond, a, b): a where cond is nonzero, else b (broadcast). cond gets no gradient. */
 export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   checkTensor(cond, "where", "cond");
+  if (typeof a === "number" && typeof b === "number") {
+    // Two numbers take cond's float dtype (or the default one), like a number operand takes its tensor's.
+    a = scalar(a, cond.dtype === "int32" ? getDefaultDtype() : cond.dtype);
+  }
   const [ta, tb] = coerce(a, b, "where");
   return apply(elementwiseRules.where, [cond, ta, tb], null);
 }
