@@ -49,7 +49,11 @@ export interface GemmExports {
    * b + p*rsB + j*csB (note the order: columns play the role of A's rows), into bp. Requires k >= 1.
    */
   packB(b: number, csB: number, rsB: number, n: number, k: number, bp: number, s0: number, s1: number): void;
-  /** compute(ap, bp, c, ldc, k, mt0, mt1, nt0, nt1): C tiles [mt0,mt1) x [nt0,nt1) from packed panels. */
+  /**
+   * compute(ap, bp, c, ldc, k, mt0, mt1, nt0, nt1, n): C tiles [mt0,mt1) x [nt0,nt1) from packed
+   * panels; C has n columns (the last tile column stores only what is left), and its rows may run
+   * past m up to a whole tile.
+   */
   compute(
     ap: number,
     bp: number,
@@ -60,9 +64,8 @@ export interface GemmExports {
     mt1: number,
     nt0: number,
     nt1: number,
+    n: number,
   ): void;
-  /** compact(c, ldc, rowBytes, m): moves rows of a padded C together so it is contiguous. */
-  compact(c: number, ldc: number, rowBytes: number, m: number): void;
 }
 
 interface Isa {
@@ -74,6 +77,8 @@ interface Isa {
   splatLoad(f: FunctionBuilder, offset: number): FunctionBuilder;
   add(f: FunctionBuilder): FunctionBuilder;
   mul(f: FunctionBuilder): FunctionBuilder;
+  extract(f: FunctionBuilder, lane: number): FunctionBuilder;
+  addScalar(f: FunctionBuilder): FunctionBuilder;
 }
 
 function isaFor(dtype: WasmDType): Isa {
@@ -87,6 +92,8 @@ function isaFor(dtype: WasmDType): Isa {
         splatLoad: (f, o) => f.v128Load32Splat(o),
         add: (f) => f.f32x4Add(),
         mul: (f) => f.f32x4Mul(),
+        extract: (f, lane) => f.f32x4ExtractLane(lane),
+        addScalar: (f) => f.f32Add(),
       }
     : {
         es: 8,
@@ -97,6 +104,8 @@ function isaFor(dtype: WasmDType): Isa {
         splatLoad: (f, o) => f.v128Load64Splat(o),
         add: (f) => f.f64x2Add(),
         mul: (f) => f.f64x2Mul(),
+        extract: (f, lane) => f.f64x2ExtractLane(lane),
+        addScalar: (f) => f.f64Add(),
       };
 }
 
@@ -143,8 +152,16 @@ function minInto(f: FunctionBuilder, out: Local, x: () => void, y: () => void): 
 function buildMicroKernel(shape: GemmShape, isa: Isa): FunctionBuilder {
   const { mr, nr } = shape;
   const nv = nr / isa.lanes;
-  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32], []);
-  const [kc, ap, bp, c, ldc, accumulate] = f.params as [Local, Local, Local, Local, Local, Local];
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32], []);
+  const [kc, ap, bp, c, ldc, accumulate, cols] = f.params as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
   const acc: Local[][] = [];
   for (let r = 0; r < mr; r++) {
     acc.push([]);
@@ -214,10 +231,37 @@ function buildMicroKernel(shape: GemmShape, isa: Isa): FunctionBuilder {
       if (r + 1 < mr) f.get(c).get(ldc).i32Add().set(c);
     }
   };
+  // A tile at C's right edge stores only its first `cols` columns, lane by lane, so C needs no
+  // column padding (and no compaction before it is copied out).
+  const storeEdgeTile = (): void => {
+    for (let r = 0; r < mr; r++) {
+      for (let j = 0; j < nr; j++) {
+        const v = Math.floor(j / isa.lanes);
+        f.get(cols).i32Const(j).i32GtS().if();
+        f.get(accumulate).if();
+        f.get(c);
+        isa.load(f.get(c), j * isa.es);
+        isa.extract(f.get(acc[r]![v]!), j % isa.lanes);
+        isa.addScalar(f);
+        isa.store(f, j * isa.es);
+        f.else();
+        f.get(c);
+        isa.extract(f.get(acc[r]![v]!), j % isa.lanes);
+        isa.store(f, j * isa.es);
+        f.end();
+        f.end();
+      }
+      if (r + 1 < mr) f.get(c).get(ldc).i32Add().set(c);
+    }
+  };
+  f.get(cols).i32Const(nr).i32Eq().if();
   f.get(accumulate).if();
   storeTile(true);
   f.else();
   storeTile(false);
+  f.end();
+  f.else();
+  storeEdgeTile();
   f.end();
   return f;
 }
@@ -332,11 +376,12 @@ function buildPack(isa: Isa, width: number): FunctionBuilder {
   return f;
 }
 
-/** compute(ap, bp, c, ldc, k, mt0, mt1, nt0, nt1): loops over cache blocks, then tiles. */
+/** compute(ap, bp, c, ldc, k, mt0, mt1, nt0, nt1, n): loops over cache blocks, then tiles. */
 function buildCompute(shape: GemmShape, isa: Isa, microIndex: number): FunctionBuilder {
   const { mr, nr, kc: KC, mcTiles, ncTiles } = shape;
-  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
-  const [ap, bp, c, ldc, k, mt0, mt1, nt0, nt1] = f.params as Local[] as [
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
+  const [ap, bp, c, ldc, k, mt0, mt1, nt0, nt1, n] = f.params as Local[] as [
+    Local,
     Local,
     Local,
     Local,
@@ -360,6 +405,7 @@ function buildCompute(shape: GemmShape, isa: Isa, microIndex: number): FunctionB
   const aRowBytes = f.local(I32);
   const bRowBytes = f.local(I32);
   const cTileRowBytes = f.local(I32);
+  const cols = f.local(I32);
 
   f.get(k)
     .i32Const(mr * isa.es)
@@ -426,6 +472,12 @@ function buildCompute(shape: GemmShape, isa: Isa, microIndex: number): FunctionB
                     .i32Mul()
                     .i32Add();
                   f.set(bStrip);
+                  minInto(
+                    f,
+                    cols,
+                    () => f.i32Const(nr),
+                    () => f.get(n).get(jr).i32Const(nr).i32Mul().i32Sub(),
+                  );
                   f.get(c)
                     .get(jr)
                     .i32Const(nr * isa.es)
@@ -453,6 +505,7 @@ function buildCompute(shape: GemmShape, isa: Isa, microIndex: number): FunctionB
                       f.get(cCol).get(ir).get(cTileRowBytes).i32Mul().i32Add();
                       f.get(ldc);
                       f.get(pc);
+                      f.get(cols);
                       f.call(microIndex);
                     },
                   );
@@ -462,27 +515,6 @@ function buildCompute(shape: GemmShape, isa: Isa, microIndex: number): FunctionB
           );
         },
       );
-    },
-  );
-  return f;
-}
-
-/** compact(c, ldc, rowBytes, m): row i moves from c + i*ldc to c + i*rowBytes (overlap-safe, in order). */
-function buildCompact(): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32, I32], []);
-  const [c, ldc, rowBytes, m] = f.params as [Local, Local, Local, Local];
-  const i = f.local(I32);
-  forRange(
-    f,
-    i,
-    () => f.i32Const(1),
-    m,
-    1,
-    () => {
-      f.get(c).get(i).get(rowBytes).i32Mul().i32Add();
-      f.get(c).get(i).get(ldc).i32Mul().i32Add();
-      f.get(rowBytes);
-      f.memoryCopy();
     },
   );
   return f;
@@ -504,6 +536,5 @@ export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   mb.addFunction(buildPack(isa, shape.mr), "packA");
   mb.addFunction(buildPack(isa, shape.nr), "packB");
   mb.addFunction(buildCompute(shape, isa, micro), "compute");
-  mb.addFunction(buildCompact(), "compact");
   return mb.encode();
 }

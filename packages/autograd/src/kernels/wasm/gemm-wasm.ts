@@ -14,7 +14,7 @@ import {
 /**
  * GEMM on the WASM SIMD backend, same contract as gemmJs: C[m,n] = op(A)·op(B), overwriting C.
  * Copies A and B into the wasm memory (typed-array set: memcpy speed), packs them into tile strips
- * there, computes the padded C, and copies C back. With threads > 1 and helper threads ready, the
+ * there, computes C, and copies it back. With threads > 1 and helper threads ready, the
  * product is split into chunks of row (or column) tiles that the threads draw from shared counters
  * (see ShareJob in workers.ts).
  *
@@ -49,14 +49,14 @@ export function gemmWasm(
   const mTiles = Math.ceil(m / mr);
   const nTiles = Math.ceil(n / nr);
 
-  // Layout, 64-byte aligned: raw A, raw B, packed A, packed B, padded C.
+  // Layout, 64-byte aligned: raw A, raw B, packed A, packed B, C (rows padded to whole tiles).
   const align = (x: number): number => (x + 63) & ~63;
   const aPtr = HEAP_BASE;
   const bPtr = align(aPtr + m * k * es);
   const apPtr = align(bPtr + k * n * es);
   const bpPtr = align(apPtr + mTiles * mr * k * es);
   const cPtr = align(bpPtr + nTiles * nr * k * es);
-  const ldc = nTiles * nr * es;
+  const ldc = n * es;
   const end = cPtr + mTiles * mr * ldc;
   if (end > 2 ** 32 - 65536 || !ensureCapacity(rt, end)) return 0;
 
@@ -88,7 +88,7 @@ export function gemmWasm(
     copyB();
     fns.packA(aPtr, rsA, csA, m, k, apPtr, 0, mTiles);
     fns.packB(bPtr, csB, rsB, n, k, bpPtr, 0, nTiles);
-    fns.compute(apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles);
+    fns.compute(apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles, n);
   } else {
     // Split the longer tile dimension of C into chunks; the other operand is shared (see ShareJob).
     const splitRows = mTiles >= nTiles;
@@ -107,7 +107,7 @@ export function gemmWasm(
       sharedChunkTiles: Math.max(1, Math.ceil(sharedTiles / (4 * used))),
       pack: splitRows ? packAArgs : packBArgs,
       sharedPack: splitRows ? packBArgs : packAArgs,
-      compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles],
+      compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles, n],
     };
     resetCounters(rt, joinAll ? used : 0);
     copyA();
@@ -119,7 +119,6 @@ export function gemmWasm(
     used = joined;
   }
 
-  if (nTiles * nr !== n) fns.compact(cPtr, ldc, n * es, m);
   const cStart = cPtr / es;
   c.set(view.subarray(cStart, cStart + m * n), cOff);
   return used;

@@ -60,12 +60,12 @@ export interface ShareJob {
   pack: number[];
   /** packB (splitRows) or packA args (8) for the shared operand; the strip range is filled in per chunk. */
   sharedPack: number[];
-  /** compute args (9); the split range is filled in per chunk. */
+  /** compute args (10); the split range is filled in per chunk. */
   compute: number[];
 }
 
-/** Job fields as int32 slots: the 7 scalars above, then pack[8], sharedPack[8], compute[9]. */
-const JOB_FIELDS = 7 + 8 + 8 + 9;
+/** Job fields as int32 slots: the 7 scalars above, then pack[8], sharedPack[8], compute[10]. */
+const JOB_FIELDS = 7 + 8 + 8 + 10;
 
 interface KernelFns {
   packA: (...args: number[]) => void;
@@ -148,7 +148,7 @@ function runShare(j) {
   const f = fns[j[0]];
   const splitRows = j[1] === 1, tiles = j[2], chunkTiles = j[3], first = j[4];
   const sharedTiles = j[5], sharedChunkTiles = j[6];
-  const p = j.slice(7, 15), sp = j.slice(15, 23), c = j.slice(23, 32);
+  const p = j.slice(7, 15), sp = j.slice(15, 23), c = j.slice(23, 33);
   const sharedPack = splitRows ? f.packB : f.packA;
   const sharedChunks = Math.ceil(sharedTiles / sharedChunkTiles);
   for (let i = Atomics.add(counters, ${SHARED_NEXT}, 1); i < sharedChunks; i = Atomics.add(counters, ${SHARED_NEXT}, 1)) {
