@@ -79,6 +79,24 @@ function throwsInside(fn: () => unknown): void {
   expect(fn).toThrow();
 }
 
+describe("review: a grad inside a custom vjp during an outer transform", () => {
+  it("does not add its cotangents into the outer walk's nodes", () => {
+    const g = grad((W: Tensor) => {
+      const h = W.exp();
+      const scaled = customOp({
+        name: "scaledByH",
+        forward: (x) => x.mul(h.detach()),
+        vjp: (ct, [x]) => grad((z: Tensor) => z.mul(h).sum())(x)!.mul(ct),
+      });
+      return scaled(h).sum();
+    })(f64([0.5, -1]))!;
+    // As in the backward() case above: d/dW = h·e^W = e^{2W}.
+    [0.5, -1].forEach((w, i) => {
+      expect(g.data[i]).toBeCloseTo(Math.exp(2 * w), 12);
+    });
+  });
+});
+
 describe("review: global state survives exceptions", () => {
   const boom = (): never => {
     throw new Error("boom");

@@ -285,13 +285,19 @@ function runBackward(
   if (rootNode.index < minIndex) return result; // made before the inputs: depends on none of them
   const nodes = collectNodes(rootNode, minIndex);
   const targetSet = targets === null ? null : new Set(targets);
+  // Only this walk's nodes count: an older node may carry `needed` from an outer walk still in progress
+  // (a grad called inside a custom vjp), and must not receive this walk's cotangents.
+  const fromNeeded = (t: Tensor): boolean => {
+    const n = t._node;
+    return n?.needed === true && n.index >= minIndex;
+  };
   if (targetSet !== null) {
     // A node is needed when one of its inputs is a target or comes from a needed node (ascending pass).
     for (let k = nodes.length - 1; k >= 0; k--) {
       const node = nodes[k];
       let needed = false;
       for (const input of node.inputs) {
-        if (targetSet.has(input) || input._node?.needed === true) {
+        if (targetSet.has(input) || fromNeeded(input)) {
           needed = true;
           break;
         }
@@ -319,8 +325,7 @@ function runBackward(
         for (let i = 0; i < inputs.length; i++) {
           const input = inputs[i];
           const need =
-            input._requiresGrad &&
-            (targetSet === null || targetSet.has(input) || input._node?.needed === true);
+            input._requiresGrad && (targetSet === null || targetSet.has(input) || fromNeeded(input));
           needs[i] = need;
           any ||= need;
         }
