@@ -213,3 +213,13 @@ describe("review: tape corner cases", () => {
     expect(x.grad!.item()).toBeCloseTo(3, 14);
   });
 });
+
+describe("review: grad(f)(x, ...rest) as in JAX (argnums = 0)", () => {
+  it("passes extra arguments through to f unchanged and differentiates the first only", () => {
+    const f = (x: Tensor, y: Tensor, scale: number) => x.mul(y).mul(scale).sum();
+    expect(grad(f)(f64([2]), f64([3]), 10)?.toArray()).toEqual([30]);
+    const r = valueAndGrad(f)(f64([2]), f64([3]), 10);
+    expect(r.value.item()).toBe(60);
+    expect(r.grad?.toArray()).toEqual([30]);
+  });
+});

@@ -396,6 +396,7 @@ function addCotangents(prev: Tensor, prevOwned: boolean, g: Tensor, createGraph:
 // ---- functional transforms --------------------------------------------------------------------------
 
 type GradFn = (...args: Tensor[]) => Tensor;
+type AnyFn = (...args: unknown[]) => Tensor;
 
 /**
  * Prepares the arguments of a differentiated function. Inside another transform's function (nested
@@ -430,11 +431,11 @@ function prepareArgs(
   return { args, connected, start };
 }
 
-function evaluateScalar(f: GradFn, args: Tensor[], op: string): Tensor {
+function evaluateScalar(f: GradFn, args: Tensor[], op: string, rest: readonly unknown[] = []): Tensor {
   state.transformDepth++;
   let y: Tensor;
   try {
-    y = withGradEnabled(true, () => f(...args));
+    y = withGradEnabled(true, () => (rest.length === 0 ? f(...args) : (f as AnyFn)(...args, ...rest)));
   } finally {
     state.transformDepth--;
   }
@@ -466,13 +467,13 @@ export function valueAndGrads(f: GradFn): (...xs: Tensor[]) => { value: Tensor; 
   };
 }
 
-/** valueAndGrad(f)(x): the value of f and its gradient with respect to x. */
-export function valueAndGrad(
-  f: (x: Tensor) => Tensor,
-): (x: Tensor) => { value: Tensor; grad: Tensor | null } {
-  return (x) => {
+/** valueAndGrad(f)(x, ...rest): the value of f and its gradient with respect to x (rest as in grad). */
+export function valueAndGrad<R extends unknown[]>(
+  f: (x: Tensor, ...rest: R) => Tensor,
+): (x: Tensor, ...rest: R) => { value: Tensor; grad: Tensor | null } {
+  return (x, ...rest) => {
     const { args, connected, start } = prepareArgs([x], "valueAndGrad");
-    const y = evaluateScalar(f as GradFn, args, "valueAndGrad");
+    const y = evaluateScalar(f as unknown as GradFn, args, "valueAndGrad", rest);
     const [g] = gradientsOf(y, args, connected, start);
     return { value: y.detach(), grad: g };
   };
@@ -487,11 +488,16 @@ export function grads(f: GradFn): (...xs: Tensor[]) => (Tensor | null)[] {
   };
 }
 
-/** grad(f)(x): the gradient of the scalar f at x (null if f does not depend on x). */
-export function grad(f: (x: Tensor) => Tensor): (x: Tensor) => Tensor | null {
-  return (x) => {
+/**
+ * grad(f)(x, ...rest): the gradient of the scalar f at x (null if f does not depend on x). Further
+ * arguments reach f unchanged and are not differentiated (JAX's default argnums = 0).
+ */
+export function grad<R extends unknown[]>(
+  f: (x: Tensor, ...rest: R) => Tensor,
+): (x: Tensor, ...rest: R) => Tensor | null {
+  return (x, ...rest) => {
     const { args, connected, start } = prepareArgs([x], "grad");
-    const y = evaluateScalar(f as GradFn, args, "grad");
+    const y = evaluateScalar(f as unknown as GradFn, args, "grad", rest);
     return gradientsOf(y, args, connected, start)[0];
   };
 }
