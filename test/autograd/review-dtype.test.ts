@@ -1,4 +1,4 @@
-import { DTypeError, GraphError, grad, type Tensor, tensor } from "@tapegrad/autograd";
+import { customOp, DTypeError, GraphError, grad, type Tensor, tensor } from "@tapegrad/autograd";
 import { describe, expect, it } from "vitest";
 
 const f64 = (data: number[], requiresGrad = false): Tensor =>
@@ -52,5 +52,20 @@ describe("review: error messages for bad arguments", () => {
       /^sum: axis must be a number or an array of numbers, got string/,
     );
     expect(() => x.softmax(Number.NaN)).toThrow(/^softmax: axis NaN is not an integer/);
+  });
+});
+
+describe("review: no primitive output of dtype int32 requires grad", () => {
+  it("a custom op returning int32 (a rounding) gives a constant", () => {
+    const roundToInt = customOp({
+      name: "roundToInt",
+      forward: (x) => x.cast("int32"),
+      vjp: (g) => g,
+    });
+    const x = f64([1.4, 2.6], true);
+    const r = roundToInt(x);
+    expect(r.dtype).toBe("int32");
+    expect(r.requiresGrad).toBe(false);
+    expect(grad((t: Tensor) => roundToInt(t).cast("float64").sum())(f64([1.4]))).toBeNull();
   });
 });

@@ -144,7 +144,8 @@ export function apply<P extends Primitive>(
   params: PrimitiveParams[P],
 ): Tensor {
   const out = rule.forward(inputs, params);
-  if (state.gradEnabled) {
+  // int32 outputs (casts, custom roundings) are constants: int32 never requires grad.
+  if (state.gradEnabled && out.dtype !== "int32") {
     for (let i = 0; i < inputs.length; i++) {
       if (inputs[i]._requiresGrad) {
         out._node = new Node(

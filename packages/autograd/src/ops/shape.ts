@@ -10,7 +10,7 @@ import {
   shapesEqual,
   sizeOf,
 } from "../shape.js";
-import { apply, noGrad } from "../tape.js";
+import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import type { RuleTable } from "./primitive.js";
 import { checkTensor, empty, unbroadcast } from "./util.js";
@@ -282,8 +282,6 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   checkTensor(x, "cast");
   checkDtype(dtype, "cast");
   if (x.dtype === dtype) return x;
-  // Rounding to int32 is piecewise constant, and int32 tensors never require grad.
-  if (dtype === "int32") return noGrad(() => apply(shapeRules.cast, [x], { dtype }));
   return apply(shapeRules.cast, [x], { dtype });
 }
 
