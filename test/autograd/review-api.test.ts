@@ -49,3 +49,26 @@ describe("review: the API has every op both ways (design.md and docs/autograd.md
     expect(x.scatterAdd([2, 2], 0, 3).toArray()).toEqual([0, 0, 3]);
   });
 });
+
+describe("review: customOp vjp results are checked", () => {
+  it("a vjp returning a non-Tensor is a TapegradError naming the op and the input", () => {
+    const bad = ag.customOp({
+      name: "badVjp",
+      forward: (x) => x.mul(2),
+      vjp: () => 2 as unknown as ag.Tensor,
+    });
+    const x = ag.tensor([1, 2], { requiresGrad: true });
+    expect(() => bad(x).sum().backward()).toThrow(ag.TapegradError);
+    expect(() => bad(x).sum().backward()).toThrow(
+      /customOp "badVjp": vjp returned a number for input 0; expected a Tensor or null/,
+    );
+  });
+
+  it("a vjp returning the wrong shape names the op, its f_i, and both shapes", () => {
+    const bad = ag.customOp({ name: "badShape", forward: (x) => x.mul(2), vjp: (g) => g.sum() });
+    const x = ag.tensor([1, 2], { requiresGrad: true });
+    expect(() => bad(x).sum().backward()).toThrow(
+      /the vjp of badShape \(f_\d+\) returned a cotangent of shape \[\] for input 0 of shape \[2\]/,
+    );
+  });
+});

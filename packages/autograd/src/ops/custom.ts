@@ -21,7 +21,14 @@ export const customRules: RuleTable<"custom"> = {
           `customOp "${params.name}": vjp returned ${list.length} cotangents for ${inputs.length} inputs`,
         );
       }
-      return list.map((c, i) => (needs[i] ? (c ?? null) : null));
+      return list.map((c, i) => {
+        if (c !== null && c !== undefined && !(c instanceof Tensor)) {
+          throw new TapegradError(
+            `customOp "${params.name}": vjp returned ${Array.isArray(c) ? "an array" : `a ${typeof c}`} for input ${i}; expected a Tensor or null`,
+          );
+        }
+        return needs[i] ? (c ?? null) : null;
+      });
     },
   },
 };
