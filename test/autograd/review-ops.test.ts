@@ -106,3 +106,23 @@ describe("review: where with two numbers", () => {
     expect(yi.toArray()).toEqual([2, 0.5]);
   });
 });
+
+describe("review: large logits", () => {
+  it("logSoftmax of logits near 1e4 keeps float32 accuracy (shift first, then subtract the log-sum)", () => {
+    const logits = [1e4, 0, 1e4 - 1, 1e4 - 2.5];
+    const m = Math.max(...logits);
+    const lse = m + Math.log(logits.reduce((s, v) => s + Math.exp(v - m), 0));
+    const y = tensor(logits).logSoftmax();
+    expect(y.dtype).toBe("float32");
+    Array.from(y.data).forEach((v, i) => {
+      expect(Math.abs(v - (logits[i] - lse))).toBeLessThan(1e-6 * Math.max(1, Math.abs(logits[i] - lse)));
+    });
+    const p = tensor(logits).softmax();
+    expect(p.sum().item()).toBeCloseTo(1, 6);
+    // The gradient of a picked log-probability is onehot - softmax.
+    const g = grad((x: Tensor) => x.logSoftmax().slice(0, 0, 1).sum())(tensor(logits))!;
+    Array.from(g.data).forEach((v, i) => {
+      expect(v).toBeCloseTo((i === 0 ? 1 : 0) - p.data[i], 6);
+    });
+  });
+});

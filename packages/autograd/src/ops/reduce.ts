@@ -135,12 +135,16 @@ export function softmax(x: Tensor, axis = -1): Tensor {
   return e.div(e.sum(ax, true));
 }
 
-/** log softmax along `axis`: x − logsumexp(x), stable for large logits. */
+/**
+ * log softmax along `axis`: (x − m) − log Σ exp(x − m) with m the detached max. Subtracting the small
+ * log-sum from the shifted logits, rather than x − logsumexp(x), keeps float32 accuracy for large logits.
+ */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
   checkTensor(x, "logSoftmax");
   requireFloat(x, "logSoftmax");
   const ax = normalizeAxis(axis, x.ndim, "logSoftmax");
-  return x.sub(logsumexp(x, ax, true));
+  const shifted = x.sub(stableShift(x, [ax]));
+  return shifted.sub(shifted.exp().sum(ax, true).log());
 }
 
 function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Tensor {
