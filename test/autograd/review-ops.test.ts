@@ -126,3 +126,65 @@ describe("review: large logits", () => {
     });
   });
 });
+
+describe("review: layout corner cases (0-d, 1-d, clamping, repeated indices)", () => {
+  it("0-d tensors: reductions over all axes, reshape, transpose, and matmul's error", () => {
+    const s = f64(3);
+    for (const r of [s.sum(), s.mean(), s.max(), s.min(), s.logsumexp()]) {
+      expect(r.shape).toEqual([]);
+    }
+    expect(s.logsumexp().item()).toBe(3);
+    expect(s.argmax().item()).toBe(0);
+    expect(s.reshape([1, 1]).shape).toEqual([1, 1]);
+    expect(s.reshape([-1]).shape).toEqual([1]);
+    expect(f64([[3]]).reshape([]).shape).toEqual([]);
+    expect(s.transpose().shape).toEqual([]);
+    expect(f64([1, 2]).transpose().toArray()).toEqual([1, 2]);
+    expect(() => s.matmul(f64([1]))).toThrow(/matmul: operands must be at least 1-D, got \[\] x \[1\]/);
+    expect(grad((t: Tensor) => t.mul(t).sum())(s)?.toArray()).toEqual(6);
+  });
+
+  it("slice clamps out-of-range bounds like Python, and its gradient pads with zeros", () => {
+    const x = f64([1, 2, 3]);
+    expect(x.slice(0, -10, 10).toArray()).toEqual([1, 2, 3]);
+    expect(x.slice(0, 2, 1).shape).toEqual([0]);
+    expect(x.slice(0, -2).toArray()).toEqual([2, 3]);
+    expect(x.slice(0, 1, -1).toArray()).toEqual([2]);
+    expect(grad((t: Tensor) => t.slice(0, -2, 100).sum())(x)?.toArray()).toEqual([0, 1, 1]);
+  });
+
+  it("gather with repeated and negative indices scatter-adds its gradient", () => {
+    const x = f64([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const idx = [0, -1, 0, 2];
+    expect(x.gather(idx, 1).toArray()).toEqual([
+      [1, 3, 1, 3],
+      [4, 6, 4, 6],
+    ]);
+    const w = f64([
+      [1, 10, 100, 1000],
+      [1, 1, 1, 1],
+    ]);
+    expect(grad((t: Tensor) => t.gather(idx, 1).mul(w).sum())(x)?.toArray()).toEqual([
+      [101, 0, 1010],
+      [2, 0, 2],
+    ]);
+    expect(grad((t: Tensor) => t.gather(tensor(new Int32Array([1, 1, -2])), 0).sum())(x)?.toArray()).toEqual([
+      [1, 1, 1],
+      [2, 2, 2],
+    ]); // -2 is row 0 of 2
+  });
+
+  it("keepdims and negative axes agree with positive axes", () => {
+    const x = f64([
+      [1, 5, 3],
+      [7, 0, 2],
+    ]);
+    expect(x.max(-1, true).toArray()).toEqual([[5], [7]]);
+    expect(x.sum([-2, -1], true).toArray()).toEqual([[18]]);
+    expect(x.argmin(-2).toArray()).toEqual([0, 1, 1]);
+    expect(x.softmax(-2).toArray()).toEqual(x.softmax(0).toArray());
+  });
+});
