@@ -188,3 +188,30 @@ describe("review: layout corner cases (0-d, 1-d, clamping, repeated indices)", (
     expect(x.softmax(-2).toArray()).toEqual(x.softmax(0).toArray());
   });
 });
+
+describe("review: infinities", () => {
+  it("sqrt'(0) and log'(0) are +Infinity (not NaN), as in PyTorch; x^0.5 likewise", () => {
+    expect(grad((x: Tensor) => x.sqrt().sum())(f64([0, 4]))?.toArray()).toEqual([Infinity, 0.25]);
+    expect(grad((x: Tensor) => x.log().sum())(f64([0, 4]))?.toArray()).toEqual([Infinity, 0.25]);
+    expect(grad((x: Tensor) => x.pow(0.5).sum())(f64([0]))?.toArray()).toEqual([Infinity]);
+  });
+
+  it("-Infinity logits (masks) give exact zeros in softmax and finite gradients; all -Infinity gives -Infinity logsumexp", () => {
+    const x = f64([0, -Infinity, 1]);
+    const p = x.softmax();
+    expect(p.data[1]).toBe(0);
+    expect(p.sum().item()).toBeCloseTo(1, 15);
+    expect(x.logSoftmax().data[1]).toBe(-Infinity);
+    expect(x.logsumexp().item()).toBeCloseTo(Math.log(1 + Math.E), 15);
+    for (const f of [
+      (t: Tensor) => t.softmax().slice(0, 0, 1).sum(),
+      (t: Tensor) => t.logSoftmax().slice(0, 2, 3).sum(),
+      (t: Tensor) => t.logsumexp(),
+    ]) {
+      const g = grad(f)(x)!;
+      expect(Array.from(g.data).every(Number.isFinite)).toBe(true);
+      expect(g.data[1] === 0).toBe(true);
+    }
+    expect(f64([-Infinity, -Infinity]).logsumexp().item()).toBe(-Infinity);
+  });
+});
