@@ -55,3 +55,9 @@ export function availableCores(): number {
   const nav = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator;
   return Math.max(1, nav?.hardwareConcurrency ?? 1);
 }
+
+/** A monotonic clock in milliseconds (performance.now where present). */
+export function nowMs(): number {
+  const perf = (globalThis as { performance?: { now(): number } }).performance;
+  return perf ? perf.now() : Date.now();
+}

@@ -1,0 +1,69 @@
+import { helpersMustJoin } from "./workers.js";
+
+/**
+ * Whether a product should be split over helper threads. On an idle 2-core machine a second thread
+ * nearly doubles the speed from about a million multiply-adds up; on a machine whose other cores
+ * are busy (other processes, a CI runner) it makes products slower, because the helper is not
+ * scheduled in time or is preempted mid-chunk. Neither a fixed threshold nor a one-off calibration
+ * fits both, so the choice is measured as it goes: for each size class (a power of two of m·n·k)
+ * the policy keeps a running average of the achieved rate (multiply-adds per ms) with and without
+ * helpers, uses the faster, and every EXPLORE_EVERY-th product of the class tries the other one so
+ * the estimate follows the machine's load.
+ */
+
+/** Below these sizes (multiply-adds) a helper's wake-up and the serial copies never pay off. */
+const MIN_MACS = { float32: 1 << 20, float64: 1 << 19 };
+/** Products from this size are timed (the smaller of the two minimums). */
+export const POLICY_MIN_MACS = MIN_MACS.float64;
+const EXPLORE_EVERY = 8;
+/** Weight of the newest observation in the running averages. */
+const ALPHA = 0.3;
+
+interface SizeClass {
+  single: number;
+  multi: number;
+  calls: number;
+}
+
+const classes = new Map<number, SizeClass>();
+
+function sizeClass(macs: number, isF32: boolean): SizeClass {
+  const key = Math.round(Math.log2(macs)) * 2 + (isF32 ? 0 : 1);
+  let cls = classes.get(key);
+  if (cls === undefined) {
+    cls = { single: 0, multi: 0, calls: 0 };
+    classes.set(key, cls);
+  }
+  return cls;
+}
+
+/** Threads to request for a product of `macs` multiply-adds, given at most `maxThreads`. */
+export function chooseThreads(macs: number, isF32: boolean, maxThreads: number): number {
+  if (maxThreads <= 1 || macs < (isF32 ? MIN_MACS.float32 : MIN_MACS.float64)) return 1;
+  if (helpersMustJoin()) return maxThreads;
+  const cls = sizeClass(macs, isF32);
+  cls.calls++;
+  if (cls.multi === 0) return maxThreads; // no estimate yet: try helpers first
+  if (cls.single === 0) return 1;
+  const best = cls.multi > cls.single ? maxThreads : 1;
+  if (cls.calls % EXPLORE_EVERY === 0) return best === 1 ? maxThreads : 1;
+  return best;
+}
+
+/**
+ * Records how a product went: it was run with `requested` threads (as chooseThreads said) and took
+ * `ms` milliseconds. A request for helpers that they missed counts against helpers: that is what
+ * asking for them achieved.
+ */
+export function recordRun(macs: number, isF32: boolean, requested: number, ms: number): void {
+  if (macs < (isF32 ? MIN_MACS.float32 : MIN_MACS.float64)) return;
+  const rate = macs / Math.max(ms, 1e-3);
+  const cls = sizeClass(macs, isF32);
+  if (requested > 1) cls.multi = cls.multi === 0 ? rate : cls.multi + ALPHA * (rate - cls.multi);
+  else cls.single = cls.single === 0 ? rate : cls.single + ALPHA * (rate - cls.single);
+}
+
+/** Forgets all measurements (tests). */
+export function resetThreadPolicy(): void {
+  classes.clear();
+}
