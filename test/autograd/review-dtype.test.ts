@@ -69,3 +69,16 @@ describe("review: no primitive output of dtype int32 requires grad", () => {
     expect(grad((t: Tensor) => roundToInt(t).cast("float64").sum())(f64([1.4]))).toBeNull();
   });
 });
+
+describe("review: int32 division and powers", () => {
+  it("name the op, the dtypes and the shapes", () => {
+    const i = tensor(new Int32Array([1, 2]));
+    expect(() => i.div(2)).toThrow(DTypeError);
+    expect(() => i.div(tensor(new Int32Array([1])))).toThrow(
+      /^div: int32 operands of shapes \[2\] and \[1\] are not supported; cast to a float dtype first/,
+    );
+    expect(() => i.pow(2)).toThrow(/^pow: int32 operands of shapes \[2\] and \[\]/);
+    // A float operand promotes instead.
+    expect(i.div(tensor([2])).toArray()).toEqual([0.5, 1]);
+  });
+});

@@ -2,7 +2,7 @@ import { getDefaultDtype } from "../dtype.js";
 import { DTypeError } from "../errors.js";
 import { activationGrad, type BinaryOp, binary, select } from "../kernels/binary.js";
 import { type UnaryOp, unary as unaryKernel } from "../kernels/unary.js";
-import { broadcastShapes, shapesEqual } from "../shape.js";
+import { broadcastShapes, formatShape, shapesEqual } from "../shape.js";
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import type { Primitive, Rule, RuleTable } from "./primitive.js";
@@ -185,7 +185,9 @@ function unaryOp(name: UnaryPrimitive, x: Tensor): Tensor {
 function binaryOp(name: BinaryPrimitive, a: Operand, b: Operand): Tensor {
   const [ta, tb] = coerce(a, b, name);
   if ((name === "div" || name === "pow") && ta.dtype === "int32") {
-    throw new DTypeError(`${name}: int32 operands are not supported; cast to a float dtype first`);
+    throw new DTypeError(
+      `${name}: int32 operands of shapes ${formatShape(ta.shape)} and ${formatShape(tb.shape)} are not supported; cast to a float dtype first`,
+    );
   }
   return apply(elementwiseRules[name] as Rule<Primitive>, [ta, tb], null as never);
 }
