@@ -8,15 +8,21 @@
  *     [--dtype float32|float64] [--only <substring of shape names, e.g. square or W2>] [--no-js]
  */
 import {
+  getKernelBackend,
   getKernelThreads,
+  kernelStats,
+  resetKernelStats,
+  setKernelBackend,
   setKernelThreads,
   startKernelThreads,
 } from "../../packages/autograd/src/kernels/backend.js";
+import { gemm } from "../../packages/autograd/src/kernels/gemm.js";
 import { gemmJs } from "../../packages/autograd/src/kernels/gemm-js.js";
 import type { FloatArray } from "../../packages/autograd/src/kernels/types.js";
 import { gemmWasm } from "../../packages/autograd/src/kernels/wasm/gemm-wasm.js";
 
-export type GemmImpl = "js" | "wasm1" | "wasm2";
+/** js: gemmJs; wasm1/wasm2: gemmWasm forced to 1/2 threads; auto: the dispatcher the ops call. */
+export type GemmImpl = "js" | "wasm1" | "wasm2" | "auto";
 export type GemmDType = "float32" | "float64";
 
 export interface GemmBenchShape {
@@ -41,7 +47,7 @@ export interface GemmBenchRow {
   medianMs: number;
   /** 2·m·n·k / median time. */
   gflops: number;
-  /** Threads the wasm runs actually used (1 for js). */
+  /** Threads the last wasm run used (1 for js); for auto, the mean over its runs (0 = all in JS). */
   threads: number;
   samples: number;
 }
@@ -97,6 +103,10 @@ function median(xs: number[]): number {
   return s.length % 2 === 1 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
 }
 
+function mean(xs: number[]): number {
+  return xs.reduce((s, x) => s + x, 0) / Math.max(1, xs.length);
+}
+
 function randomArray(dtype: GemmDType, length: number, seed: number): FloatArray {
   const out = dtype === "float32" ? new Float32Array(length) : new Float64Array(length);
   let s = seed >>> 0;
@@ -109,7 +119,7 @@ function randomArray(dtype: GemmDType, length: number, seed: number): FloatArray
 
 export function runGemmBench(opts: GemmBenchOptions = {}): GemmBenchRow[] {
   const dtypes = opts.dtypes ?? ["float32", "float64"];
-  const impls = opts.impls ?? ["js", "wasm1", "wasm2"];
+  const impls = opts.impls ?? ["js", "wasm1", "wasm2", "auto"];
   const shapes = opts.shapes ?? GEMM_BENCH_SHAPES;
   const samples = opts.samples ?? 7;
   const minSampleMs = opts.minSampleMs ?? 25;
@@ -117,7 +127,9 @@ export function runGemmBench(opts: GemmBenchOptions = {}): GemmBenchRow[] {
   const log = opts.log ?? (() => {});
 
   const previousThreads = getKernelThreads();
-  if (impls.includes("wasm2")) {
+  const previousBackend = getKernelBackend();
+  setKernelBackend("auto");
+  if (impls.includes("wasm2") || impls.includes("auto")) {
     setKernelThreads(2);
     const ready = startKernelThreads(20_000);
     if (ready < 2) log(`note: only ${ready} thread(s) ready; wasm2 rows report what actually ran`);
@@ -133,11 +145,17 @@ export function runGemmBench(opts: GemmBenchOptions = {}): GemmBenchRow[] {
         const c = dtype === "float32" ? new Float32Array(m * n) : new Float64Array(m * n);
         const active = impls.filter((impl) => impl !== "js" || m * n * k <= jsMaxMacs);
         const times = new Map<GemmImpl, number[]>(active.map((impl) => [impl, []]));
-        const threadsSeen = new Map<GemmImpl, number>(active.map((impl) => [impl, 1]));
+        const threadsSeen = new Map<GemmImpl, number[]>(active.map((impl) => [impl, []]));
         const runOnce = (impl: GemmImpl): number => {
           if (impl === "js") {
             gemmJs(a, 0, b, 0, c, 0, m, n, k, transA, transB);
             return 1;
+          }
+          if (impl === "auto") {
+            resetKernelStats();
+            gemm(a, 0, b, 0, c, 0, m, n, k, transA, transB);
+            const stats = kernelStats();
+            return stats.js > 0 ? 0 : Number(Object.keys(stats.wasmThreads)[0]);
           }
           return gemmWasm(a, 0, b, 0, c, 0, m, n, k, transA, transB, impl === "wasm1" ? 1 : 2);
         };
@@ -145,16 +163,14 @@ export function runGemmBench(opts: GemmBenchOptions = {}): GemmBenchRow[] {
         for (let s = 0; s < samples; s++) {
           for (const impl of active) {
             let iters = 0;
-            let used = 1;
             const t0 = performance.now();
             let elapsed = 0;
             do {
-              used = runOnce(impl);
+              threadsSeen.get(impl)!.push(runOnce(impl));
               iters++;
               elapsed = performance.now() - t0;
             } while (elapsed < minSampleMs);
             times.get(impl)!.push(elapsed / iters);
-            threadsSeen.set(impl, used);
           }
         }
         for (const impl of active) {
@@ -170,7 +186,7 @@ export function runGemmBench(opts: GemmBenchOptions = {}): GemmBenchRow[] {
             impl,
             medianMs,
             gflops: (2 * m * n * k) / (medianMs * 1e6),
-            threads: threadsSeen.get(impl)!,
+            threads: mean(threadsSeen.get(impl)!),
             samples,
           };
           rows.push(row);
@@ -187,6 +203,7 @@ export function runGemmBench(opts: GemmBenchOptions = {}): GemmBenchRow[] {
     }
   } finally {
     setKernelThreads(previousThreads);
+    setKernelBackend(previousBackend);
   }
   return rows;
 }
@@ -194,8 +211,8 @@ export function runGemmBench(opts: GemmBenchOptions = {}): GemmBenchRow[] {
 /** A Markdown table: one line per (dtype, shape), GFLOP/s per implementation and the speed-ups. */
 export function formatGemmTable(rows: GemmBenchRow[]): string {
   const lines = [
-    "| dtype | shape | m·n·k | JS | WASM 1 thread | WASM 2 threads | 1T/JS | 2T/1T |",
-    "|---|---|---|---|---|---|---|---|",
+    "| dtype | shape | m·n·k | JS | WASM 1 thread | WASM 2 threads | auto (mean threads) | 1T/JS | 2T/1T |",
+    "|---|---|---|---|---|---|---|---|---|",
   ];
   const keys = [...new Set(rows.map((r) => `${r.dtype}\u0000${r.shape}`))];
   for (const key of keys) {
@@ -205,15 +222,18 @@ export function formatGemmTable(rows: GemmBenchRow[]): string {
     const js = get("js");
     const w1 = get("wasm1");
     const w2 = get("wasm2");
-    const any = (js ?? w1 ?? w2)!;
-    const fmt = (r: GemmBenchRow | undefined) =>
-      r === undefined
-        ? "–"
-        : `${r.gflops.toFixed(1)}${r.impl === "wasm2" && r.threads !== 2 ? ` (${r.threads}T)` : ""}`;
+    const auto = get("auto");
+    const any = (js ?? w1 ?? w2 ?? auto)!;
+    const fmt = (r: GemmBenchRow | undefined) => {
+      if (r === undefined) return "–";
+      if (r.impl === "auto")
+        return `${r.gflops.toFixed(1)} (${r.threads === 0 ? "JS" : r.threads.toFixed(2)})`;
+      return `${r.gflops.toFixed(1)}${r.impl === "wasm2" && r.threads !== 2 ? ` (${r.threads.toFixed(2)}T)` : ""}`;
+    };
     const ratio = (x?: GemmBenchRow, y?: GemmBenchRow) =>
       x && y ? `${(x.gflops / y.gflops).toFixed(1)}x` : "–";
     lines.push(
-      `| ${dtype} | ${shape} | ${any.m}·${any.n}·${any.k} | ${fmt(js)} | ${fmt(w1)} | ${fmt(w2)} | ${ratio(w1, js)} | ${ratio(w2, w1)} |`,
+      `| ${dtype} | ${shape} | ${any.m}·${any.n}·${any.k} | ${fmt(js)} | ${fmt(w1)} | ${fmt(w2)} | ${fmt(auto)} | ${ratio(w1, js)} | ${ratio(w2, w1)} |`,
     );
   }
   return lines.join("\n");
@@ -239,7 +259,7 @@ if (isMain()) {
   const rows = runGemmBench({
     samples,
     dtypes: dtype ? [dtype] : undefined,
-    impls: args.includes("--no-js") ? ["wasm1", "wasm2"] : undefined,
+    impls: args.includes("--no-js") ? ["wasm1", "wasm2", "auto"] : undefined,
     shapes: only ? GEMM_BENCH_SHAPES.filter((s) => s.name.includes(only)) : undefined,
     minSampleMs: quick ? 10 : 25,
     log: (line) => process.stderr.write(`${line}\n`),
