@@ -114,15 +114,22 @@ export function tensor(
 
 /** A tensor of `shape` filled with `value`. */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
-  const s = checkShape(shape, "full");
-  const dtype = opts.dtype === undefined ? getDefaultDtype() : checkDtype(opts.dtype, "full");
+  return filled(shape, value, opts, "full");
+}
+
+/** full(), with errors naming the function the user called. */
+function filled(shape: readonly number[], value: number, opts: TensorOptions, op: string): Tensor {
+  const s = checkShape(shape, op);
+  const dtype = opts.dtype === undefined ? getDefaultDtype() : checkDtype(opts.dtype, op);
   const data = allocate(dtype, sizeOf(s));
   if (value !== 0) data.fill(value);
   return finish(new Tensor(data, s), opts);
 }
 
-export const zeros = (shape: readonly number[], opts?: TensorOptions): Tensor => full(shape, 0, opts);
-export const ones = (shape: readonly number[], opts?: TensorOptions): Tensor => full(shape, 1, opts);
+export const zeros = (shape: readonly number[], opts: TensorOptions = {}): Tensor =>
+  filled(shape, 0, opts, "zeros");
+export const ones = (shape: readonly number[], opts: TensorOptions = {}): Tensor =>
+  filled(shape, 1, opts, "ones");
 
 /** Tensors shaped and typed like `x`. */
 export const zerosLike = (x: Tensor, opts?: TensorOptions): Tensor =>
@@ -133,25 +140,41 @@ export const onesLike = (x: Tensor, opts?: TensorOptions): Tensor =>
 /** The n×n identity matrix. */
 export function eye(n: number, opts: TensorOptions = {}): Tensor {
   if (!Number.isInteger(n) || n < 0) throw new ShapeError(`eye: n must be an integer >= 0, got ${n}`);
-  const t = full([n, n], 0, opts);
+  const t = filled([n, n], 0, opts, "eye");
   for (let i = 0; i < n; i++) t.data[i * n + i] = 1;
   return t;
 }
 
-/** Values start, start+step, ... below stop (like NumPy); arange(n) counts 0..n-1. */
-export function arange(start: number, stop?: number, step = 1, opts: TensorOptions = {}): Tensor {
-  if (stop === undefined) {
-    stop = start;
+/**
+ * Values start, start+step, ... below stop (like NumPy); arange(n) counts 0..n-1. The options may come
+ * right after the numbers given: arange(n, { dtype: "int32" }), arange(a, b, opts).
+ */
+export function arange(
+  start: number,
+  stop?: number | TensorOptions,
+  step: number | TensorOptions = 1,
+  opts: TensorOptions = {},
+): Tensor {
+  let end: number | undefined;
+  let inc = 1;
+  if (typeof stop === "object" && stop !== null) opts = stop;
+  else {
+    end = stop;
+    if (typeof step === "object" && step !== null) opts = step;
+    else inc = step;
+  }
+  if (end === undefined) {
+    end = start;
     start = 0;
   }
-  if (!Number.isFinite(start) || !Number.isFinite(stop) || !Number.isFinite(step) || step === 0) {
+  if (!Number.isFinite(start) || !Number.isFinite(end) || !Number.isFinite(inc) || inc === 0) {
     throw new ValueError(
-      `arange: start, stop and step must be finite and step nonzero, got ${start}, ${stop}, ${step}`,
+      `arange: start, stop and step must be finite and step nonzero, got ${start}, ${end}, ${inc}`,
     );
   }
-  const n = Math.max(0, Math.ceil((stop - start) / step));
-  const t = full([n], 0, opts);
-  for (let i = 0; i < n; i++) t.data[i] = start + i * step;
+  const n = Math.max(0, Math.ceil((end - start) / inc));
+  const t = filled([n], 0, opts, "arange");
+  for (let i = 0; i < n; i++) t.data[i] = start + i * inc;
   return t;
 }
 
@@ -168,7 +191,7 @@ export function rand(
   shape: readonly number[],
   opts: RandomOptions & { low?: number; high?: number } = {},
 ): Tensor {
-  const t = full(shape, 0, { dtype: opts.dtype });
+  const t = filled(shape, 0, { dtype: opts.dtype }, "rand");
   if (t.dtype === "int32") throw new DTypeError("rand: dtype must be float32 or float64");
   const rng = pickRng(opts, "rand");
   const low = opts.low ?? 0;
@@ -182,7 +205,7 @@ export function randn(
   shape: readonly number[],
   opts: RandomOptions & { mean?: number; std?: number } = {},
 ): Tensor {
-  const t = full(shape, 0, { dtype: opts.dtype });
+  const t = filled(shape, 0, { dtype: opts.dtype }, "randn");
   if (t.dtype === "int32") throw new DTypeError("randn: dtype must be float32 or float64");
   const rng = pickRng(opts, "randn");
   const mean = opts.mean ?? 0;
