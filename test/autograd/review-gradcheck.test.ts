@@ -76,3 +76,30 @@ describe("review: gradcheck and gradgradcheck catch wrong gradients", () => {
     expect(x.dtype).toBe("float32");
   });
 });
+
+describe("review: second order through piecewise-linear ops composed with smooth ones", () => {
+  const x = tensor(
+    [
+      [0.3, -1.2, 2.1],
+      [1.7, -0.4, 0.9],
+    ],
+    { dtype: "float64" },
+  );
+  const cases: [string, (t: Tensor) => Tensor][] = [
+    ["max", (t) => t.max(1).square()],
+    ["min", (t) => t.min(0).exp()],
+    ["maximum", (t) => t.maximum(t.square().mul(0.3)).square()],
+    ["abs", (t) => t.abs().pow(3)],
+    ["relu", (t) => t.relu().square()],
+    ["leakyRelu", (t) => t.leakyRelu(0.2).square()],
+    ["clamp", (t) => t.clamp(-1, 1).exp()],
+    ["where", (t) => t.greater(0).mul(t.square()).add(t.exp())],
+    ["gather", (t) => t.gather([2, 0, 2], 1).pow(3)],
+    ["matmul with its transpose", (t) => t.matmul(t.T).tanh()],
+    ["pow with a tensor exponent", (t) => t.add(3).pow(t)],
+  ];
+  it.each(cases)("%s (away from kinks)", (_name, f) => {
+    const r = gradgradcheck(f, [x]);
+    expect(r.ok, JSON.stringify(r)).toBe(true);
+  });
+});
