@@ -9,6 +9,7 @@ import {
   noGrad,
   record,
   scope,
+  TapegradError,
   type Tensor,
   tensor,
   valueAndGrad,
@@ -221,5 +222,25 @@ describe("review: grad(f)(x, ...rest) as in JAX (argnums = 0)", () => {
     const r = valueAndGrad(f)(f64([2]), f64([3]), 10);
     expect(r.value.item()).toBe(60);
     expect(r.grad?.toArray()).toEqual([30]);
+  });
+});
+
+describe("review: the scoped helpers refuse async functions", () => {
+  // Their state is restored when fn returns, before any await resumes: ops after an await would run
+  // recorded inside noGrad, unscoped inside scope, unrecorded by record. A clear error beats that.
+  const later = async (): Promise<number> => {
+    await Promise.resolve();
+    return 1;
+  };
+  it.each([
+    ["noGrad", () => noGrad(later)],
+    ["enableGrad", () => enableGrad(later)],
+    ["scope", () => scope("s", later)],
+    ["record", () => record(later)],
+    ["withAnomalyMode", () => withAnomalyMode(later)],
+  ])("%s(async fn) is a TapegradError naming the helper", (name, run) => {
+    expect(run).toThrow(TapegradError);
+    expect(run).toThrow(new RegExp(`^${name}: fn returned a Promise`));
+    expect(isGradEnabled()).toBe(true);
   });
 });

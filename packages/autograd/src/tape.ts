@@ -80,9 +80,23 @@ function withGradEnabled<T>(enabled: boolean, fn: () => T): T {
   }
 }
 
+/**
+ * The scoped helpers restore their state when fn returns, before any of its awaits resume, so an
+ * async fn would run its later ops outside the state it asked for: refuse it with a clear error.
+ */
+function synchronous<T>(value: T, op: string): T {
+  if (typeof (value as { then?: unknown } | null)?.then === "function") {
+    (value as unknown as Promise<unknown>).then(undefined, () => {}); // its own error is superseded by ours
+    throw new TapegradError(
+      `${op}: fn returned a Promise; ${op} switches its state back when fn returns, before any await resumes. Keep fn synchronous (await outside it)`,
+    );
+  }
+  return value;
+}
+
 /** Runs fn without recording the graph and returns its result. */
 export function noGrad<T>(fn: () => T): T {
-  return withGradEnabled(false, fn);
+  return synchronous(withGradEnabled(false, fn), "noGrad");
 }
 
 /** Runs fn as one opaque step: nothing recorded, not even for pictures (the forward of a custom op). */
@@ -98,18 +112,20 @@ export function opaque<T>(fn: () => T): T {
 
 /** Runs fn with recording on (e.g. inside noGrad), returning its result. */
 export function enableGrad<T>(fn: () => T): T {
-  return withGradEnabled(true, fn);
+  return synchronous(withGradEnabled(true, fn), "enableGrad");
 }
 
 /** Tags every node created inside fn with `label` (scopes nest), for pictures of the graph. */
 export function scope<T>(label: string, fn: () => T): T {
   const prev = state.scope;
   state.scope = { label, id: state.nextScopeId++, parent: prev };
+  let value: T;
   try {
-    return fn();
+    value = fn();
   } finally {
     state.scope = prev;
   }
+  return synchronous(value, "scope");
 }
 
 /** Turns anomaly detection on or off: NaN/Inf in any op output or backward cotangent then throws. */
@@ -125,11 +141,13 @@ export function isAnomalyModeEnabled(): boolean {
 export function withAnomalyMode<T>(fn: () => T): T {
   const prev = state.anomaly;
   state.anomaly = true;
+  let value: T;
   try {
-    return fn();
+    value = fn();
   } finally {
     state.anomaly = prev;
   }
+  return synchronous(value, "withAnomalyMode");
 }
 
 // ---- applying primitives -------------------------------------------------------------------------
@@ -575,5 +593,5 @@ export function record<T>(fn: () => T): { value: T; tape: Tape } {
   } finally {
     state.recorders.splice(state.recorders.lastIndexOf(recorder), 1);
   }
-  return { value, tape: new Tape(recorder.finish()) };
+  return { value: synchronous(value, "record"), tape: new Tape(recorder.finish()) };
 }
