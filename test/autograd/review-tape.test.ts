@@ -244,3 +244,35 @@ describe("review: the scoped helpers refuse async functions", () => {
     expect(isGradEnabled()).toBe(true);
   });
 });
+
+describe("review: every leaf gets its own .grad buffer", () => {
+  // Optimisers and clipGradNorm update .grad in place: two leaves sharing one buffer would be scaled twice.
+  it("a.add(b): the add vjp hands the same cotangent to both inputs, yet a.grad and b.grad are distinct", () => {
+    const a = f64([1, 2], true);
+    const b = f64([3, 4], true);
+    a.add(b)
+      .mul(f64([5, 6]))
+      .sum()
+      .backward();
+    expect(a.grad?.toArray()).toEqual([5, 6]);
+    expect(b.grad?.toArray()).toEqual([5, 6]);
+    expect(a.grad!.data).not.toBe(b.grad!.data);
+    a.grad!.data[0] = 100; // an in-place update of one gradient leaves the other alone
+    expect(b.grad?.toArray()).toEqual([5, 6]);
+  });
+
+  it("a reshape vjp sharing data, and a user seed, are not aliased into .grad", () => {
+    const a = f64([1, 2], true);
+    const b = tensor([[1], [2]], { dtype: "float64", requiresGrad: true });
+    const seed = f64([7, 8]);
+    a.add(b.reshape([2])).backward(seed);
+    expect(a.grad!.data).not.toBe(b.grad!.data);
+    expect(a.grad!.data).not.toBe(seed.data);
+    expect(b.grad!.data).not.toBe(seed.data);
+    expect(b.grad?.toArray()).toEqual([[7], [8]]);
+    const leaf = f64([1, 2], true);
+    leaf.backward(seed);
+    expect(leaf.grad!.data).not.toBe(seed.data);
+    expect(leaf.grad?.toArray()).toEqual([7, 8]);
+  });
+});

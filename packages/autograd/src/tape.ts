@@ -216,8 +216,18 @@ export function backward(y: Tensor, seed?: Tensor | number, opts: BackwardOption
   const retainGraph = opts.retainGraph ?? createGraph;
   const leafGrads = runBackward(y, seedTensor, null, retainGraph, createGraph);
   withGradEnabled(opts.createGraph === true, () => {
+    // .grad is the user's to update in place (optimisers, clipping): no two leaves may share a buffer,
+    // nor one with the seed, though vjps hand one cotangent to several inputs (add) or share data (reshape).
+    const taken = new Set<unknown>();
+    if (seed instanceof Tensor) taken.add(seed.data);
     for (const [leaf, g] of leafGrads) {
-      leaf.grad = leaf.grad === null ? g : leaf.grad.add(g);
+      if (leaf.grad !== null) {
+        leaf.grad = leaf.grad.add(g);
+        continue;
+      }
+      const own = taken.has(g.data) ? g.add(0) : g;
+      taken.add(own.data);
+      leaf.grad = own;
     }
   });
 }
