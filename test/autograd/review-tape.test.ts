@@ -276,3 +276,12 @@ describe("review: every leaf gets its own .grad buffer", () => {
     expect(leaf.grad?.toArray()).toEqual([7, 8]);
   });
 });
+
+describe("review: functional transforms return distinct gradient buffers", () => {
+  it("grads((a, b) => a.add(b).sum()) gives two tensors that do not share data", () => {
+    const [ga, gb] = grads((a: Tensor, b: Tensor) => a.add(b).sum())(f64([1, 2]), f64([3, 4]));
+    expect(ga?.toArray()).toEqual([1, 1]);
+    expect(gb?.toArray()).toEqual([1, 1]);
+    expect(ga!.data).not.toBe(gb!.data);
+  });
+});

@@ -483,7 +483,15 @@ function gradientsOf(y: Tensor, args: Tensor[], connected: boolean, start: numbe
   if (!y._requiresGrad || wrt.length === 0) return args.map(() => null);
   const seed = onesLike(y);
   const found = runBackward(y, seed, wrt, connected, connected, start);
-  return args.map((a) => (a._requiresGrad ? (found.get(a) ?? null) : null));
+  // Distinct buffers per argument, as for .grad: an add vjp hands one cotangent to both inputs.
+  const taken = new Set<unknown>();
+  return args.map((a) => {
+    const g = a._requiresGrad ? (found.get(a) ?? null) : null;
+    if (g === null) return null;
+    const own = taken.has(g.data) ? g.add(0) : g;
+    taken.add(own.data);
+    return own;
+  });
 }
 
 /** valueAndGrads(f)(...xs): the value of f and its gradient with respect to every argument. */
