@@ -326,6 +326,39 @@ export const opTable: OpInfo[] = [
     },
     smooth: true,
   },
+  // Logits near 1e4: exp overflows unless shifted, and float32 keeps only ~1e-3 absolute there, so
+  // logSoftmax must subtract the log-sum from the shifted logits to stay accurate.
+  ...(["softmax", "logSoftmax"] as const).map(
+    (op): OpInfo => ({
+      name: `${op}-large-logits`,
+      covers: ["max", "exp", "sum", "sub"],
+      cases: axisCase(),
+      domain: { min: 1e4 - 4, max: 1e4 + 4 },
+      fn: (axis, x) => ag[op](x, axis as number),
+      ref: (axis, x) => {
+        const ax = axis as number;
+        const shape = x.shape;
+        const data: number[] = [];
+        for (let i = 0; i < size(shape); i++) {
+          const idx = unravel(i, shape);
+          const row: number[] = [];
+          for (let j = 0; j < shape[ax]; j++) {
+            const other = idx.slice();
+            other[ax] = j;
+            let flat = 0;
+            for (let d = 0; d < shape.length; d++) flat = flat * shape[d] + other[d];
+            row.push(x.data[flat]);
+          }
+          const m = Math.max(...row);
+          const logSum = Math.log(row.reduce((t, v) => t + Math.exp(v - m), 0));
+          const v = x.data[i] - m - logSum;
+          data.push(op === "softmax" ? Math.exp(v) : v);
+        }
+        return { data, shape };
+      },
+      smooth: true,
+    }),
+  ),
   ...(["softmax", "logSoftmax"] as const).map(
     (op): OpInfo => ({
       name: op,
