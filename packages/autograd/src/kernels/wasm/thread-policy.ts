@@ -8,7 +8,7 @@ import { helpersMustJoin } from "./workers.js";
  * fits both, so the choice is measured as it goes: for each size class (a power of two of m·n·k)
  * the policy keeps a running average of the achieved rate (multiply-adds per ms) with and without
  * helpers, uses the faster, and every EXPLORE_EVERY-th product of the class tries the other one so
- * the estimate follows the machine's load.
+ * the estimate follows the machine's load (every 4·EXPLORE_EVERY-th when one choice is clearly faster).
  */
 
 /** Below these sizes (multiply-adds) a helper's wake-up and the serial copies never pay off. */
@@ -16,6 +16,8 @@ const MIN_MACS = { float32: 1 << 20, float64: 1 << 19 };
 /** Products from this size are timed (the smaller of the two minimums). */
 export const POLICY_MIN_MACS = MIN_MACS.float64;
 const EXPLORE_EVERY = 8;
+/** A rate ratio beyond which the choice is clear and re-checked only every 4·EXPLORE_EVERY products. */
+const CLEAR_WIN = 1.3;
 /** Weight of the newest observation in the running averages. */
 const ALPHA = 0.3;
 
@@ -46,7 +48,10 @@ export function chooseThreads(macs: number, isF32: boolean, maxThreads: number):
   if (cls.multi === 0) return maxThreads; // no estimate yet: try helpers first
   if (cls.single === 0) return 1;
   const best = cls.multi > cls.single ? maxThreads : 1;
-  if (cls.calls % EXPLORE_EVERY === 0) return best === 1 ? maxThreads : 1;
+  // Re-check the other choice now and then; rarely when the last estimates were far apart.
+  const ratio = Math.max(cls.multi, cls.single) / Math.min(cls.multi, cls.single);
+  const every = ratio > CLEAR_WIN ? EXPLORE_EVERY * 4 : EXPLORE_EVERY;
+  if (cls.calls % every === 0) return best === 1 ? maxThreads : 1;
   return best;
 }
 
