@@ -1,4 +1,4 @@
-import { grad, ShapeError, type Tensor, tensor, where, zeros } from "@tapegrad/autograd";
+import { full, grad, ShapeError, type Tensor, tensor, where, zeros } from "@tapegrad/autograd";
 import { describe, expect, it } from "vitest";
 
 const f64 = (data: number[] | number[][] | number, requiresGrad = false): Tensor =>
@@ -213,5 +213,19 @@ describe("review: infinities", () => {
       expect(g.data[1] === 0).toBe(true);
     }
     expect(f64([-Infinity, -Infinity]).logsumexp().item()).toBe(-Infinity);
+  });
+});
+
+describe("review: float32 sums over many rows", () => {
+  it("accumulate in float64: column sums of 1e6 rows of 0.1 are exact to float32 rounding (were 1% off)", () => {
+    const n = 1_000_000;
+    const exact = n * Math.fround(0.1);
+    const cols = full([n, 2], 0.1).sum(0);
+    expect(cols.dtype).toBe("float32");
+    for (const v of cols.data) expect(Math.abs(v - exact) / exact).toBeLessThan(1e-6);
+    // The general (odometer) path: reduced axes on both sides of a kept one.
+    const mid = full([1000, 2, 1000], 0.1).sum([0, 2]);
+    for (const v of mid.data) expect(Math.abs(v - exact) / exact).toBeLessThan(1e-6);
+    expect(Math.abs(full([n, 2], 0.1).mean(0).data[0] - Math.fround(0.1))).toBeLessThan(1e-7);
   });
 });

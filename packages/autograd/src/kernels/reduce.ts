@@ -96,7 +96,20 @@ function reduceOuterReducedInner(
     }
     return;
   }
-  // Accumulate whole rows of length `inner`: contiguous reads and writes.
+  // Accumulate whole rows of length `inner`: contiguous reads and writes. A float32 sum accumulates in
+  // a float64 row, as the inner === 1 path does in `acc`: float32 running sums over many rows drift.
+  if (op === "sum" && out instanceof Float32Array) {
+    const acc = new Float64Array(inner);
+    for (let o = 0; o < outer; o++) {
+      acc.fill(0);
+      for (let r = 0; r < reduced; r++) {
+        const xb = (o * reduced + r) * inner;
+        for (let i = 0; i < inner; i++) acc[i] += x[xb + i];
+      }
+      out.set(acc, o * inner);
+    }
+    return;
+  }
   for (let o = 0; o < outer; o++) {
     const ob = o * inner;
     for (let i = 0; i < inner; i++) out[ob + i] = init;
@@ -133,6 +146,13 @@ function reduceGeneral(
       outStrides[d] = s;
       s *= shape[d];
     }
+  }
+  if (op === "sum" && out instanceof Float32Array) {
+    // Accumulate in float64, then round once.
+    const acc = new Float64Array(out.length);
+    reduceGeneral(op, x, shape, axes, acc);
+    out.set(acc);
+    return;
   }
   out.fill(initialValue(op));
   const idx = new Array<number>(nd).fill(0);
