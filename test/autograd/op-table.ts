@@ -334,7 +334,7 @@ export const opTable: OpInfo[] = [
       covers: ["max", "exp", "sum", "sub"],
       cases: axisCase(),
       domain: { min: 1e4 - 4, max: 1e4 + 4 },
-      fn: (axis, x) => ag[op](x, axis as number),
+      fn: (axis, x) => (op === "softmax" ? ag.softmax : ag.logSoftmax)(x, axis as number),
       ref: (axis, x) => {
         const ax = axis as number;
         const shape = x.shape;
