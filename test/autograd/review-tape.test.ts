@@ -56,6 +56,14 @@ describe("review: a functional transform leaves the graphs it closes over alone"
     expect(W.grad?.toArray()).toEqual([1, 10]);
   });
 
+  it("a function returning a recorded tensor it closes over has a null gradient and frees nothing", () => {
+    const W = f64([2, 3], true);
+    const h = W.exp().sum();
+    expect(grad((_z: Tensor) => h)(f64([1]))).toBeNull();
+    h.backward();
+    expect(W.grad?.data[0]).toBeCloseTo(Math.exp(2), 12);
+  });
+
   it("a customOp vjp may call grad on tensors of the graph being differentiated", () => {
     const W = f64([0.5, -1], true);
     const h = W.exp();
