@@ -29,7 +29,6 @@ export function gemmJs(
       const aRow = aOff + i * aRowStride;
       for (let p = 0; p < k; p++) {
         const av = a[aRow + p * aColStride];
-        if (av === 0) continue;
         const bRow = bOff + p * n;
         for (let j = 0; j < n; j++) c[cRow + j] += av * b[bRow + j];
       }
