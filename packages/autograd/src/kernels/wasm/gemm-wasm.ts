@@ -101,15 +101,16 @@ export function gemmWasm(
       dtype: isF32 ? 0 : 1,
       splitRows,
       tiles,
-      chunkTiles: Math.max(1, Math.ceil(tiles / (6 * used))),
+      chunkTiles: Math.max(1, Math.ceil(tiles / (16 * used))),
       first: joinAll ? 0 : -1,
       sharedTiles,
       sharedChunkTiles: Math.max(1, Math.ceil(sharedTiles / (4 * used))),
       pack: splitRows ? packAArgs : packBArgs,
       sharedPack: splitRows ? packBArgs : packAArgs,
       compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles, n],
+      threads: used,
     };
-    resetCounters(rt, joinAll ? used : 0);
+    resetCounters(rt, joinAll ? Math.min(tiles, used * job.chunkTiles) : 0);
     copyA();
     copyB();
     for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: joinAll ? t : -1 });

@@ -30,7 +30,7 @@ export const MAX_HELPERS = CONTROL_BYTES / (SLOT_STRIDE * 4) - 1;
 /** Int32 indices (in control block 0) of the counters the threads of one product share. */
 const SHARED_NEXT = 0; // next chunk of the shared operand to pack
 const SHARED_DONE = 1; // chunks of the shared operand packed so far
-const CHUNK_NEXT = 2; // next chunk of C to compute
+const CHUNK_NEXT = 2; // first tile of C no thread has taken yet
 const SHARED_SLEEPERS = 3; // threads in Atomics.wait for SHARED_DONE
 
 /*
@@ -45,8 +45,9 @@ const SHARED_SLEEPERS = 3; // threads in Atomics.wait for SHARED_DONE
  * shared counters so a thread slowed down by other load on the machine simply takes fewer chunks:
  * 1. pack the shared operand (the one not split: B when splitting rows of C, A when splitting
  *    columns) by chunks of `sharedChunkTiles` strips, then wait until every chunk of it is packed;
- * 2. compute C by chunks of `chunkTiles` tiles of the split dimension, packing that chunk's strips
- *    of the split operand first. `first` >= 0 hands one chunk to this thread up front.
+ * 2. compute C by bands of tiles of the split dimension, packing that band's strips of the split
+ *    operand first: a thread takes 1/(2·threads) of the tiles left, at least `chunkTiles`.
+ *    `first` >= 0 hands this thread band [first·chunkTiles, (first+1)·chunkTiles) up front.
  */
 export interface ShareJob {
   dtype: 0 | 1; // 0 float32, 1 float64
@@ -62,10 +63,12 @@ export interface ShareJob {
   sharedPack: number[];
   /** compute args (10); the split range is filled in per chunk. */
   compute: number[];
+  /** Threads taking part (sets the guided chunk sizes). */
+  threads: number;
 }
 
-/** Job fields as int32 slots: the 7 scalars above, then pack[8], sharedPack[8], compute[10]. */
-const JOB_FIELDS = 7 + 8 + 8 + 10;
+/** Job fields as int32 slots: the 7 scalars above, then pack[8], sharedPack[8], compute[10], threads. */
+const JOB_FIELDS = 7 + 8 + 8 + 10 + 1;
 
 interface KernelFns {
   packA: (...args: number[]) => void;
@@ -73,11 +76,11 @@ interface KernelFns {
   compute: (...args: number[]) => void;
 }
 
-/** Resets the shared counters before a split product; with `firstChunks` chunks handed out up front. */
-export function resetCounters(rt: WasmRuntime, firstChunks: number): void {
+/** Resets the shared counters before a split product; tiles below `firstTiles` are handed out up front. */
+export function resetCounters(rt: WasmRuntime, firstTiles: number): void {
   Atomics.store(rt.i32, SHARED_NEXT, 0);
   Atomics.store(rt.i32, SHARED_DONE, 0);
-  Atomics.store(rt.i32, CHUNK_NEXT, firstChunks);
+  Atomics.store(rt.i32, CHUNK_NEXT, firstTiles);
   Atomics.store(rt.i32, SHARED_SLEEPERS, 0);
 }
 
@@ -113,17 +116,26 @@ export function runShare(fns: KernelFns, counters: Int32Array, job: ShareJob): v
   const pack = job.splitRows ? fns.packA : fns.packB;
   const p = job.pack.slice();
   const c = job.compute.slice();
-  const chunks = Math.ceil(job.tiles / job.chunkTiles);
-  let chunk = job.first >= 0 ? job.first : Atomics.add(counters, CHUNK_NEXT, 1);
-  for (; chunk < chunks; chunk = Atomics.add(counters, CHUNK_NEXT, 1)) {
-    const t0 = chunk * job.chunkTiles;
-    const t1 = Math.min(t0 + job.chunkTiles, job.tiles);
+  const band = (t0: number, t1: number): void => {
     p[6] = t0;
     p[7] = t1;
     pack(...p);
     c[job.splitRows ? 5 : 7] = t0;
     c[job.splitRows ? 6 : 8] = t1;
     fns.compute(...c);
+  };
+  if (job.first >= 0) {
+    const t0 = job.first * job.chunkTiles;
+    band(Math.min(t0, job.tiles), Math.min(t0 + job.chunkTiles, job.tiles));
+  }
+  // Guided self-scheduling: take a share of what is left (at least chunkTiles), so chunks are large
+  // at first and small at the end, where a late thread would otherwise hold up the others.
+  for (;;) {
+    const t0 = Atomics.load(counters, CHUNK_NEXT);
+    if (t0 >= job.tiles) break;
+    const size = Math.max(job.chunkTiles, Math.ceil((job.tiles - t0) / (2 * job.threads)));
+    const t1 = Math.min(job.tiles, t0 + size);
+    if (Atomics.compareExchange(counters, CHUNK_NEXT, t0, t1) === t0) band(t0, t1);
   }
 }
 
@@ -148,7 +160,7 @@ function runShare(j) {
   const f = fns[j[0]];
   const splitRows = j[1] === 1, tiles = j[2], chunkTiles = j[3], first = j[4];
   const sharedTiles = j[5], sharedChunkTiles = j[6];
-  const p = j.slice(7, 15), sp = j.slice(15, 23), c = j.slice(23, 33);
+  const p = j.slice(7, 15), sp = j.slice(15, 23), c = j.slice(23, 33), threads = j[33];
   const sharedPack = splitRows ? f.packB : f.packA;
   const sharedChunks = Math.ceil(sharedTiles / sharedChunkTiles);
   for (let i = Atomics.add(counters, ${SHARED_NEXT}, 1); i < sharedChunks; i = Atomics.add(counters, ${SHARED_NEXT}, 1)) {
@@ -160,14 +172,21 @@ function runShare(j) {
   }
   waitSharedDone(sharedChunks);
   const pack = splitRows ? f.packA : f.packB;
-  const chunks = Math.ceil(tiles / chunkTiles);
-  let chunk = first >= 0 ? first : Atomics.add(counters, ${CHUNK_NEXT}, 1);
-  for (; chunk < chunks; chunk = Atomics.add(counters, ${CHUNK_NEXT}, 1)) {
-    const t0 = chunk * chunkTiles, t1 = Math.min(t0 + chunkTiles, tiles);
+  const band = (t0, t1) => {
     p[6] = t0; p[7] = t1;
     pack(...p);
     c[splitRows ? 5 : 7] = t0; c[splitRows ? 6 : 8] = t1;
     f.compute(...c);
+  };
+  if (first >= 0) {
+    const t0 = first * chunkTiles;
+    band(Math.min(t0, tiles), Math.min(t0 + chunkTiles, tiles));
+  }
+  for (;;) {
+    const t0 = Atomics.load(counters, ${CHUNK_NEXT});
+    if (t0 >= tiles) break;
+    const t1 = Math.min(tiles, t0 + Math.max(chunkTiles, Math.ceil((tiles - t0) / (2 * threads))));
+    if (Atomics.compareExchange(counters, ${CHUNK_NEXT}, t0, t1) === t0) band(t0, t1);
   }
 }
 Atomics.store(ctl, ${READY}, 1);
@@ -313,6 +332,7 @@ export function postJob(rt: WasmRuntime, index: number, job: ShareJob): void {
   ctl.set(job.pack, at + 7);
   ctl.set(job.sharedPack, at + 15);
   ctl.set(job.compute, at + 23);
+  ctl[at + 33] = job.threads;
   h.seq++;
   // SEQ before STATE: a helper that claims the job then reads this job's number.
   Atomics.store(ctl, h.base + SEQ, h.seq);
