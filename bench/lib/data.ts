@@ -65,7 +65,7 @@ export async function loadDataset(n: number, preferSynthetic = false): Promise<D
           x,
           y: oneHot(labels),
           labels,
-          source: `MNIST, first ${n} training digits of the ${source}`,
+          source: `MNIST, first ${n} training digits (${source})`,
         };
       }
       why = `the MNIST loader gave ${train.count} images of ${train.rows}x${train.cols}, need ${n} of 28x28`;
