@@ -18,6 +18,18 @@ export { DTypeError, GraphError, ShapeError, TapegradError, ValueError } from ".
 export { type GradcheckOptions, type GradcheckResult, gradcheck, gradgradcheck } from "./gradcheck.js";
 export type { GraphOptions, TapeNode } from "./graph.js";
 export { Tape } from "./graph-tape.js";
+export {
+  getKernelBackend,
+  getKernelThreads,
+  type KernelBackend,
+  type KernelStats,
+  kernelStats,
+  resetKernelStats,
+  setKernelBackend,
+  setKernelThreads,
+  startKernelThreads,
+  wasmAvailable,
+} from "./kernels/backend.js";
 export * from "./ops/index.js";
 export type { Primitive } from "./ops/primitive.js";
 export { primitiveNames } from "./ops/rules.js";
