@@ -9,7 +9,17 @@ describe("the article's network as a recorded graph", () => {
     const Y = tensor(new Float64Array(8 * 2), { shape: [8, 2], name: "Y" });
     const { tape } = record(() => nn.lossTensor(X, Y));
     const mermaid = tape.toMermaid({ collapseScopes: true });
-    for (const label of ["f_0 = X", "f_1", "W_1·f_0 + b_1", "f_2", "f_3", "W_2·f_2 + b_2", "f_4", "f_5", "loss"]) {
+    for (const label of [
+      "f_0 = X",
+      "f_1",
+      "W_1·f_0 + b_1",
+      "f_2",
+      "f_3",
+      "W_2·f_2 + b_2",
+      "f_4",
+      "f_5",
+      "loss",
+    ]) {
       expect(mermaid).toContain(label);
     }
     expect(mermaid).not.toContain("f_6");
