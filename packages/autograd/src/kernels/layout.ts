@@ -21,20 +21,12 @@ export function permute(x: NumericArray, shape: Shape, perm: readonly number[], 
     return;
   }
   const inStrides = stridesOf(shape);
-  const outShape = perm.map((p) => shape[p]);
-  const srcStrides = perm.map((p) => inStrides[p]);
-  const idx = new Array<number>(nd).fill(0);
-  let src = 0;
-  for (let i = 0; i < n; i++) {
-    out[i] = x[src];
-    for (let d = nd - 1; d >= 0; d--) {
-      idx[d]++;
-      src += srcStrides[d];
-      if (idx[d] < outShape[d]) break;
-      src -= srcStrides[d] * outShape[d];
-      idx[d] = 0;
-    }
-  }
+  copyStrided(
+    x,
+    perm.map((p) => inStrides[p]),
+    perm.map((p) => shape[p]),
+    out,
+  );
 }
 
 /** Copies x broadcast to outShape (strides from broadcastStrides) into out. */
@@ -44,13 +36,14 @@ export function expand(
   outShape: Shape,
   out: NumericArray,
 ): void {
+  if (out.length > 0 && x.length === 1) out.fill(x[0]);
+  else copyStrided(x, strides, outShape, out);
+}
+
+/** out[i] = x[Σ idx_d·strides_d] over the row-major indices of outShape (an odometer tracks the source offset). */
+function copyStrided(x: NumericArray, strides: readonly number[], outShape: Shape, out: NumericArray): void {
   const n = out.length;
   const nd = outShape.length;
-  if (n === 0) return;
-  if (x.length === 1) {
-    out.fill(x[0]);
-    return;
-  }
   const idx = new Array<number>(nd).fill(0);
   let src = 0;
   for (let i = 0; i < n; i++) {
