@@ -11,10 +11,12 @@ import {
   startHelpers,
 } from "./workers.js";
 
+const align = (bytes: number): number => (bytes + 63) & ~63;
+
 /**
  * GEMM on the WASM SIMD backend, same contract as gemmJs: C[m,n] = op(A)·op(B), overwriting C.
- * Copies A and B into the wasm memory (typed-array set: memcpy speed), packs them into tile strips
- * there, computes C, and copies it back. With threads > 1 and helper threads ready, the
+ * Copies A and B into a wasm memory (typed-array set: memcpy speed; the unshared arena unless the
+ * product is split over threads), packs them into tile strips there, computes C, and copies it back. With threads > 1 and helper threads ready, the
  * product is split into chunks of row (or column) tiles that the threads draw from shared counters
  * (see ShareJob in workers.ts).
  *
@@ -43,14 +45,18 @@ export function gemmWasm(
     return 1;
   }
   const isF32 = c instanceof Float32Array;
-  const engine = isF32 ? rt.engines.float32 : rt.engines.float64;
-  const { mr, nr } = engine.shape;
+  // Helper threads only see the shared arena; a call on this thread alone uses the unshared one.
+  let used = 1;
+  if (threads > 1) {
+    startHelpers(rt, threads - 1);
+    used = 1 + readyHelpers(rt, threads - 1);
+  }
+  const { mr, nr } = (isF32 ? rt.engines.float32 : rt.engines.float64).shape;
   const es = isF32 ? 4 : 8;
   const mTiles = Math.ceil(m / mr);
   const nTiles = Math.ceil(n / nr);
 
   // Layout, 64-byte aligned: raw A, raw B, packed A, packed B, C (rows padded to whole tiles).
-  const align = (x: number): number => (x + 63) & ~63;
   const aPtr = HEAP_BASE;
   const bPtr = align(aPtr + m * k * es);
   const apPtr = align(bPtr + k * n * es);
@@ -58,34 +64,25 @@ export function gemmWasm(
   const cPtr = align(bpPtr + nTiles * nr * k * es);
   const ldc = n * es;
   const end = cPtr + mTiles * mr * ldc;
-  if (end > 2 ** 32 - 65536 || !ensureCapacity(rt, end)) return 0;
+  // Every thread needs at least one tile of the split dimension.
+  used = Math.min(used, Math.max(mTiles, nTiles));
+  const arena = used > 1 ? rt : rt.local;
+  if (end > 2 ** 32 - 65536 || !ensureCapacity(arena, end)) return 0;
+  const fns = (isF32 ? arena.engines.float32 : arena.engines.float64).fns;
 
-  const view = isF32 ? rt.f32 : rt.f64;
+  const view = isF32 ? arena.f32 : arena.f64;
   const aLen = m * k;
   const bLen = k * n;
-  const copyA = () =>
-    view.set(aOff === 0 && a.length === aLen ? a : a.subarray(aOff, aOff + aLen), aPtr / es);
-  const copyB = () =>
-    view.set(bOff === 0 && b.length === bLen ? b : b.subarray(bOff, bOff + bLen), bPtr / es);
+  view.set(aOff === 0 && a.length === aLen ? a : a.subarray(aOff, aOff + aLen), aPtr / es);
+  view.set(bOff === 0 && b.length === bLen ? b : b.subarray(bOff, bOff + bLen), bPtr / es);
 
   // Byte strides of op(A)(i, p) and op(B)(p, j) in the raw copies.
   const rsA = transA ? es : k * es;
   const csA = transA ? m * es : es;
   const rsB = transB ? es : n * es;
   const csB = transB ? k * es : es;
-  const fns = engine.fns;
-
-  let used = 1;
-  if (threads > 1) {
-    startHelpers(rt, threads - 1);
-    used = 1 + readyHelpers(rt, threads - 1);
-    // Every thread needs at least one tile of the split dimension.
-    used = Math.min(used, Math.max(mTiles, nTiles));
-  }
 
   if (used === 1) {
-    copyA();
-    copyB();
     fns.packA(aPtr, rsA, csA, m, k, apPtr, 0, mTiles);
     fns.packB(bPtr, csB, rsB, n, k, bpPtr, 0, nTiles);
     fns.compute(apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles, n);
@@ -111,8 +108,6 @@ export function gemmWasm(
       threads: used,
     };
     resetCounters(rt, joinAll ? Math.min(tiles, used * job.chunkTiles) : 0);
-    copyA();
-    copyB();
     for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: joinAll ? t : -1 });
     runShare(fns as unknown as Parameters<typeof runShare>[0], rt.i32, job);
     let joined = 1;
