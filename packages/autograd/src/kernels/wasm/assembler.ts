@@ -225,11 +225,26 @@ export class FunctionBuilder {
   i32Shl(): this {
     return this.op(0x74);
   }
+  f32Lt(): this {
+    return this.op(0x5d);
+  }
+  f64Lt(): this {
+    return this.op(0x63);
+  }
+  f32Sqrt(): this {
+    return this.op(0x91);
+  }
   f32Add(): this {
     return this.op(0x92);
   }
+  f32Sub(): this {
+    return this.op(0x93);
+  }
   f32Mul(): this {
     return this.op(0x94);
+  }
+  f32Div(): this {
+    return this.op(0x95);
   }
   i32TruncF32S(): this {
     return this.op(0xa8);
@@ -237,11 +252,20 @@ export class FunctionBuilder {
   f32ConvertI32S(): this {
     return this.op(0xb2);
   }
+  f64Sqrt(): this {
+    return this.op(0x9f);
+  }
   f64Add(): this {
     return this.op(0xa0);
   }
+  f64Sub(): this {
+    return this.op(0xa1);
+  }
   f64Mul(): this {
     return this.op(0xa2);
+  }
+  f64Div(): this {
+    return this.op(0xa3);
   }
 
   // Bulk memory (part of wasm 2.0; Node 20 supports it).
@@ -284,17 +308,43 @@ export class FunctionBuilder {
   f64x2ExtractLane(lane: number): this {
     return this.simd(0x21).op(lane);
   }
+  f32x4Sqrt(): this {
+    return this.simd(0xe3);
+  }
   f32x4Add(): this {
     return this.simd(0xe4);
+  }
+  f32x4Sub(): this {
+    return this.simd(0xe5);
   }
   f32x4Mul(): this {
     return this.simd(0xe6);
   }
+  f32x4Div(): this {
+    return this.simd(0xe7);
+  }
+  /** Pseudo-maximum: b where a < b, else a (no NaN propagation from b; JS `a < b ? b : a`). */
+  f32x4Pmax(): this {
+    return this.simd(0xeb);
+  }
+  f64x2Sqrt(): this {
+    return this.simd(0xef);
+  }
   f64x2Add(): this {
     return this.simd(0xf0);
   }
+  f64x2Sub(): this {
+    return this.simd(0xf1);
+  }
   f64x2Mul(): this {
     return this.simd(0xf2);
+  }
+  f64x2Div(): this {
+    return this.simd(0xf3);
+  }
+  /** Pseudo-maximum, as f32x4Pmax. */
+  f64x2Pmax(): this {
+    return this.simd(0xf7);
   }
 
   /** The code section entry: locals (run-length grouped by type) then the body and its `end`. */
