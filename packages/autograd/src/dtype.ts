@@ -1,4 +1,5 @@
 import { DTypeError } from "./errors.js";
+import { allocateStorage } from "./storage.js";
 
 export type DType = "float32" | "float64" | "int32";
 export type FloatDType = "float32" | "float64";
@@ -19,10 +20,9 @@ export function setDefaultDtype(dtype: FloatDType): void {
   defaultDtype = dtype;
 }
 
+/** A zero-filled array for tensor storage (small ones are carved from shared slabs: see storage.ts). */
 export function allocate(dtype: DType, size: number): TypedArray {
-  if (dtype === "float32") return new Float32Array(size);
-  if (dtype === "float64") return new Float64Array(size);
-  return new Int32Array(size);
+  return allocateStorage(dtype, size);
 }
 
 export function dtypeOf(data: TypedArray): DType {

@@ -1,0 +1,69 @@
+import fc from "fast-check";
+import { afterEach, describe, expect, it } from "vitest";
+import type { DType, TypedArray } from "./dtype.js";
+import { ValueError } from "./errors.js";
+import { allocateStorage, getSlabAllocation, setSlabAllocation } from "./storage.js";
+
+const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
+
+function span(a: TypedArray): [number, number] {
+  return [a.byteOffset, a.byteOffset + a.byteLength];
+}
+
+describe("allocateStorage", () => {
+  afterEach(() => setSlabAllocation(true));
+
+  it("carves 65 B to 2 KiB arrays from shared 16 KiB slabs and gives others their own buffer", () => {
+    expect(allocateStorage("float32", 16).buffer.byteLength).toBe(64);
+    expect(allocateStorage("float32", 17).buffer.byteLength).toBe(16384);
+    expect(allocateStorage("float64", 256).buffer.byteLength).toBe(16384);
+    expect(allocateStorage("float32", 513).buffer.byteLength).toBe(513 * 4);
+    expect(allocateStorage("int32", 100).buffer.byteLength).toBe(16384);
+  });
+
+  it("returns zero-filled, disjoint, aligned arrays of the right type and length", () => {
+    const request = fc.record({
+      dtype: fc.constantFrom<DType>("float32", "float64", "int32"),
+      size: fc.integer({ min: 0, max: 700 }),
+    });
+    fc.assert(
+      fc.property(fc.array(request, { minLength: 1, maxLength: 60 }), (requests) => {
+        const arrays = requests.map(({ dtype, size }) => {
+          const a = allocateStorage(dtype, size);
+          expect(a.length).toBe(size);
+          expect(a.BYTES_PER_ELEMENT).toBe(BYTES[dtype]);
+          expect(a.every((v) => v === 0)).toBe(true);
+          expect(a.byteOffset % a.BYTES_PER_ELEMENT).toBe(0);
+          a.fill(7); // a later array overlapping this one would not read as zeros
+          return a;
+        });
+        for (let i = 0; i < arrays.length; i++) {
+          for (let j = i + 1; j < arrays.length; j++) {
+            if (arrays[i].buffer !== arrays[j].buffer) continue;
+            const [s0, e0] = span(arrays[i]);
+            const [s1, e1] = span(arrays[j]);
+            expect(e0 <= s1 || e1 <= s0).toBe(true);
+          }
+        }
+      }),
+      { seed: 42, numRuns: 100 },
+    );
+  });
+
+  it("can be turned off: every array then owns its buffer", () => {
+    setSlabAllocation(false);
+    expect(getSlabAllocation()).toBe(false);
+    const a = allocateStorage("float32", 100);
+    expect(a.buffer.byteLength).toBe(400);
+    expect(a.byteOffset).toBe(0);
+    setSlabAllocation(true);
+    expect(allocateStorage("float32", 100).buffer.byteLength).toBe(16384);
+  });
+
+  it("rejects a non-boolean switch", () => {
+    expect(() => setSlabAllocation("yes" as unknown as boolean)).toThrow(ValueError);
+    expect(() => setSlabAllocation("yes" as unknown as boolean)).toThrow(
+      /setSlabAllocation: expected true or false, got yes/,
+    );
+  });
+});
