@@ -268,8 +268,11 @@ function buildMicroKernel(shape: GemmShape, isa: Isa): FunctionBuilder {
 
 /**
  * Packs strips s0..s1 of a matrix X (element (i, p) at x + i*rs + p*cs) into `width`-row
- * k-major strips: dst[s][p][r] = X(s*width + r, p), zero for rows past `rows`. A full strip whose
- * rows are adjacent in memory (rs == element size: the transposed layouts) is copied a vector at a time.
+ * k-major strips: dst[s][p][r] = X(s*width + r, p). Where rows are adjacent in memory (rs == element
+ * size: the untransposed B and the transposed A) a strip is copied a vector at a time, the last one
+ * included: its rows past `rows` then hold whatever follows in memory (up to width - 1 elements past
+ * X's end, which the caller keeps readable), values that only ever reach C's padding rows and
+ * columns, which are never stored or copied out. Otherwise element by element, zero past `rows`.
  */
 function buildPack(isa: Isa, width: number): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32], []);
@@ -361,9 +364,7 @@ function buildPack(isa: Isa, width: number): FunctionBuilder {
     () => {
       f.get(dst).get(s).get(stripBytes).i32Mul().i32Add().set(dStrip);
       if (strideOut % 16 === 0) {
-        f.get(rs).i32Const(isa.es).i32Eq();
-        f.get(s).i32Const(width).i32Mul().i32Const(width).i32Add().get(rows).i32LeS();
-        f.i32And().if();
+        f.get(rs).i32Const(isa.es).i32Eq().if();
         vectorStrip();
         f.else();
         scalarStrip();

@@ -56,7 +56,8 @@ export function gemmWasm(
   const mTiles = Math.ceil(m / mr);
   const nTiles = Math.ceil(n / nr);
 
-  // Layout, 64-byte aligned: raw A, raw B, packed A, packed B, C (rows padded to whole tiles).
+  // Layout, 64-byte aligned: raw A, raw B, packed A, packed B, C (rows padded to whole tiles). A
+  // region is always followed by another, which the packing's over-read past raw A or B needs.
   const aPtr = HEAP_BASE;
   const bPtr = align(aPtr + m * k * es);
   const apPtr = align(bPtr + k * n * es);
