@@ -28,8 +28,15 @@ export {
   setKernelBackend,
   setKernelThreads,
   startKernelThreads,
+  type UpdateStats,
+  updateKernelStats,
   wasmAvailable,
 } from "./kernels/backend.js";
+/**
+ * Optimiser steps over plain typed arrays, in place (PyTorch's SGD and Adam/AdamW formulas); the
+ * optimisers in @tapegrad/nn call these. WASM SIMD above a size threshold, JS loops below it.
+ */
+export { type AdamStep, adamUpdate, type SgdStep, sgdUpdate } from "./kernels/update.js";
 export * from "./ops/index.js";
 export type { Primitive } from "./ops/primitive.js";
 export { primitiveNames } from "./ops/rules.js";

@@ -104,6 +104,28 @@ export function resetKernelStats(): void {
   stats.js = 0;
   stats.wasm = 0;
   stats.wasmThreads = {};
+  updates.js = 0;
+  updates.wasm = 0;
+}
+
+/**
+ * Counts of optimiser-update kernel calls (sgdUpdate, adamUpdate) by the backend that ran them.
+ * Kept apart from KernelStats, whose shape callers compare whole; reset by resetKernelStats too.
+ */
+export interface UpdateStats {
+  js: number;
+  wasm: number;
+}
+
+const updates: UpdateStats = { js: 0, wasm: 0 };
+
+export function updateKernelStats(): UpdateStats {
+  return { js: updates.js, wasm: updates.wasm };
+}
+
+/** Records one optimiser-update call and the backend that ran it. */
+export function recordUpdate(backend: "js" | "wasm"): void {
+  updates[backend]++;
 }
 
 /** Records one gemm call: threadsUsed 0 = JS, otherwise WASM on that many threads. */

@@ -1,4 +1,4 @@
-import type { Tensor } from "@tapegrad/autograd";
+import { adamUpdate, type Tensor } from "@tapegrad/autograd";
 import type { FloatArray } from "../util.js";
 import { type BaseOptions, checkRange, like, Optimizer, type ParamGroupSpec } from "./optimizer.js";
 
@@ -54,33 +54,21 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
   }
 
   protected update(p: FloatArray, grad: FloatArray, lr: number, o: AdamOptions, s: AdamState): void {
-    const [b1, b2] = o.betas;
-    const t = ++s.step;
-    const stepSize = lr / (1 - b1 ** t);
-    const sqrtBc2 = Math.sqrt(1 - b2 ** t);
-    const { eps } = o;
-    const decoupled = this.name === "AdamW";
-    const l2 = decoupled ? 0 : o.weightDecay;
-    if (decoupled && o.weightDecay !== 0) {
-      const shrink = 1 - lr * o.weightDecay;
-      for (let i = 0; i < p.length; i++) p[i] *= shrink;
-    }
-    const { m, v } = s;
-    if (o.amsgrad && s.vMax === null)
+    if (o.amsgrad && s.vMax === null) {
       s.vMax = p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length);
-    const vMax = s.vMax;
-    for (let i = 0; i < p.length; i++) {
-      const g = grad[i] + l2 * p[i];
-      const mi = b1 * m[i] + (1 - b1) * g;
-      let vi = b2 * v[i] + (1 - b2) * g * g;
-      m[i] = mi;
-      v[i] = vi;
-      if (vMax !== null && o.amsgrad) {
-        if (vi < vMax[i]) vi = vMax[i];
-        else vMax[i] = vi;
-      }
-      p[i] -= (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + eps);
     }
+    adamUpdate(p, grad, {
+      lr,
+      beta1: o.betas[0],
+      beta2: o.betas[1],
+      eps: o.eps,
+      weightDecay: o.weightDecay,
+      decoupled: this.name === "AdamW",
+      step: ++s.step,
+      m: s.m,
+      v: s.v,
+      vMax: o.amsgrad ? s.vMax : null,
+    });
   }
 }
 

@@ -1,4 +1,4 @@
-import { type Tensor, ValueError } from "@tapegrad/autograd";
+import { sgdUpdate, type Tensor, ValueError } from "@tapegrad/autograd";
 import type { FloatArray } from "../util.js";
 import {
   type BaseOptions,
@@ -49,22 +49,15 @@ export class SGD extends Optimizer<SGDOptions, SGDState> {
   }
 
   protected update(p: FloatArray, grad: FloatArray, lr: number, o: SGDOptions, s: SGDState): void {
-    const { momentum: mu, weightDecay: wd, nesterov } = o;
-    const n = p.length;
-    if (mu === 0) {
-      if (wd === 0) for (let i = 0; i < n; i++) p[i] -= lr * grad[i];
-      else for (let i = 0; i < n; i++) p[i] -= lr * (grad[i] + wd * p[i]);
+    const { momentum, dampening, nesterov, weightDecay } = o;
+    if (momentum === 0) {
+      sgdUpdate(p, grad, { lr, weightDecay });
       return;
     }
-    const keep = 1 - o.dampening;
-    let buf = s.buffer;
-    const first = buf === null;
-    if (buf === null) buf = s.buffer = p instanceof Float64Array ? new Float64Array(n) : new Float32Array(n);
-    for (let i = 0; i < n; i++) {
-      const g = grad[i] + wd * p[i];
-      const b = first ? g : mu * buf[i] + keep * g;
-      buf[i] = b;
-      p[i] -= lr * (nesterov ? g + mu * b : b);
+    const firstStep = s.buffer === null;
+    if (s.buffer === null) {
+      s.buffer = p instanceof Float64Array ? new Float64Array(p.length) : new Float32Array(p.length);
     }
+    sgdUpdate(p, grad, { lr, weightDecay, momentum, dampening, nesterov, buffer: s.buffer, firstStep });
   }
 }
