@@ -3,7 +3,7 @@ import { getKernelBackend, recordUpdate, wasmAvailable } from "./backend.js";
 import type { FloatArray } from "./types.js";
 import type { WasmDType } from "./wasm/gemm-module.js";
 import { ensureCapacity, HEAP_BASE, type WasmArena, wasmRuntime } from "./wasm/runtime.js";
-import { buildUpdateModule, exportName, type UpdateKernels } from "./wasm/update-module.js";
+import { buildUpdateModule, type UpdateKernels } from "./wasm/update-module.js";
 
 /**
  * Optimiser updates over plain typed arrays, in place: the SGD and Adam/AdamW steps with PyTorch's
@@ -139,27 +139,31 @@ export function adamUpdateJs(p: FloatArray, grad: FloatArray, o: AdamStep): void
 
 interface UpdateEngine {
   arena: WasmArena;
-  kernels: Record<WasmDType, UpdateKernels>;
+  kernels: UpdateKernels;
 }
 
-let engine: UpdateEngine | null | undefined;
+const engines: Record<WasmDType, UpdateEngine | null | undefined> = {
+  float32: undefined,
+  float64: undefined,
+};
 
-/** Compiles the update module once, against the runtime's unshared arena; null without WASM SIMD. */
-function updateEngine(): UpdateEngine | null {
-  if (engine !== undefined) return engine;
+/**
+ * Compiles a dtype's update module once, against the runtime's unshared arena; null without WASM SIMD
+ * or where compiling fails (the callers then run the JS loops).
+ */
+function updateEngine(dtype: WasmDType): UpdateEngine | null {
+  const cached = engines[dtype];
+  if (cached !== undefined) return cached;
   const rt = wasmRuntime();
-  if (rt === null) return (engine = null);
+  if (rt === null) return (engines[dtype] = null);
   const arena = rt.local;
-  const module = new rt.api.Module(buildUpdateModule({ shared: arena.shared, maxPages: arena.maxPages }));
-  const { exports } = new rt.api.Instance(module, { env: { memory: arena.memory } });
-  const kernelsOf = (dtype: WasmDType): UpdateKernels => ({
-    sgd: exports[exportName("sgd", dtype)] as UpdateKernels["sgd"],
-    sgdDecay: exports[exportName("sgdDecay", dtype)] as UpdateKernels["sgdDecay"],
-    sgdMomentum: exports[exportName("sgdMomentum", dtype)] as UpdateKernels["sgdMomentum"],
-    adam: exports[exportName("adam", dtype)] as UpdateKernels["adam"],
-  });
-  engine = { arena, kernels: { float32: kernelsOf("float32"), float64: kernelsOf("float64") } };
-  return engine;
+  try {
+    const bytes = buildUpdateModule({ dtype, shared: arena.shared, maxPages: arena.maxPages });
+    const { exports } = new rt.api.Instance(new rt.api.Module(bytes), { env: { memory: arena.memory } });
+    return (engines[dtype] = { arena, kernels: exports as unknown as UpdateKernels });
+  } catch {
+    return (engines[dtype] = null);
+  }
 }
 
 const align = (bytes: number): number => (bytes + 63) & ~63;
@@ -198,12 +202,12 @@ function copyOut(
 
 /** SGD on the WASM kernels; false (nothing changed) when the scratch memory cannot grow. */
 export function sgdUpdateWasm(p: FloatArray, grad: FloatArray, o: SgdStep): boolean {
-  const eng = updateEngine();
+  const isF32 = p instanceof Float32Array;
+  const eng = updateEngine(isF32 ? "float32" : "float64");
   if (eng === null) return false;
   const n = p.length;
-  const isF32 = p instanceof Float32Array;
   const es = isF32 ? 4 : 8;
-  const k = eng.kernels[isF32 ? "float32" : "float64"];
+  const k = eng.kernels;
   const lr = o.lr;
   const wd = o.weightDecay ?? 0;
   const mu = o.momentum ?? 0;
@@ -238,12 +242,12 @@ export function sgdUpdateWasm(p: FloatArray, grad: FloatArray, o: SgdStep): bool
 
 /** Adam/AdamW on the WASM kernels; false (nothing changed) when the scratch memory cannot grow. */
 export function adamUpdateWasm(p: FloatArray, grad: FloatArray, o: AdamStep): boolean {
-  const eng = updateEngine();
+  const isF32 = p instanceof Float32Array;
+  const eng = updateEngine(isF32 ? "float32" : "float64");
   if (eng === null) return false;
   const n = p.length;
-  const isF32 = p instanceof Float32Array;
   const es = isF32 ? 4 : 8;
-  const k = eng.kernels[isF32 ? "float32" : "float64"];
+  const k = eng.kernels;
   const vMax = o.vMax ?? null;
   const chunk = chunkElements(n, es);
   const stride = scratch(eng.arena, vMax === null ? 4 : 5, chunk, es);
