@@ -422,6 +422,86 @@ describe("adamUpdate on wasm against the JS loops", () => {
   });
 });
 
+describe("every option combination, both dtypes, lengths 0, 1, 3, 5 and 1023", () => {
+  const lengths = [0, 1, 3, 5, 1023];
+  const bools = [false, true];
+
+  it("SGD: momentum, weight decay, dampening, Nesterov, first step", () => {
+    setKernelBackend("wasm");
+    let calls = 0;
+    for (const Arr of [Float32Array, Float64Array])
+      for (const n of lengths)
+        for (const momentum of [0, 0.9])
+          for (const weightDecay of [0, 0.01])
+            for (const dampening of [0, 0.3])
+              for (const nesterov of bools)
+                for (const firstStep of bools) {
+                  if (nesterov && (momentum === 0 || dampening !== 0)) continue;
+                  const opts = { lr: 0.05, momentum, weightDecay, dampening, nesterov, firstStep };
+                  const ref = sgdCase(Arr, n, calls + 1, opts, false);
+                  const got = cloneSgd(ref);
+                  const f32 = cloneSgd(ref);
+                  sgdUpdate(got.p, got.g, got.o);
+                  calls++;
+                  sgdUpdateJs(ref.p, ref.g, ref.o);
+                  const what = `${Arr.name} n=${n} ${JSON.stringify(opts)}`;
+                  if (Arr === Float64Array) {
+                    expect(firstDifference(got.p, ref.p), what).toBe(-1);
+                    if (ref.buffer) expect(firstDifference(got.buffer!, ref.buffer), what).toBe(-1);
+                  } else {
+                    sgdFloat32(f32.p, f32.g, f32.o);
+                    expect(firstDifference(got.p, f32.p), what).toBe(-1);
+                    if (ref.buffer) expect(firstDifference(got.buffer!, f32.buffer!), what).toBe(-1);
+                    expect(firstBeyond(got.p, ref.p, sgdScales(ref).p, F32_TOL), what).toBe(-1);
+                  }
+                }
+    expect(updateKernelStats()).toEqual({ js: 0, wasm: calls });
+  });
+
+  it("Adam: decoupled (AdamW) or L2, weight decay, AMSGrad", () => {
+    setKernelBackend("wasm");
+    let calls = 0;
+    for (const Arr of [Float32Array, Float64Array])
+      for (const n of lengths)
+        for (const decoupled of bools)
+          for (const weightDecay of [0, 0.05])
+            for (const amsgrad of bools) {
+              const opts = {
+                lr: 0.01,
+                beta1: 0.9,
+                beta2: 0.999,
+                eps: 1e-8,
+                weightDecay,
+                decoupled,
+                step: 4,
+                amsgrad,
+              };
+              const ref = adamCase(Arr, n, calls + 1, opts, false, true);
+              const got = cloneAdam(ref);
+              const f32 = cloneAdam(ref);
+              const scale = adamScales(ref);
+              adamUpdate(got.p, got.g, got.o);
+              calls++;
+              adamUpdateJs(ref.p, ref.g, ref.o);
+              const what = `${Arr.name} n=${n} ${JSON.stringify(opts)}`;
+              if (Arr === Float64Array) {
+                expect(firstDifference(got.p, ref.p), what).toBe(-1);
+                expect(firstDifference(got.o.m, ref.o.m), what).toBe(-1);
+                expect(firstDifference(got.o.v, ref.o.v), what).toBe(-1);
+                if (ref.o.vMax) expect(firstDifference(got.o.vMax!, ref.o.vMax), what).toBe(-1);
+              } else {
+                adamFloat32(f32.p, f32.g, f32.o);
+                expect(firstDifference(got.p, f32.p), what).toBe(-1);
+                expect(firstDifference(got.o.m, f32.o.m), what).toBe(-1);
+                expect(firstDifference(got.o.v, f32.o.v), what).toBe(-1);
+                if (ref.o.vMax) expect(firstDifference(got.o.vMax!, f32.o.vMax!), what).toBe(-1);
+                expect(firstBeyond(got.p, ref.p, scale.p, F32_TOL), what).toBe(-1);
+              }
+            }
+    expect(updateKernelStats()).toEqual({ js: 0, wasm: calls });
+  });
+});
+
 describe("backend selection and argument checks", () => {
   const sgdArgs = (Arr: Ctor, n: number) => ({ p: new Arr(n).fill(1), g: new Arr(n).fill(0.5) });
 

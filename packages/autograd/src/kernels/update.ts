@@ -71,7 +71,10 @@ export const WASM_MIN_ELEMENTS = 128;
 const CHUNK_BYTES = 65_536;
 let chunkOverride = 0;
 
-/** @internal Elements per chunk (0 restores the default, CHUNK_BYTES per array); tests cover the chunk loop with small chunks. */
+/**
+ * @internal Elements per chunk (0 restores the default, CHUNK_BYTES per array); tests cover the
+ * chunk loop with small chunks, the benchmark measures chunk sizes.
+ */
 export function setUpdateChunkElements(n: number): void {
   if (!Number.isInteger(n) || n < 0) {
     throw new ValueError(`setUpdateChunkElements: expected an integer >= 0, got ${n}`);
