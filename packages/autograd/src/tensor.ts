@@ -199,8 +199,8 @@ export class Tensor {
     return ops.notEqual(this, other);
   }
 
-  matmul(other: Tensor): Tensor {
-    return ops.matmul(this, other);
+  matmul(other: Tensor, opts?: ops.MatmulOptions): Tensor {
+    return ops.matmul(this, other, opts);
   }
 
   // layout

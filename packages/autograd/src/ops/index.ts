@@ -29,7 +29,7 @@ export {
   where,
 } from "./elementwise.js";
 export { gather, scatterAdd } from "./indexing.js";
-export { matmul } from "./matmul.js";
+export { type MatmulOptions, matmul } from "./matmul.js";
 export { argmax, argmin, logSoftmax, logsumexp, max, mean, min, softmax, sum } from "./reduce.js";
 export {
   broadcastTo,

@@ -1,4 +1,4 @@
-import { ShapeError } from "../errors.js";
+import { ShapeError, ValueError } from "../errors.js";
 import { gemm } from "../kernels/gemm.js";
 import type { FloatArray } from "../kernels/types.js";
 import { broadcastShapes, formatShape, shapesEqual, sizeOf, stridesOf } from "../shape.js";
@@ -116,11 +116,22 @@ export function matmulFlags(a: Tensor, b: Tensor, transA: boolean, transB: boole
   return apply(matmulRules.matmul, [a, b], { transA, transB });
 }
 
+/** Transposes applied to matmul's operands as part of the product (no transposed copy is made). */
+export interface MatmulOptions {
+  /** Use A with its last two axes swapped (A·B becomes Aᵀ·B). */
+  transposeA?: boolean;
+  /** Use B with its last two axes swapped (A·B becomes A·Bᵀ). */
+  transposeB?: boolean;
+}
+
 /**
  * NumPy matmul: 1-D operands are promoted to a row (left) or column (right) vector and the added
- * dimension removed again; N-D operands broadcast their batch dimensions.
+ * dimension removed again; N-D operands broadcast their batch dimensions. transposeA / transposeB
+ * swap the last two axes of an operand inside the product, as TensorFlow.js's matMul flags do: the
+ * kernel reads the operand transposed while packing it, so `matmul(a, b, { transposeB: true })`
+ * costs what `matmul(a, b)` does, where `matmul(a, b.transpose())` first copies b.
  */
-export function matmul(a: Tensor, b: Tensor): Tensor {
+export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   checkTensor(a, "matmul");
   checkTensor(b, "matmul");
   [a, b] = coerce(a, b, "matmul");
@@ -130,13 +141,16 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       `matmul: operands must be at least 1-D, got ${formatShape(a.shape)} x ${formatShape(b.shape)}; use mul for scalars`,
     );
   }
+  const transA = flag(opts, "transposeA", a);
+  const transB = flag(opts, "transposeB", b);
   const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
   const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
-  const k = a2.shape[a2.ndim - 1];
-  const k2 = b2.shape[b2.ndim - 2];
+  const k = a2.shape[a2.ndim - (transA ? 2 : 1)];
+  const k2 = b2.shape[b2.ndim - (transB ? 1 : 2)];
   if (k !== k2) {
+    const t = (on: boolean) => (on ? "ᵀ" : "");
     throw new ShapeError(
-      `matmul: inner dimensions differ: ${formatShape(a.shape)} x ${formatShape(b.shape)} (${k} != ${k2})`,
+      `matmul: inner dimensions differ: ${formatShape(a.shape)}${t(transA)} x ${formatShape(b.shape)}${t(transB)} (${k} != ${k2})`,
     );
   }
   const batchA = a2.shape.slice(0, -2);
@@ -150,8 +164,24 @@ export function matmul(a: Tensor, b: Tensor): Tensor {
       );
     }
   }
-  let out = matmulFlags(a2, b2, false, false);
+  let out = matmulFlags(a2, b2, transA, transB);
   if (a.ndim === 1) out = out.squeeze(-2);
   if (b.ndim === 1) out = out.squeeze(-1);
   return out;
+}
+
+function flag(opts: MatmulOptions, name: keyof MatmulOptions, operand: Tensor): boolean {
+  if (opts === null || typeof opts !== "object") {
+    throw new ValueError(`matmul: options must be an object like { ${name}: true }, got ${String(opts)}`);
+  }
+  const value = opts[name] ?? false;
+  if (typeof value !== "boolean") {
+    throw new ValueError(`matmul: ${name} must be true or false, got ${String(value)}`);
+  }
+  if (value && operand.ndim < 2) {
+    throw new ShapeError(
+      `matmul: ${name} needs an operand of at least 2 dimensions, got shape ${formatShape(operand.shape)}`,
+    );
+  }
+  return value;
 }
