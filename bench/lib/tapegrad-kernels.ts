@@ -1,53 +1,51 @@
-/**
- * A window on tapegrad's kernel selection, through autograd's internal kernels/backend module (not
- * public API, so it is loaded at run time and its absence only drops the thread-count variants):
- * which backend ran the products of a measurement, and a thread count to pin.
- */
-interface BackendModule {
-  getKernelThreads(): number;
-  setKernelThreads(n: number): void;
-  getKernelBackend(): string;
-  wasmAvailable(): boolean;
-  kernelStats(): { js: number; wasm: number; wasmThreads: Record<number, number> };
+import { loadAutograd } from "./tapegrad.js";
+
+/** Counts of gemm calls by backend and thread count, as autograd's kernelStats() reports them. */
+export interface GemmCounts {
+  js: number;
+  wasm: number;
+  wasmThreads: Record<number, number>;
 }
 
+/**
+ * A window on tapegrad's kernel selection through autograd's public kernel controls: which backend
+ * ran the products of a measurement, and a thread count to pin.
+ */
 export interface KernelControl {
   defaultThreads: number;
   backend: string;
   wasm: boolean;
   setThreads(n: number): void;
   /** Snapshot of gemm calls so far; `describe(before)` says what ran since then. */
-  snapshot(): { js: number; wasm: number; wasmThreads: Record<number, number> };
-  describe(before: { js: number; wasm: number; wasmThreads: Record<number, number> }): string;
+  snapshot(): GemmCounts;
+  describe(before: GemmCounts): string;
 }
 
-let loading: Promise<KernelControl | null> | undefined;
+let loading: Promise<KernelControl> | undefined;
 
-export function loadKernelControl(): Promise<KernelControl | null> {
+export function loadKernelControl(): Promise<KernelControl> {
   loading ??= (async () => {
-    try {
-      const url = new URL("../../packages/autograd/src/kernels/backend.ts", import.meta.url);
-      const mod = (await import(url.href)) as BackendModule;
-      const defaultThreads = mod.getKernelThreads();
-      return {
-        defaultThreads,
-        backend: mod.getKernelBackend(),
-        wasm: mod.wasmAvailable(),
-        setThreads: (n: number) => mod.setKernelThreads(n),
-        snapshot: () => mod.kernelStats(),
-        describe(before) {
-          const now = mod.kernelStats();
-          const parts: string[] = [];
-          if (now.js > before.js) parts.push("JS");
-          for (const [t, count] of Object.entries(now.wasmThreads)) {
-            if (count > (before.wasmThreads[Number(t)] ?? 0)) parts.push(`WASM ${t}T`);
-          }
-          return parts.length > 0 ? parts.join(" + ") : "no gemm recorded";
-        },
-      };
-    } catch {
-      return null;
-    }
+    const ag = await loadAutograd();
+    const snapshot = (): GemmCounts => {
+      const { js, wasm, wasmThreads } = ag.kernelStats();
+      return { js, wasm, wasmThreads };
+    };
+    return {
+      defaultThreads: ag.getKernelThreads(),
+      backend: ag.getKernelBackend(),
+      wasm: ag.wasmAvailable(),
+      setThreads: (n: number) => ag.setKernelThreads(n),
+      snapshot,
+      describe(before) {
+        const now = snapshot();
+        const parts: string[] = [];
+        if (now.js > before.js) parts.push("JS");
+        for (const [t, count] of Object.entries(now.wasmThreads)) {
+          if (count > (before.wasmThreads[Number(t)] ?? 0)) parts.push(`WASM ${t}T`);
+        }
+        return parts.length > 0 ? parts.join(" + ") : "no gemm recorded";
+      },
+    };
   })();
   return loading;
 }

@@ -45,54 +45,54 @@ function gflops(shape: MatmulShape) {
 }
 
 /**
- * tapegrad's public matmul; transposed operands go through transpose(), as a user would write it.
- * `threads` pins autograd's kernel thread count for the measurement (null: the library's default);
- * `flags` calls the flagged primitive that the tape's backward uses instead (no transpose copy).
+ * tapegrad's public matmul. Transposed operands are passed as matmul's transposeA / transposeB
+ * options (like TF.js's matMul flags, which its runs use), or, with `viaTranspose`, through
+ * transpose() first, as a user who writes `a.matmul(b.transpose())` would.
+ * `threads` pins autograd's kernel thread count for the measurement (null: the library's default).
  */
 function tapegradMatmul(
   shape: MatmulShape,
   dtype: FloatDType,
   minSeconds: number,
   threads: number | null,
-  flags = false,
+  viaTranspose = false,
 ): Impl {
   const threadLabel = threads === null ? "default threads" : `${threads} thread${threads > 1 ? "s" : ""}`;
+  const transposed = shape.transA || shape.transB;
   return {
-    id: `tapegrad${flags ? "-flags" : ""}${threads === null ? "" : `-${threads}t`}`,
-    label: flags
-      ? `matmul primitive with transpose flags (internal), ${threadLabel}`
-      : `matmul, ${threadLabel}`,
+    id: `tapegrad${viaTranspose ? "-transpose" : ""}${threads === null ? "" : `-${threads}t`}`,
+    label: viaTranspose
+      ? `matmul of transpose() copies, ${threadLabel}`
+      : `matmul${transposed ? " with transpose options" : ""}, ${threadLabel}`,
     tapegrad: true,
     async setup() {
-      const { tensor, matmul } = await loadAutograd();
-      const matmulFlags = flags ? await loadMatmulFlags() : null;
+      const { tensor, matmul, getKernelThreads } = await loadAutograd();
       const kernels = await loadKernelControl();
-      if (threads !== null && kernels === null)
-        throw new Error("cannot pin threads: kernels/backend.ts not loadable");
       const [am, ak] = storedA(shape);
       const [bk, bn] = storedB(shape);
       const a = tensor(randomArray(dtype, am * ak, 1), { shape: [am, ak] });
       const b = tensor(randomArray(dtype, bk * bn, 2), { shape: [bk, bn] });
-      const call =
-        matmulFlags === null
-          ? () => {
-              matmul(shape.transA ? a.transpose() : a, shape.transB ? b.transpose() : b);
-            }
-          : () => {
-              matmulFlags(a, b, shape.transA, shape.transB);
-            };
-      let before = kernels?.snapshot();
+      const options = { transposeA: shape.transA, transposeB: shape.transB };
+      const call = viaTranspose
+        ? () => {
+            matmul(shape.transA ? a.transpose() : a, shape.transB ? b.transpose() : b);
+          }
+        : () => {
+            matmul(a, b, options);
+          };
+      const defaultThreads = getKernelThreads();
+      let before = kernels.snapshot();
       let ran = "";
       return calibratedRunner(call, {
         minSeconds,
         metric: gflops(shape),
         before: async () => {
-          kernels?.setThreads(threads ?? kernels.defaultThreads);
-          before = kernels?.snapshot();
+          kernels.setThreads(threads ?? defaultThreads);
+          before = kernels.snapshot();
         },
         after: () => {
-          if (kernels !== null && before !== undefined) ran = kernels.describe(before);
-          kernels?.setThreads(kernels.defaultThreads);
+          ran = kernels.describe(before);
+          kernels.setThreads(defaultThreads);
         },
         detail: () => ran,
       });
@@ -131,20 +131,9 @@ function tfjsMatmul(backend: TfBackend, shape: MatmulShape, minSeconds: number):
   };
 }
 
-type MatmulFlags = (a: unknown, b: unknown, transA: boolean, transB: boolean) => unknown;
-
-/** The op the tape's backward pass calls for transposed products; internal, so loaded by path. */
-async function loadMatmulFlags(): Promise<MatmulFlags> {
-  const url = new URL("../../packages/autograd/src/ops/matmul.ts", import.meta.url);
-  const mod = (await import(url.href)) as { matmulFlags?: MatmulFlags };
-  if (typeof mod.matmulFlags !== "function")
-    throw new Error("autograd's ops/matmul.ts exports no matmulFlags");
-  return mod.matmulFlags;
-}
-
 /**
  * One thread (the per-core comparison) and both cores (tapegrad's default here); for transposed
- * products also the flagged primitive on one thread, which is what a dense layer's backward runs.
+ * products also transpose() copies on one thread, the cost of not using the options.
  */
 function tapegradVariants(shape: MatmulShape, dtype: FloatDType, minSeconds: number): Impl[] {
   const impls = [tapegradMatmul(shape, dtype, minSeconds, 1), tapegradMatmul(shape, dtype, minSeconds, 2)];
@@ -190,7 +179,7 @@ export function w3Items({ config, peers }: WorkloadContext): Item[] {
   const first = items[0];
   first.notes = [
     "peers on one thread: TF.js wasm has no threaded build in Node, numpy runs with OPENBLAS_NUM_THREADS=1; tapegrad pinned to 1 and to 2 kernel threads (its default here is min(2, cores)); [brackets] say which kernels ran",
-    "tapegrad: the public matmul; transposed operands written as a.transpose(), so their time includes the transpose copy; the 'transpose flags' rows call the primitive the tape's backward uses (no copy)",
+    "tapegrad: the public matmul; transposed operands passed as its transposeA / transposeB options (no copy, like TF.js's flags); the 'transpose() copies' rows write a.matmul(b.transpose()) instead, so their time includes the copy",
     "TF.js: tf.matMul(a, b, transposeA, transposeB) on the stored operands; numpy: a.T @ b views, which BLAS takes as flags",
   ];
   return items;
