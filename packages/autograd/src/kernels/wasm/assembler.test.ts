@@ -193,6 +193,192 @@ describe("assembler", () => {
     }
   });
 
+  it("emits comparisons, bitwise selection, rounding, min/max, lane integer ops and shuffles that agree with JS", () => {
+    const api = wasmApi()!;
+    const mb = new ModuleBuilder().importMemory({ module: "env", field: "memory", minPages: 1 });
+    // Each kernel: out(at 32) = op(a at 0, b at 16), one v128; `arity` says which operands it pushes.
+    const kernels: Record<string, { arity: 1 | 2 | 3; emit: (f: FunctionBuilder) => FunctionBuilder }> = {
+      f32x4Eq: { arity: 2, emit: (f) => f.f32x4Eq() },
+      f32x4Ne: { arity: 2, emit: (f) => f.f32x4Ne() },
+      f32x4Lt: { arity: 2, emit: (f) => f.f32x4Lt() },
+      f32x4Gt: { arity: 2, emit: (f) => f.f32x4Gt() },
+      f32x4Le: { arity: 2, emit: (f) => f.f32x4Le() },
+      f32x4Ge: { arity: 2, emit: (f) => f.f32x4Ge() },
+      f64x2Eq: { arity: 2, emit: (f) => f.f64x2Eq() },
+      f64x2Ne: { arity: 2, emit: (f) => f.f64x2Ne() },
+      f64x2Lt: { arity: 2, emit: (f) => f.f64x2Lt() },
+      f64x2Gt: { arity: 2, emit: (f) => f.f64x2Gt() },
+      f64x2Le: { arity: 2, emit: (f) => f.f64x2Le() },
+      f64x2Ge: { arity: 2, emit: (f) => f.f64x2Ge() },
+      f32x4Min: { arity: 2, emit: (f) => f.f32x4Min() },
+      f32x4Max: { arity: 2, emit: (f) => f.f32x4Max() },
+      f64x2Min: { arity: 2, emit: (f) => f.f64x2Min() },
+      f64x2Max: { arity: 2, emit: (f) => f.f64x2Max() },
+      f32x4Abs: { arity: 1, emit: (f) => f.f32x4Abs() },
+      f32x4Neg: { arity: 1, emit: (f) => f.f32x4Neg() },
+      f64x2Abs: { arity: 1, emit: (f) => f.f64x2Abs() },
+      f64x2Neg: { arity: 1, emit: (f) => f.f64x2Neg() },
+      f32x4Floor: { arity: 1, emit: (f) => f.f32x4Floor() },
+      f32x4Nearest: { arity: 1, emit: (f) => f.f32x4Nearest() },
+      f64x2Floor: { arity: 1, emit: (f) => f.f64x2Floor() },
+      f64x2Nearest: { arity: 1, emit: (f) => f.f64x2Nearest() },
+      v128Not: { arity: 1, emit: (f) => f.v128Not() },
+      v128And: { arity: 2, emit: (f) => f.v128And() },
+      v128Andnot: { arity: 2, emit: (f) => f.v128Andnot() },
+      v128Or: { arity: 2, emit: (f) => f.v128Or() },
+      v128Xor: { arity: 2, emit: (f) => f.v128Xor() },
+      v128Bitselect: { arity: 3, emit: (f) => f.v128Bitselect() },
+      i32x4Add: { arity: 2, emit: (f) => f.i32x4Add() },
+      i32x4Sub: { arity: 2, emit: (f) => f.i32x4Sub() },
+      i32x4Shl: { arity: 1, emit: (f) => f.i32Const(5).i32x4Shl() },
+      i32x4ShrS: { arity: 1, emit: (f) => f.i32Const(7).i32x4ShrS() },
+      i64x2Add: { arity: 2, emit: (f) => f.i64x2Add() },
+      i64x2Shl: { arity: 1, emit: (f) => f.i32Const(52).i64x2Shl() },
+      i32x4TruncSatF32x4S: { arity: 1, emit: (f) => f.i32x4TruncSatF32x4S() },
+      f32x4ConvertI32x4S: { arity: 1, emit: (f) => f.f32x4ConvertI32x4S() },
+      i32x4Splat: { arity: 0 as 1, emit: (f) => f.i32Const(-123456).i32x4Splat() },
+      transposePairs: {
+        arity: 2,
+        emit: (f) => f.i8x16Shuffle([0, 1, 2, 3, 16, 17, 18, 19, 4, 5, 6, 7, 20, 21, 22, 23]),
+      },
+    };
+    for (const [name, { arity, emit }] of Object.entries(kernels)) {
+      const f = new FunctionBuilder([], []);
+      f.i32Const(32);
+      for (let k = 0; k < arity; k++) f.i32Const(16 * k).v128Load();
+      emit(f).v128Store();
+      mb.addFunction(f, name);
+    }
+    const scalarOps = new FunctionBuilder([I32, I32], [I32]);
+    scalarOps.get(scalarOps.params[0]!).get(scalarOps.params[1]!).i32ShrS();
+    scalarOps.get(scalarOps.params[0]!).get(scalarOps.params[1]!).i32ShrU().i32Or();
+    mb.addFunction(scalarOps, "shrs_or_shru");
+    const bytes = mb.encode();
+    expect(api.validate(bytes)).toBe(true);
+    const memory = new api.Memory({ initial: 1 });
+    const { exports } = new api.Instance(new api.Module(bytes), { env: { memory } });
+    const run = (name: string) => (exports[name] as () => void)();
+    const f32 = new Float32Array(memory.buffer, 0, 12);
+    const f64 = new Float64Array(memory.buffer, 0, 6);
+    const i32 = new Int32Array(memory.buffer, 0, 12);
+    const i64 = new BigInt64Array(memory.buffer, 0, 6);
+    const mask = (c: boolean) => (c ? -1 : 0);
+    const nearest = (x: number): number => {
+      const fl = Math.floor(x);
+      const d = x - fl;
+      const r = d < 0.5 ? fl : d > 0.5 ? fl + 1 : fl % 2 === 0 ? fl : fl + 1;
+      return r === 0 && (x < 0 || Object.is(x, -0)) ? -0 : r;
+    };
+    const nanMin = (x: number, y: number) =>
+      Number.isNaN(x) || Number.isNaN(y) ? Number.NaN : Math.min(x, y);
+    const nanMax = (x: number, y: number) =>
+      Number.isNaN(x) || Number.isNaN(y) ? Number.NaN : Math.max(x, y);
+    const cmp: Record<string, (x: number, y: number) => boolean> = {
+      Eq: (x, y) => x === y,
+      Ne: (x, y) => x !== y,
+      Lt: (x, y) => x < y,
+      Gt: (x, y) => x > y,
+      Le: (x, y) => x <= y,
+      Ge: (x, y) => x >= y,
+    };
+    const special = fc.constantFrom(
+      0,
+      -0,
+      0.5,
+      1.5,
+      2.5,
+      -2.5,
+      -0.4,
+      1,
+      Number.NaN,
+      Infinity,
+      -Infinity,
+      1e-40,
+    );
+    const value = fc.oneof(special, fc.double({ min: -1e10, max: 1e10 }));
+    fc.assert(
+      fc.property(
+        fc.array(value, { minLength: 4, maxLength: 4 }),
+        fc.array(value, { minLength: 4, maxLength: 4 }),
+        fc.array(fc.integer({ min: -(2 ** 31), max: 2 ** 31 - 1 }), { minLength: 12, maxLength: 12 }),
+        (xs, ys, ints) => {
+          for (const [lanes, view, round, p] of [
+            [4, f32, Math.fround, "f32x4"],
+            [2, f64, (v: number) => v, "f64x2"],
+          ] as const) {
+            const x = xs.slice(0, lanes).map(round);
+            const y = ys.slice(0, lanes).map(round);
+            const check = (
+              name: string,
+              ref: (i: number) => number,
+              out: ArrayLike<number> = view,
+              per = 1,
+            ) => {
+              view.set(x, 0);
+              view.set(y, lanes);
+              run(name);
+              for (let i = 0; i < lanes; i++)
+                for (let k = 0; k < per; k++)
+                  expect(out[(2 * lanes + i) * per + k], `${name} lane ${i} of ${x} ${y}`).toBe(ref(i));
+            };
+            for (const [c, fn] of Object.entries(cmp))
+              check(`${p}${c}`, (i) => mask(fn(x[i]!, y[i]!)), i32, 4 / lanes);
+            check(`${p}Min`, (i) => nanMin(x[i]!, y[i]!));
+            check(`${p}Max`, (i) => nanMax(x[i]!, y[i]!));
+            check(`${p}Abs`, (i) => Math.abs(x[i]!));
+            check(`${p}Neg`, (i) => -x[i]!);
+            check(`${p}Floor`, (i) => Math.floor(x[i]!));
+            check(`${p}Nearest`, (i) => nearest(x[i]!));
+          }
+          // Integer and bitwise lanes over random bits.
+          const a = ints.slice(0, 4);
+          const b = ints.slice(4, 8);
+          const m = ints.slice(8, 12);
+          const checkInt = (name: string, ref: (i: number) => number) => {
+            i32.set([...a, ...b, ...m], 0);
+            run(name);
+            for (let i = 0; i < 4; i++) expect(i32[8 + i], `${name} lane ${i}`).toBe(ref(i));
+          };
+          checkInt("v128Not", (i) => ~a[i]!);
+          checkInt("v128And", (i) => a[i]! & b[i]!);
+          checkInt("v128Andnot", (i) => a[i]! & ~b[i]!);
+          checkInt("v128Or", (i) => a[i]! | b[i]!);
+          checkInt("v128Xor", (i) => a[i]! ^ b[i]!);
+          checkInt("v128Bitselect", (i) => (a[i]! & m[i]!) | (b[i]! & ~m[i]!));
+          checkInt("i32x4Add", (i) => (a[i]! + b[i]!) | 0);
+          checkInt("i32x4Sub", (i) => (a[i]! - b[i]!) | 0);
+          checkInt("i32x4Shl", (i) => a[i]! << 5);
+          checkInt("i32x4ShrS", (i) => a[i]! >> 7);
+          checkInt("i32x4Splat", () => -123456);
+          checkInt("transposePairs", (i) => [a[0]!, b[0]!, a[1]!, b[1]!][i]!);
+          i32.set([...a, ...b], 0);
+          const a64 = [i64[0]!, i64[1]!];
+          const b64 = [i64[2]!, i64[3]!];
+          run("i64x2Add");
+          for (let i = 0; i < 2; i++) expect(i64[4 + i]).toBe(BigInt.asIntN(64, a64[i]! + b64[i]!));
+          i32.set([...a, ...b], 0);
+          run("i64x2Shl");
+          for (let i = 0; i < 2; i++) expect(i64[4 + i]).toBe(BigInt.asIntN(64, a64[i]! << 52n));
+          // Conversions.
+          f32.set(xs.map(Math.fround), 0);
+          run("i32x4TruncSatF32x4S");
+          for (let i = 0; i < 4; i++) {
+            const v = Math.fround(xs[i]!);
+            const t = Number.isNaN(v) ? 0 : Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.trunc(v))) + 0; // +0: integers have no -0
+            expect(i32[8 + i]).toBe(t);
+          }
+          i32.set(a, 0);
+          run("f32x4ConvertI32x4S");
+          for (let i = 0; i < 4; i++) expect(f32[8 + i]).toBe(Math.fround(a[i]!));
+          const shift = (exports.shrs_or_shru as (v: number, s: number) => number)(a[0]!, 3);
+          expect(shift).toBe((a[0]! >> 3) | (a[0]! >>> 3));
+        },
+      ),
+      { seed: 42, numRuns: 150 },
+    );
+    expect(() => new FunctionBuilder([], []).i8x16Shuffle([0, 1, 2])).toThrow(/16 lane indices/);
+  });
+
   it("rejects a shared memory import without a maximum", () => {
     expect(() =>
       new ModuleBuilder().importMemory({ module: "env", field: "m", minPages: 1, shared: true }),

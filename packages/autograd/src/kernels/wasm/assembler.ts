@@ -347,6 +347,147 @@ export class FunctionBuilder {
     return this.simd(0xf7);
   }
 
+  // Elementwise block: comparisons (all-ones / all-zeros lane masks), bitwise selection, rounding,
+  // lane integer arithmetic for exponent-bit tricks, min/max/abs/neg and shuffles. Opcodes from the
+  // SIMD proposal's final binary encoding.
+  /** i8x16.shuffle: byte i of the result is byte lanes[i] of a‖b (0-15 from a, 16-31 from b). */
+  i8x16Shuffle(lanes: readonly number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) {
+      throw new RangeError(`i8x16.shuffle: expected 16 lane indices in 0..31, got [${lanes.join(", ")}]`);
+    }
+    return this.simd(0x0d).op(...lanes);
+  }
+  i32x4Splat(): this {
+    return this.simd(0x11);
+  }
+  f32x4Eq(): this {
+    return this.simd(0x41);
+  }
+  f32x4Ne(): this {
+    return this.simd(0x42);
+  }
+  f32x4Lt(): this {
+    return this.simd(0x43);
+  }
+  f32x4Gt(): this {
+    return this.simd(0x44);
+  }
+  f32x4Le(): this {
+    return this.simd(0x45);
+  }
+  f32x4Ge(): this {
+    return this.simd(0x46);
+  }
+  f64x2Eq(): this {
+    return this.simd(0x47);
+  }
+  f64x2Ne(): this {
+    return this.simd(0x48);
+  }
+  f64x2Lt(): this {
+    return this.simd(0x49);
+  }
+  f64x2Gt(): this {
+    return this.simd(0x4a);
+  }
+  f64x2Le(): this {
+    return this.simd(0x4b);
+  }
+  f64x2Ge(): this {
+    return this.simd(0x4c);
+  }
+  v128Not(): this {
+    return this.simd(0x4d);
+  }
+  v128And(): this {
+    return this.simd(0x4e);
+  }
+  /** a & ~b */
+  v128Andnot(): this {
+    return this.simd(0x4f);
+  }
+  v128Or(): this {
+    return this.simd(0x50);
+  }
+  v128Xor(): this {
+    return this.simd(0x51);
+  }
+  /** (a & mask) | (b & ~mask), operands pushed a, b, mask. */
+  v128Bitselect(): this {
+    return this.simd(0x52);
+  }
+  f32x4Floor(): this {
+    return this.simd(0x68);
+  }
+  /** Round to nearest, ties to even. */
+  f32x4Nearest(): this {
+    return this.simd(0x6a);
+  }
+  f64x2Floor(): this {
+    return this.simd(0x75);
+  }
+  f64x2Nearest(): this {
+    return this.simd(0x94);
+  }
+  i32x4Shl(): this {
+    return this.simd(0xab);
+  }
+  i32x4ShrS(): this {
+    return this.simd(0xac);
+  }
+  i32x4Add(): this {
+    return this.simd(0xae);
+  }
+  i32x4Sub(): this {
+    return this.simd(0xb1);
+  }
+  i64x2Shl(): this {
+    return this.simd(0xcb);
+  }
+  i64x2Add(): this {
+    return this.simd(0xce);
+  }
+  f32x4Abs(): this {
+    return this.simd(0xe0);
+  }
+  f32x4Neg(): this {
+    return this.simd(0xe1);
+  }
+  /** NaN-propagating minimum (either operand NaN gives NaN; -0 < +0). */
+  f32x4Min(): this {
+    return this.simd(0xe8);
+  }
+  f32x4Max(): this {
+    return this.simd(0xe9);
+  }
+  f64x2Abs(): this {
+    return this.simd(0xec);
+  }
+  f64x2Neg(): this {
+    return this.simd(0xed);
+  }
+  f64x2Min(): this {
+    return this.simd(0xf4);
+  }
+  f64x2Max(): this {
+    return this.simd(0xf5);
+  }
+  i32x4TruncSatF32x4S(): this {
+    return this.simd(0xf8);
+  }
+  f32x4ConvertI32x4S(): this {
+    return this.simd(0xfa);
+  }
+  i32ShrS(): this {
+    return this.op(0x75);
+  }
+  i32ShrU(): this {
+    return this.op(0x76);
+  }
+  i32Or(): this {
+    return this.op(0x72);
+  }
+
   /** The code section entry: locals (run-length grouped by type) then the body and its `end`. */
   encode(): number[] {
     const groups: number[][] = [];
