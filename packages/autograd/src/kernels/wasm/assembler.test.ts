@@ -236,6 +236,10 @@ describe("assembler", () => {
       i64x2Shl: { arity: 1, emit: (f) => f.i32Const(52).i64x2Shl() },
       i32x4TruncSatF32x4S: { arity: 1, emit: (f) => f.i32x4TruncSatF32x4S() },
       f32x4ConvertI32x4S: { arity: 1, emit: (f) => f.f32x4ConvertI32x4S() },
+      promoteDemote: {
+        arity: 1,
+        emit: (f) => f.f64x2PromoteLowF32x4().f64Const(2).f64x2Splat().f64x2Mul().f32x4DemoteF64x2Zero(),
+      },
       i32x4Splat: { arity: 0 as 1, emit: (f) => f.i32Const(-123456).i32x4Splat() },
       transposePairs: {
         arity: 2,
@@ -367,6 +371,11 @@ describe("assembler", () => {
             const t = Number.isNaN(v) ? 0 : Math.max(-(2 ** 31), Math.min(2 ** 31 - 1, Math.trunc(v))) + 0; // +0: integers have no -0
             expect(i32[8 + i]).toBe(t);
           }
+          // promote lanes 0-1, double them in f64, demote: [2x0, 2x1, 0, 0]
+          f32.set(xs.map(Math.fround), 0);
+          run("promoteDemote");
+          for (let i = 0; i < 4; i++)
+            expect(f32[8 + i]).toBe(i < 2 ? Math.fround(2 * Math.fround(xs[i]!)) : 0);
           i32.set(a, 0);
           run("f32x4ConvertI32x4S");
           for (let i = 0; i < 4; i++) expect(f32[8 + i]).toBe(Math.fround(a[i]!));

@@ -472,6 +472,14 @@ export class FunctionBuilder {
   f64x2Max(): this {
     return this.simd(0xf5);
   }
+  /** Lanes 0-1 of the f32x4 widened to f64x2. */
+  f64x2PromoteLowF32x4(): this {
+    return this.simd(0x5f);
+  }
+  /** The f64x2 rounded to f32 in lanes 0-1, lanes 2-3 zero. */
+  f32x4DemoteF64x2Zero(): this {
+    return this.simd(0x5e);
+  }
   i32x4TruncSatF32x4S(): this {
     return this.simd(0xf8);
   }
