@@ -106,6 +106,8 @@ export function resetKernelStats(): void {
   stats.wasmThreads = {};
   updates.js = 0;
   updates.wasm = 0;
+  elementwise.js = 0;
+  elementwise.wasm = 0;
 }
 
 /**
@@ -136,4 +138,24 @@ export function recordGemm(threadsUsed: number): void {
   }
   stats.wasm++;
   stats.wasmThreads[threadsUsed] = (stats.wasmThreads[threadsUsed] ?? 0) + 1;
+}
+
+/**
+ * Counts of elementwise kernel calls (unary, activationGrad, binary) and 2-D transposes (permute) by
+ * the backend that ran them. Kept apart from KernelStats; reset by resetKernelStats too.
+ */
+export interface ElementwiseStats {
+  js: number;
+  wasm: number;
+}
+
+const elementwise: ElementwiseStats = { js: 0, wasm: 0 };
+
+export function elementwiseKernelStats(): ElementwiseStats {
+  return { js: elementwise.js, wasm: elementwise.wasm };
+}
+
+/** Records one elementwise or transpose call and the backend that ran it. */
+export function recordElementwise(backend: "js" | "wasm"): void {
+  elementwise[backend]++;
 }

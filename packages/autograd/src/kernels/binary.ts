@@ -1,5 +1,7 @@
 import { broadcastStrides, type Shape } from "../shape.js";
+import { recordElementwise } from "./backend.js";
 import type { NumericArray } from "./types.js";
+import { binaryWasm, gradWasm } from "./wasm/elementwise.js";
 
 /** Elementwise binary functions over broadcast operands. Comparisons write 1 / 0. */
 export type BinaryOp =
@@ -32,6 +34,9 @@ export function binary(
 ): void {
   const n = out.length;
   if (n === 0) return;
+  // WASM SIMD for the common broadcasts where it pays (wasm/elementwise.ts); these loops otherwise.
+  if (binaryWasm(op, a, aShape, b, bShape, out, outShape)) return;
+  recordElementwise("js");
   if (a.length === n && (b.length === n || b.length === 1)) {
     row(op, a, 0, 1, b, 0, b.length === n ? 1 : 0, out, 0, n);
     return;
@@ -174,6 +179,8 @@ export type GradOp = "tanhGrad" | "sigmoidGrad" | "reluGrad";
 
 /** out = g * dact where dact comes from the saved activation y (tanh, sigmoid) or the input x (relu). */
 export function activationGrad(op: GradOp, y: NumericArray, g: NumericArray, out: NumericArray): void {
+  if (gradWasm(op, y, g, out)) return;
+  recordElementwise("js");
   const n = out.length;
   switch (op) {
     case "tanhGrad":

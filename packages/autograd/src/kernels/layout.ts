@@ -1,5 +1,7 @@
 import { type Shape, stridesOf } from "../shape.js";
+import { recordElementwise } from "./backend.js";
 import type { NumericArray } from "./types.js";
+import { transposeWasm } from "./wasm/elementwise.js";
 
 /** Copies x (shape `shape`) into out with its axes permuted: out.shape[i] = shape[perm[i]]. */
 export function permute(x: NumericArray, shape: Shape, perm: readonly number[], out: NumericArray): void {
@@ -9,6 +11,8 @@ export function permute(x: NumericArray, shape: Shape, perm: readonly number[], 
   if (nd === 2 && perm[0] === 1) {
     const rows = shape[0];
     const cols = shape[1];
+    if (transposeWasm(x, rows, cols, out)) return;
+    recordElementwise("js");
     // Tiled 2-D transpose: both sides stay within a few cache lines.
     const T = 32;
     for (let r0 = 0; r0 < rows; r0 += T) {

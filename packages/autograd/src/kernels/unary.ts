@@ -1,4 +1,6 @@
+import { recordElementwise } from "./backend.js";
 import type { NumericArray } from "./types.js";
+import { unaryWasm } from "./wasm/elementwise.js";
 
 /** Elementwise unary functions. One loop per function keeps each call site monomorphic and fast. */
 export type UnaryOp =
@@ -17,6 +19,9 @@ export type UnaryOp =
   | "step";
 
 export function unary(op: UnaryOp, x: NumericArray, out: NumericArray): void {
+  // WASM SIMD where it covers the op and pays (wasm/elementwise.ts); these loops otherwise.
+  if (unaryWasm(op, x, out)) return;
+  recordElementwise("js");
   const n = out.length;
   switch (op) {
     case "neg":

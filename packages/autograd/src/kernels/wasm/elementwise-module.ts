@@ -1,0 +1,664 @@
+import { FunctionBuilder, I32, type Local, ModuleBuilder, V128 } from "./assembler.js";
+import type { WasmDType } from "./gemm-module.js";
+
+/**
+ * Generates the elementwise module: unary functions, activation gradients, binary arithmetic with the
+ * broadcasts dense layers need, and the 2-D transpose, in f32x4 (float32) or f64x2 (float64) lanes.
+ *
+ * Arrays live in scratch memory the caller owns, so every loop runs in whole vectors: the last vector
+ * reads up to 15 bytes past an input (harmless scratch) and writes up to 15 bytes past the output,
+ * which lands either in the caller's padding or, for the row-broadcast kernels, on the start of the
+ * next row, which that row's own pass overwrites afterwards (rows run in order). Outputs must not
+ * overlap inputs. Addresses are byte addresses; counts are elements.
+ *
+ * exp: Cody-Waite reduction x = n·ln2 + r (ln2 split into a short high part, so n·hi is exact, and a
+ * low part), e^r by a polynomial (float32: degree-7 Taylor-like minimax form, |r| <= ln2/2) or a
+ * rational form (float64: e^r = 1 + 2r·P(r²)/(Q(r²) − r·P(r²))), then 2^n built from exponent bits in
+ * two halves 2^⌊n/2⌋·2^(n−⌊n/2⌋), so results that overflow to +Infinity or become subnormal round
+ * once, as Math.exp's do. The input is clamped first (wasm min/max propagate NaN), which also maps
+ * ±Infinity to 0 and +Infinity. Coefficients are the classic Cephes ones. Measured against
+ * Math.exp over dense sweeps (see elementwise.test.ts): float32 max 1 ulp from
+ * Math.fround(Math.exp(x)), float64 max 1 ulp from Math.exp(x), subnormal results included.
+ */
+
+export type EwUnaryOp = "exp" | "sigmoid" | "relu" | "neg" | "abs" | "square" | "sqrt";
+export type EwGradOp = "sigmoidGrad" | "tanhGrad" | "reluGrad";
+export type EwBinaryOp = "add" | "sub" | "mul" | "div" | "maximum" | "minimum";
+
+export const EW_UNARY_OPS: readonly EwUnaryOp[] = ["exp", "sigmoid", "relu", "neg", "abs", "square", "sqrt"];
+export const EW_GRAD_OPS: readonly EwGradOp[] = ["sigmoidGrad", "tanhGrad", "reluGrad"];
+export const EW_BINARY_OPS: readonly EwBinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum"];
+
+/** Exported functions, by name: `u_<op>`, `g_<op>`, `b_<op>_rows`, `b_<op>_vs`, `b_<op>_sv`, `transpose`. */
+export type EwUnaryKernel = (x: number, out: number, n: number) => void;
+export type EwGradKernel = (y: number, g: number, out: number, n: number) => void;
+/** out[r·inner + i] = op(a[r·aStep/es + i], b[r·bStep/es + i]) for r < rows, i < inner. */
+export type EwRowsKernel = (
+  a: number,
+  b: number,
+  out: number,
+  rows: number,
+  inner: number,
+  aStep: number,
+  bStep: number,
+) => void;
+/** One operand is the scalar at its address, the other n elements. */
+export type EwScalarKernel = (a: number, b: number, out: number, n: number) => void;
+export type EwTransposeKernel = (x: number, out: number, rows: number, cols: number) => void;
+
+export interface ElementwiseModuleOptions {
+  dtype: WasmDType;
+  shared: boolean;
+  maxPages: number;
+}
+
+/** Lane arithmetic of one dtype, plus splatted constants. */
+class Lanes {
+  readonly f32: boolean;
+  readonly es: number;
+  readonly lanes: number;
+
+  constructor(
+    readonly f: FunctionBuilder,
+    dtype: WasmDType,
+  ) {
+    this.f32 = dtype === "float32";
+    this.es = this.f32 ? 4 : 8;
+    this.lanes = 16 / this.es;
+  }
+
+  k(value: number): FunctionBuilder {
+    const bytes = this.f32
+      ? new Uint8Array(new Float32Array([value, value, value, value]).buffer)
+      : new Uint8Array(new Float64Array([value, value]).buffer);
+    return this.f.v128Const(Array.from(bytes));
+  }
+  add = () => (this.f32 ? this.f.f32x4Add() : this.f.f64x2Add());
+  sub = () => (this.f32 ? this.f.f32x4Sub() : this.f.f64x2Sub());
+  mul = () => (this.f32 ? this.f.f32x4Mul() : this.f.f64x2Mul());
+  div = () => (this.f32 ? this.f.f32x4Div() : this.f.f64x2Div());
+  min = () => (this.f32 ? this.f.f32x4Min() : this.f.f64x2Min());
+  max = () => (this.f32 ? this.f.f32x4Max() : this.f.f64x2Max());
+  abs = () => (this.f32 ? this.f.f32x4Abs() : this.f.f64x2Abs());
+  neg = () => (this.f32 ? this.f.f32x4Neg() : this.f.f64x2Neg());
+  sqrt = () => (this.f32 ? this.f.f32x4Sqrt() : this.f.f64x2Sqrt());
+  floor = () => (this.f32 ? this.f.f32x4Floor() : this.f.f64x2Floor());
+  nearest = () => (this.f32 ? this.f.f32x4Nearest() : this.f.f64x2Nearest());
+  ne = () => (this.f32 ? this.f.f32x4Ne() : this.f.f64x2Ne());
+  lt = () => (this.f32 ? this.f.f32x4Lt() : this.f.f64x2Lt());
+  gt = () => (this.f32 ? this.f.f32x4Gt() : this.f.f64x2Gt());
+  le = () => (this.f32 ? this.f.f32x4Le() : this.f.f64x2Le());
+  ge = () => (this.f32 ? this.f.f32x4Ge() : this.f.f64x2Ge());
+  splatLoad = () => (this.f32 ? this.f.v128Load32Splat() : this.f.v128Load64Splat());
+
+  /** Pushes 2^m for the integer-valued lanes m of local `m` (|m| within the normal exponent range). */
+  pow2(m: Local): void {
+    const f = this.f;
+    // (2^p + bias + m) holds bias + m in its low mantissa bits; shifting them up by p makes them
+    // the exponent field of 2^m with a zero mantissa.
+    f.get(m);
+    if (this.f32)
+      this.k(2 ** 23 + 127)
+        .f32x4Add()
+        .i32Const(23)
+        .i32x4Shl();
+    else
+      this.k(2 ** 52 + 1023)
+        .f64x2Add()
+        .i32Const(52)
+        .i64x2Shl();
+  }
+
+  /** Pushes e^x for the lanes of local x; `x` is overwritten. */
+  exp(x: Local): void {
+    const f = this.f;
+    const n = f.local(V128);
+    const r = f.local(V128);
+    const p = f.local(V128);
+    const half = f.local(V128);
+    // Clamp: below LO every result rounds to 0, above HI to +Infinity; keeps 2^(n/2) normal.
+    f.get(x);
+    this.k(this.f32 ? 100 : 710);
+    this.min();
+    this.k(this.f32 ? -110 : -746);
+    this.max().set(x);
+    f.get(x);
+    this.k(Math.LOG2E);
+    this.mul();
+    this.nearest().set(n);
+    // r = (x − n·hi) − n·lo
+    f.get(x).get(n);
+    this.k(this.f32 ? 0.693359375 : 6.93145751953125e-1);
+    this.mul();
+    this.sub();
+    f.get(n);
+    this.k(this.f32 ? -2.1219444e-4 : 0.0000014286068203094173);
+    this.mul();
+    this.sub().set(r);
+    if (this.f32) {
+      // e^r ≈ 1 + r + r²·P(r)
+      const coeffs = [
+        1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
+      ];
+      this.k(coeffs[0]!);
+      for (const c of coeffs.slice(1)) {
+        f.get(r);
+        this.mul();
+        this.k(c);
+        this.add();
+      }
+      f.get(r).get(r);
+      this.mul();
+      this.mul();
+      f.get(r);
+      this.add();
+      this.k(1);
+      this.add().set(p);
+    } else {
+      // e^r = 1 + 2·rP/(Q − rP), P and Q in r².
+      const r2 = f.local(V128);
+      const rp = f.local(V128);
+      f.get(r).get(r);
+      this.mul().set(r2);
+      this.k(0.00012617719307481058);
+      f.get(r2);
+      this.mul();
+      this.k(0.030299440770744195);
+      this.add();
+      f.get(r2);
+      this.mul();
+      this.k(1);
+      this.add();
+      f.get(r);
+      this.mul().set(rp);
+      f.get(rp);
+      this.k(0.0000030019850513866446);
+      f.get(r2);
+      this.mul();
+      this.k(0.002524483403496841);
+      this.add();
+      f.get(r2);
+      this.mul();
+      this.k(0.22726554820815503);
+      this.add();
+      f.get(r2);
+      this.mul();
+      this.k(2);
+      this.add();
+      f.get(rp);
+      this.sub();
+      this.div();
+      this.k(2);
+      this.mul();
+      this.k(1);
+      this.add().set(p);
+    }
+    // 2^n in two factors: n/2 rounded down, and the rest.
+    f.get(n);
+    this.k(0.5);
+    this.mul();
+    this.floor().set(half);
+    f.get(n).get(half);
+    this.sub().set(n);
+    f.get(p);
+    this.pow2(half);
+    this.mul();
+    this.pow2(n);
+    this.mul();
+  }
+}
+
+/** for (i = from; i < to; i += step) body, tested at the top (runs zero times when from >= to). */
+function forRange(f: FunctionBuilder, i: Local, from: () => void, to: Local, step: number, body: () => void) {
+  from();
+  f.set(i);
+  f.block().loop();
+  f.get(i).get(to).i32GeU().brIf(1);
+  body();
+  f.get(i).i32Const(step).i32Add().set(i);
+  f.br(0).end().end();
+}
+
+/** Unary: u(x, out, n), in whole vectors. */
+function buildUnary(dtype: WasmDType, op: EwUnaryOp): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32], []);
+  const [x, out, n] = f.params as [Local, Local, Local];
+  const L = new Lanes(f, dtype);
+  const off = f.local(I32);
+  const end = f.local(I32);
+  const v = f.local(V128);
+  f.get(n).i32Const(L.es).i32Mul().set(end);
+  forRange(
+    f,
+    off,
+    () => f.i32Const(0),
+    end,
+    16,
+    () => {
+      f.get(x).get(off).i32Add().v128Load().set(v);
+      f.get(out).get(off).i32Add();
+      unaryBody(L, op, v);
+      f.v128Store();
+    },
+  );
+  return f;
+}
+
+/** Pushes op(v) (v may be overwritten). */
+function unaryBody(L: Lanes, op: EwUnaryOp, v: Local): void {
+  const f = L.f;
+  switch (op) {
+    case "exp":
+      L.exp(v);
+      return;
+    case "sigmoid": {
+      // e = exp(−|x|); x >= 0 ? 1/(1+e) : e/(1+e), the JS loop's two branches (NaN takes the second).
+      const x = f.local(V128);
+      const e = f.local(V128);
+      const d = f.local(V128);
+      f.get(v).set(x);
+      f.get(v);
+      L.abs();
+      L.neg().set(v);
+      L.exp(v);
+      f.set(e);
+      L.k(1);
+      f.get(e);
+      L.add().set(d);
+      L.k(1);
+      f.get(d);
+      L.div();
+      f.get(e).get(d);
+      L.div();
+      f.get(x);
+      L.k(0);
+      L.ge();
+      f.v128Bitselect();
+      return;
+    }
+    case "relu": {
+      // x <= 0 ? +0 : x (NaN passes, −0 becomes +0)
+      f.get(v).get(v);
+      L.k(0);
+      L.le();
+      f.v128Andnot();
+      return;
+    }
+    case "neg":
+      f.get(v);
+      L.neg();
+      return;
+    case "abs":
+      f.get(v);
+      L.abs();
+      return;
+    case "square":
+      f.get(v).get(v);
+      L.mul();
+      return;
+    case "sqrt":
+      f.get(v);
+      L.sqrt();
+      return;
+  }
+}
+
+/**
+ * Pushes g·(1 − y²) or (g·y)·(1 − y) for f64x2 locals y and g (the JS loops' order). Emitted with a
+ * float64 `Lanes`, also for float32 data (see buildGrad).
+ */
+function gradFormula64(L: Lanes, op: "tanhGrad" | "sigmoidGrad", y: Local, g: Local): void {
+  const f = L.f;
+  f.get(g);
+  if (op === "tanhGrad") {
+    L.k(1);
+    f.get(y).get(y);
+    L.mul();
+    L.sub();
+    L.mul();
+  } else {
+    f.get(y);
+    L.mul();
+    L.k(1);
+    f.get(y);
+    L.sub();
+    L.mul();
+  }
+}
+
+/**
+ * Gradient: g(y, g, out, n) with activationGrad's formulas, in their evaluation order. float32
+ * tanhGrad/sigmoidGrad widen to f64 lanes, compute, and round once, exactly as the JS loops do in
+ * double before the store: the results are bit-identical (1 − y² in f32 would cancel near |y| = 1).
+ */
+function buildGrad(dtype: WasmDType, op: EwGradOp): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32], []);
+  const [y, g, out, n] = f.params as [Local, Local, Local, Local];
+  const L = new Lanes(f, dtype);
+  const off = f.local(I32);
+  const end = f.local(I32);
+  const v = f.local(V128);
+  f.get(n).i32Const(L.es).i32Mul().set(end);
+  forRange(
+    f,
+    off,
+    () => f.i32Const(0),
+    end,
+    16,
+    () => {
+      f.get(y).get(off).i32Add().v128Load().set(v);
+      f.get(out).get(off).i32Add();
+      if (op !== "reluGrad" && L.f32) {
+        // Lanes 0-1 and 2-3 in f64, rounded back to f32 halves, then joined.
+        const L64 = new Lanes(f, "float64");
+        const gv = f.local(V128);
+        const y64 = f.local(V128);
+        const g64 = f.local(V128);
+        const lo = f.local(V128);
+        f.get(g).get(off).i32Add().v128Load().set(gv);
+        for (const half of [0, 1]) {
+          for (const [src, dst] of [
+            [v, y64],
+            [gv, g64],
+          ] as const) {
+            f.get(src);
+            if (half === 1) f.get(src).i8x16Shuffle(lanesOf(4, [2, 3, 2, 3]));
+            f.f64x2PromoteLowF32x4().set(dst);
+          }
+          gradFormula64(L64, op, y64, g64);
+          f.f32x4DemoteF64x2Zero();
+          if (half === 0) f.set(lo);
+        }
+        f.set(v);
+        f.get(lo)
+          .get(v)
+          .i8x16Shuffle(lanesOf(4, [0, 1, 4, 5]));
+        f.v128Store();
+        return;
+      }
+      f.get(g).get(off).i32Add().v128Load();
+      switch (op) {
+        case "tanhGrad": // g·(1 − y²)
+          L.k(1);
+          f.get(v).get(v);
+          L.mul();
+          L.sub();
+          L.mul();
+          break;
+        case "sigmoidGrad": // (g·y)·(1 − y)
+          f.get(v);
+          L.mul();
+          L.k(1);
+          f.get(v);
+          L.sub();
+          L.mul();
+          break;
+        case "reluGrad": // y <= 0 ? 0 : g (NaN y passes g on)
+          f.get(v);
+          L.k(0);
+          L.le();
+          f.v128Andnot();
+          break;
+      }
+      f.v128Store();
+    },
+  );
+  return f;
+}
+
+/** Pushes op(a, b) for locals a and b, with the JS loops' semantics (NaN propagates in max/min). */
+function binaryBody(L: Lanes, op: EwBinaryOp, a: Local, b: Local): void {
+  const f = L.f;
+  switch (op) {
+    case "add":
+      f.get(a).get(b);
+      L.add();
+      return;
+    case "sub":
+      f.get(a).get(b);
+      L.sub();
+      return;
+    case "mul":
+      f.get(a).get(b);
+      L.mul();
+      return;
+    case "div":
+      f.get(a).get(b);
+      L.div();
+      return;
+    case "maximum":
+    case "minimum":
+      // x > y || x !== x ? x : y (and < for minimum): equal values give y, as in JS.
+      f.get(a).get(b).get(a).get(b);
+      if (op === "maximum") L.gt();
+      else L.lt();
+      f.get(a).get(a);
+      L.ne();
+      f.v128Or().v128Bitselect();
+      return;
+  }
+}
+
+function buildBinaryRows(dtype: WasmDType, op: EwBinaryOp): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32], []);
+  const [a, b, out, rows, inner, aStep, bStep] = f.params as [
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+    Local,
+  ];
+  const L = new Lanes(f, dtype);
+  const r = f.local(I32);
+  const off = f.local(I32);
+  const rowBytes = f.local(I32);
+  const va = f.local(V128);
+  const vb = f.local(V128);
+  f.get(inner).i32Const(L.es).i32Mul().set(rowBytes);
+  forRange(
+    f,
+    r,
+    () => f.i32Const(0),
+    rows,
+    1,
+    () => {
+      forRange(
+        f,
+        off,
+        () => f.i32Const(0),
+        rowBytes,
+        16,
+        () => {
+          f.get(a).get(off).i32Add().v128Load().set(va);
+          f.get(b).get(off).i32Add().v128Load().set(vb);
+          f.get(out).get(off).i32Add();
+          binaryBody(L, op, va, vb);
+          f.v128Store();
+        },
+      );
+      f.get(a).get(aStep).i32Add().set(a);
+      f.get(b).get(bStep).i32Add().set(b);
+      f.get(out).get(rowBytes).i32Add().set(out);
+    },
+  );
+  return f;
+}
+
+/** One operand a scalar (splatted once): `scalarB` picks which. */
+function buildBinaryScalar(dtype: WasmDType, op: EwBinaryOp, scalarB: boolean): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32], []);
+  const [a, b, out, n] = f.params as [Local, Local, Local, Local];
+  const L = new Lanes(f, dtype);
+  const off = f.local(I32);
+  const end = f.local(I32);
+  const va = f.local(V128);
+  const vb = f.local(V128);
+  const s = scalarB ? vb : va;
+  const arr = scalarB ? a : b;
+  const vArr = scalarB ? va : vb;
+  f.get(scalarB ? b : a);
+  L.splatLoad().set(s);
+  f.get(n).i32Const(L.es).i32Mul().set(end);
+  forRange(
+    f,
+    off,
+    () => f.i32Const(0),
+    end,
+    16,
+    () => {
+      f.get(arr).get(off).i32Add().v128Load().set(vArr);
+      f.get(out).get(off).i32Add();
+      binaryBody(L, op, va, vb);
+      f.v128Store();
+    },
+  );
+  return f;
+}
+
+/** Byte lanes for i8x16.shuffle: element lanes (0..15 over a‖b in elements of `es` bytes) to bytes. */
+function lanesOf(es: number, elements: number[]): number[] {
+  return elements.flatMap((e) => Array.from({ length: es }, (_, k) => e * es + k));
+}
+
+/**
+ * transpose(x, out, rows, cols): out[c·rows + r] = x[r·cols + c]. Whole blocks of lanes×lanes by
+ * shuffles (4x4 float32, 2x2 float64), walking x row-block by row-block (the stores then touch one
+ * line per output row, `cols` lines in all, which stay cached); the partial rows and columns at the
+ * edges element by element.
+ */
+function buildTranspose(dtype: WasmDType): FunctionBuilder {
+  const f = new FunctionBuilder([I32, I32, I32, I32], []);
+  const [x, out, rows, cols] = f.params as [Local, Local, Local, Local];
+  const L = new Lanes(f, dtype);
+  const B = L.lanes;
+  const es = L.es;
+  const rowsB = f.local(I32);
+  const colsB = f.local(I32);
+  const xRowBytes = f.local(I32);
+  const outRowBytes = f.local(I32);
+  const r = f.local(I32);
+  const c = f.local(I32);
+  const src = f.local(I32);
+  const dst = f.local(I32);
+  const v = Array.from({ length: B }, () => f.local(V128));
+  const t = Array.from({ length: B }, () => f.local(V128));
+  f.get(rows).i32Const(-B).i32And().set(rowsB);
+  f.get(cols).i32Const(-B).i32And().set(colsB);
+  f.get(cols).i32Const(es).i32Mul().set(xRowBytes);
+  f.get(rows).i32Const(es).i32Mul().set(outRowBytes);
+  forRange(
+    f,
+    r,
+    () => f.i32Const(0),
+    rowsB,
+    B,
+    () => {
+      // src = x + r·cols·es, dst = out + r·es; per column block src += 16, dst += B·rows·es.
+      f.get(x).get(r).get(xRowBytes).i32Mul().i32Add().set(src);
+      f.get(out).get(r).i32Const(es).i32Mul().i32Add().set(dst);
+      forRange(
+        f,
+        c,
+        () => f.i32Const(0),
+        colsB,
+        B,
+        () => {
+          for (let i = 0; i < B; i++) {
+            f.get(src);
+            if (i > 0) f.get(xRowBytes).i32Const(i).i32Mul().i32Add();
+            f.v128Load().set(v[i]!);
+          }
+          if (B === 4) {
+            // Interleave row pairs, then take 64-bit halves.
+            f.get(v[0]!)
+              .get(v[1]!)
+              .i8x16Shuffle(lanesOf(4, [0, 4, 1, 5]))
+              .set(t[0]!);
+            f.get(v[0]!)
+              .get(v[1]!)
+              .i8x16Shuffle(lanesOf(4, [2, 6, 3, 7]))
+              .set(t[1]!);
+            f.get(v[2]!)
+              .get(v[3]!)
+              .i8x16Shuffle(lanesOf(4, [0, 4, 1, 5]))
+              .set(t[2]!);
+            f.get(v[2]!)
+              .get(v[3]!)
+              .i8x16Shuffle(lanesOf(4, [2, 6, 3, 7]))
+              .set(t[3]!);
+            const outs: [Local, Local, number[]][] = [
+              [t[0]!, t[2]!, [0, 1, 4, 5]],
+              [t[0]!, t[2]!, [2, 3, 6, 7]],
+              [t[1]!, t[3]!, [0, 1, 4, 5]],
+              [t[1]!, t[3]!, [2, 3, 6, 7]],
+            ];
+            outs.forEach(([p, q, lanes], j) => {
+              f.get(dst);
+              if (j > 0) f.get(outRowBytes).i32Const(j).i32Mul().i32Add();
+              f.get(p).get(q).i8x16Shuffle(lanesOf(4, lanes)).v128Store();
+            });
+          } else {
+            f.get(dst)
+              .get(v[0]!)
+              .get(v[1]!)
+              .i8x16Shuffle(lanesOf(8, [0, 2]))
+              .v128Store();
+            f.get(dst).get(outRowBytes).i32Add();
+            f.get(v[0]!)
+              .get(v[1]!)
+              .i8x16Shuffle(lanesOf(8, [1, 3]))
+              .v128Store();
+          }
+          f.get(src).i32Const(16).i32Add().set(src);
+          f.get(dst).get(outRowBytes).i32Const(B).i32Mul().i32Add().set(dst);
+        },
+      );
+    },
+  );
+  // Edges: rows [rowsB, rows) × all columns, then rows [0, rowsB) × columns [colsB, cols).
+  const scalarBlock = (r0: () => void, r1: Local, c0: () => void, c1: Local) => {
+    forRange(f, r, r0, r1, 1, () => {
+      forRange(f, c, c0, c1, 1, () => {
+        // out + (c·rows + r)·es  ←  x + (r·cols + c)·es
+        f.get(out).get(c).get(rows).i32Mul().get(r).i32Add().i32Const(es).i32Mul().i32Add();
+        f.get(x).get(r).get(cols).i32Mul().get(c).i32Add().i32Const(es).i32Mul().i32Add();
+        if (L.f32) f.f32Load().f32Store();
+        else f.f64Load().f64Store();
+      });
+    });
+  };
+  scalarBlock(
+    () => f.get(rowsB),
+    rows,
+    () => f.i32Const(0),
+    cols,
+  );
+  scalarBlock(
+    () => f.i32Const(0),
+    rowsB,
+    () => f.get(colsB),
+    cols,
+  );
+  return f;
+}
+
+export function buildElementwiseModule(opts: ElementwiseModuleOptions): Uint8Array {
+  const mb = new ModuleBuilder().importMemory({
+    module: "env",
+    field: "memory",
+    minPages: 1,
+    maxPages: opts.maxPages,
+    shared: opts.shared,
+  });
+  for (const op of EW_UNARY_OPS) mb.addFunction(buildUnary(opts.dtype, op), `u_${op}`);
+  for (const op of EW_GRAD_OPS) mb.addFunction(buildGrad(opts.dtype, op), `g_${op}`);
+  for (const op of EW_BINARY_OPS) {
+    mb.addFunction(buildBinaryRows(opts.dtype, op), `b_${op}_rows`);
+    mb.addFunction(buildBinaryScalar(opts.dtype, op, true), `b_${op}_vs`);
+    mb.addFunction(buildBinaryScalar(opts.dtype, op, false), `b_${op}_sv`);
+  }
+  mb.addFunction(buildTranspose(opts.dtype), "transpose");
+  return mb.encode();
+}

@@ -1,0 +1,245 @@
+import { getKernelBackend, recordElementwise } from "../backend.js";
+import type { NumericArray } from "../types.js";
+import {
+  buildElementwiseModule,
+  type EwBinaryOp,
+  type EwGradKernel,
+  type EwGradOp,
+  type EwRowsKernel,
+  type EwScalarKernel,
+  type EwTransposeKernel,
+  type EwUnaryKernel,
+  type EwUnaryOp,
+} from "./elementwise-module.js";
+import type { WasmDType } from "./gemm-module.js";
+import { ensureCapacity, HEAP_BASE, type WasmArena, wasmRuntime } from "./runtime.js";
+
+/**
+ * JS side of the elementwise WASM kernels: picks WASM or JS per call, copies the operands into the
+ * unshared arena's scratch (from HEAP_BASE; calls never overlap), runs, copies the result out.
+ * Each `*Wasm` function returns false when the call should run the JS loop instead (backend 'js',
+ * below the 'auto' threshold, an Int32Array or mixed dtypes, an uncovered op or broadcast, WASM
+ * unavailable), so the kernels in ../unary.ts, ../binary.ts and ../layout.ts keep their JS loops
+ * as the fallback and the reference.
+ *
+ * 'auto' thresholds: element counts from which WASM (copies included) beat the JS loops in
+ * bench/kernels/elementwise.ts (float32, Node 20, this 2-core machine, medians of many calls on
+ * warm arrays): exp and sigmoid already pay from about 8-16 elements (Math.exp costs ~9 ns an
+ * element, a wasm call plus copies ~0.15 µs); relu/neg/abs and the activation gradients from about
+ * 1-2 thousand; add/sub/mul and friends, which V8 already compiles to tight scalar loops, from
+ * about 2-4 thousand; the 2-D transpose from about 4 thousand.
+ */
+
+const UNARY_MIN: Readonly<Record<string, number>> = {
+  exp: 16,
+  sigmoid: 16,
+  relu: 2048,
+  neg: 4096,
+  abs: 4096,
+  square: 4096,
+  sqrt: 512,
+};
+const GRAD_MIN: Readonly<Record<string, number>> = {
+  sigmoidGrad: 2048,
+  tanhGrad: 2048,
+  reluGrad: 2048,
+};
+const BINARY_MIN: Readonly<Record<string, number>> = {
+  add: 4096,
+  sub: 4096,
+  mul: 4096,
+  div: 1024,
+  maximum: 2048,
+  minimum: 2048,
+};
+const TRANSPOSE_MIN = 4096;
+
+interface Engine {
+  readonly arena: WasmArena;
+  readonly es: number;
+  readonly unary: Record<string, EwUnaryKernel>;
+  readonly grad: Record<string, EwGradKernel>;
+  readonly rows: Record<string, EwRowsKernel>;
+  readonly vs: Record<string, EwScalarKernel>;
+  readonly sv: Record<string, EwScalarKernel>;
+  readonly transpose: EwTransposeKernel;
+}
+
+const engines: Record<WasmDType, Engine | null | undefined> = { float32: undefined, float64: undefined };
+
+/** Compiles a dtype's module once against the unshared arena; null without WASM SIMD or on failure. */
+function engineFor(dtype: WasmDType): Engine | null {
+  const cached = engines[dtype];
+  if (cached !== undefined) return cached;
+  const rt = wasmRuntime();
+  if (rt === null) return (engines[dtype] = null);
+  const arena = rt.local;
+  try {
+    const bytes = buildElementwiseModule({ dtype, shared: arena.shared, maxPages: arena.maxPages });
+    const { exports } = new rt.api.Instance(new rt.api.Module(bytes), { env: { memory: arena.memory } });
+    const pick = <T>(prefix: string, suffix = ""): Record<string, T> => {
+      const out: Record<string, T> = {};
+      for (const [name, fn] of Object.entries(exports)) {
+        if (name.startsWith(prefix) && name.endsWith(suffix)) {
+          out[name.slice(prefix.length, name.length - suffix.length)] = fn as T;
+        }
+      }
+      return out;
+    };
+    return (engines[dtype] = {
+      arena,
+      es: dtype === "float32" ? 4 : 8,
+      unary: pick<EwUnaryKernel>("u_"),
+      grad: pick<EwGradKernel>("g_"),
+      rows: pick<EwRowsKernel>("b_", "_rows"),
+      vs: pick<EwScalarKernel>("b_", "_vs"),
+      sv: pick<EwScalarKernel>("b_", "_sv"),
+      transpose: exports.transpose as EwTransposeKernel,
+    });
+  } catch {
+    return (engines[dtype] = null);
+  }
+}
+
+/** Engine for arrays that are all Float32Array or all Float64Array; null otherwise. */
+function engineOf(x: NumericArray, y: NumericArray, out: NumericArray): Engine | null {
+  if (x instanceof Float32Array && y instanceof Float32Array && out instanceof Float32Array)
+    return engineFor("float32");
+  if (x instanceof Float64Array && y instanceof Float64Array && out instanceof Float64Array)
+    return engineFor("float64");
+  return null;
+}
+
+/** True when the backend lets a call of n elements with this threshold run on WASM. */
+function allowed(n: number, min: number | undefined): boolean {
+  if (min === undefined || n === 0) return false;
+  const backend = getKernelBackend();
+  return backend === "wasm" || (backend === "auto" && n >= min);
+}
+
+/** Bytes of a scratch slot for n elements: whole vectors plus one spare vector, 64-byte aligned. */
+const slot = (n: number, es: number): number => (n * es + 16 + 63) & ~63;
+
+/** Reserves `bytes` of scratch from HEAP_BASE; false when the memory cannot grow that far. */
+function reserve(e: Engine, bytes: number): boolean {
+  return ensureCapacity(e.arena, HEAP_BASE + bytes);
+}
+
+function view(e: Engine): Float32Array | Float64Array {
+  return e.es === 4 ? e.arena.f32 : e.arena.f64;
+}
+
+function copyOut(e: Engine, at: number, n: number, out: NumericArray): void {
+  const v = view(e);
+  const i = at / e.es;
+  out.set(v.subarray(i, i + n));
+}
+
+/** out = op(x) on WASM; false to run the JS loop. */
+export function unaryWasm(op: string, x: NumericArray, out: NumericArray): boolean {
+  const n = out.length;
+  if (!allowed(n, UNARY_MIN[op])) return false;
+  const e = engineOf(x, x, out);
+  if (e === null) return false;
+  const s = slot(n, e.es);
+  if (!reserve(e, 2 * s)) return false;
+  const xAt = HEAP_BASE;
+  const outAt = HEAP_BASE + s;
+  view(e).set(x, xAt / e.es);
+  e.unary[op as EwUnaryOp]!(xAt, outAt, n);
+  copyOut(e, outAt, n, out);
+  recordElementwise("wasm");
+  return true;
+}
+
+/** out = activation gradient (../binary.ts activationGrad) on WASM; false to run the JS loop. */
+export function gradWasm(op: string, y: NumericArray, g: NumericArray, out: NumericArray): boolean {
+  const n = out.length;
+  if (!allowed(n, GRAD_MIN[op])) return false;
+  const e = engineOf(y, g, out);
+  if (e === null) return false;
+  const s = slot(n, e.es);
+  if (!reserve(e, 3 * s)) return false;
+  const yAt = HEAP_BASE;
+  const gAt = yAt + s;
+  const outAt = gAt + s;
+  const v = view(e);
+  v.set(y, yAt / e.es);
+  v.set(g, gAt / e.es);
+  e.grad[op as EwGradOp]!(yAt, gAt, outAt, n);
+  copyOut(e, outAt, n, out);
+  recordElementwise("wasm");
+  return true;
+}
+
+/**
+ * out = op(a, b) on WASM for the broadcasts it covers: equal sizes, either operand a scalar, or
+ * either operand one row (its size is the last output axis) repeated over the rows of the other.
+ * The shapes are the operands' own; false to run the JS loop.
+ */
+export function binaryWasm(
+  op: string,
+  a: NumericArray,
+  aShape: readonly number[],
+  b: NumericArray,
+  bShape: readonly number[],
+  out: NumericArray,
+  outShape: readonly number[],
+): boolean {
+  const n = out.length;
+  if (!allowed(n, BINARY_MIN[op])) return false;
+  const e = engineOf(a, b, out);
+  if (e === null) return false;
+  const es = e.es;
+  const inner = outShape.length === 0 ? 1 : outShape[outShape.length - 1]!;
+  const la = a.length;
+  const lb = b.length;
+  let rows = 1;
+  let aStep = 0;
+  let bStep = 0;
+  let kind: "rows" | "vs" | "sv";
+  if (la === n && lb === n) kind = "rows";
+  else if (la === n && lb === 1) kind = "vs";
+  else if (la === 1 && lb === n) kind = "sv";
+  else if (la === n && lb === inner && bShape[bShape.length - 1] === inner) {
+    kind = "rows";
+    rows = n / inner;
+    aStep = inner * es;
+  } else if (lb === n && la === inner && aShape[aShape.length - 1] === inner) {
+    kind = "rows";
+    rows = n / inner;
+    bStep = inner * es;
+  } else return false;
+  const sa = slot(la, es);
+  const sb = slot(lb, es);
+  if (!reserve(e, sa + sb + slot(n, es))) return false;
+  const aAt = HEAP_BASE;
+  const bAt = aAt + sa;
+  const outAt = bAt + sb;
+  const v = view(e);
+  v.set(a, aAt / es);
+  v.set(b, bAt / es);
+  if (kind === "rows") e.rows[op as EwBinaryOp]!(aAt, bAt, outAt, rows, rows === 1 ? n : inner, aStep, bStep);
+  else if (kind === "vs") e.vs[op as EwBinaryOp]!(aAt, bAt, outAt, n);
+  else e.sv[op as EwBinaryOp]!(aAt, bAt, outAt, n);
+  copyOut(e, outAt, n, out);
+  recordElementwise("wasm");
+  return true;
+}
+
+/** out = xᵀ for x of shape [rows, cols] on WASM; false to run the JS loop. */
+export function transposeWasm(x: NumericArray, rows: number, cols: number, out: NumericArray): boolean {
+  const n = out.length;
+  if (!allowed(n, TRANSPOSE_MIN)) return false;
+  const e = engineOf(x, x, out);
+  if (e === null) return false;
+  const s = slot(n, e.es);
+  if (!reserve(e, 2 * s)) return false;
+  const xAt = HEAP_BASE;
+  const outAt = HEAP_BASE + s;
+  view(e).set(x, xAt / e.es);
+  e.transpose(xAt, outAt, rows, cols);
+  copyOut(e, outAt, n, out);
+  recordElementwise("wasm");
+  return true;
+}
