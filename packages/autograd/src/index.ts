@@ -42,6 +42,8 @@ export type { Primitive } from "./ops/primitive.js";
 export { primitiveNames } from "./ops/rules.js";
 export { defaultRng, manualSeed, Rng } from "./random.js";
 export { broadcastShapes } from "./shape.js";
+/** How tensor storage is allocated: small arrays from shared slabs, backward buffers reused. */
+export { getStorageOptions, type StorageOptions, setStorageOptions } from "./storage.js";
 export {
   type BackwardOptions,
   enableGrad,

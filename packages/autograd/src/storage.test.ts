@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterEach, describe, expect, it } from "vitest";
 import type { DType, TypedArray } from "./dtype.js";
 import { ValueError } from "./errors.js";
-import { allocateStorage, getSlabAllocation, setSlabAllocation } from "./storage.js";
+import { allocateStorage, getStorageOptions, setStorageOptions } from "./storage.js";
 
 const BYTES: Record<DType, number> = { float32: 4, float64: 8, int32: 4 };
 
@@ -11,7 +11,7 @@ function span(a: TypedArray): [number, number] {
 }
 
 describe("allocateStorage", () => {
-  afterEach(() => setSlabAllocation(true));
+  afterEach(() => setStorageOptions({ slabs: true }));
 
   it("carves 65 B to 2 KiB arrays from shared 16 KiB slabs and gives others their own buffer", () => {
     expect(allocateStorage("float32", 16).buffer.byteLength).toBe(64);
@@ -51,19 +51,25 @@ describe("allocateStorage", () => {
   });
 
   it("can be turned off: every array then owns its buffer", () => {
-    setSlabAllocation(false);
-    expect(getSlabAllocation()).toBe(false);
+    setStorageOptions({ slabs: false });
+    expect(getStorageOptions().slabs).toBe(false);
     const a = allocateStorage("float32", 100);
     expect(a.buffer.byteLength).toBe(400);
     expect(a.byteOffset).toBe(0);
-    setSlabAllocation(true);
+    setStorageOptions({ slabs: true });
     expect(allocateStorage("float32", 100).buffer.byteLength).toBe(16384);
   });
 
-  it("rejects a non-boolean switch", () => {
-    expect(() => setSlabAllocation("yes" as unknown as boolean)).toThrow(ValueError);
-    expect(() => setSlabAllocation("yes" as unknown as boolean)).toThrow(
-      /setSlabAllocation: expected true or false, got yes/,
+  it("rejects bad options with a message naming them", () => {
+    expect(() => setStorageOptions({ slabs: "yes" as unknown as boolean })).toThrow(ValueError);
+    expect(() => setStorageOptions({ slabs: "yes" as unknown as boolean })).toThrow(
+      "setStorageOptions: slabs must be true or false, got yes",
+    );
+    expect(() => setStorageOptions({ cotangentPoolBytes: -1 })).toThrow(
+      "setStorageOptions: cotangentPoolBytes must be an integer >= 0, got -1",
+    );
+    expect(() => setStorageOptions(null as unknown as object)).toThrow(
+      "setStorageOptions: expected an object",
     );
   });
 });

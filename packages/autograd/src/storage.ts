@@ -2,7 +2,7 @@ import type { DType, TypedArray } from "./dtype.js";
 import { ValueError } from "./errors.js";
 
 /**
- * Where tensor storage comes from. Every typed array above 64 bytes gets its own ArrayBuffer, whose
+ * Where tensor storage comes from (1): small arrays. Every typed array above 64 bytes gets its own ArrayBuffer, whose
  * backing store V8 allocates with malloc and frees on a background sweeper thread; on the 2-core
  * machine this project is measured on that costs 2.5-4 µs per array even for 300 floats, more than
  * the arithmetic of most ops at the sizes of the article's network. So arrays of 65 bytes to
@@ -13,27 +13,130 @@ import { ValueError } from "./errors.js";
  * Carved arrays are never reused: a slab is freed by the garbage collector once no array in it is
  * reachable, so nothing is ever recycled under a user. The cost is that one small array kept alive
  * keeps its 16 KiB slab alive, and `array.buffer` is the whole slab: read a tensor's bytes through
- * byteOffset and byteLength. setSlabAllocation(false) turns carving off.
+ * byteOffset and byteLength. setStorageOptions({ slabs: false }) turns carving off.
  */
 const SLAB_BYTES = 16384;
 const SLAB_MAX_BYTES = 2048;
 const IN_HEAP_MAX_BYTES = 64;
 
+/*
+ * Where tensor storage comes from (2): large internal buffers. A backward walk opens a PoolScope;
+ * arrays that get their own buffer (above SLAB_MAX_BYTES; above 64 B with slabs off) allocated while
+ * it is active come from a free list of equal-sized buffers (zero-filled again), and the walk hands back each one as soon as no cotangent slot holds
+ * it any more (see runBackward in tape.ts). A fresh 128 KiB ArrayBuffer costs 30-50 µs here, a
+ * reused one the 3 µs of zeroing it. Only the walk's own buffers are ever returned: gradients it
+ * gives to the user (leaf .grad, the results of grad) are held to the end and never come back.
+ */
+const DEFAULT_POOL_BYTES = 64 * 1024 * 1024;
+
 let slabsEnabled = true;
 let slab: ArrayBuffer | null = null;
 let slabOffset = 0;
+let poolLimitBytes = DEFAULT_POOL_BYTES;
+let pooledBytes = 0;
+const freeBuffers = new Map<number, ArrayBuffer[]>();
 
-/** Turns carving small arrays from shared slabs on (the default) or off. */
-export function setSlabAllocation(enabled: boolean): void {
-  if (typeof enabled !== "boolean") {
-    throw new ValueError(`setSlabAllocation: expected true or false, got ${String(enabled)}`);
-  }
-  slabsEnabled = enabled;
-  if (!enabled) slab = null;
+/** The buffers a backward walk has allocated and not yet handed back. */
+export interface PoolScope {
+  /** Every live buffer the walk allocated: only these may ever be handed back. */
+  readonly owned: Set<ArrayBuffer>;
+  /** Those allocated since the walk last looked (the current node's vjp). */
+  readonly fresh: ArrayBuffer[];
 }
 
-export function getSlabAllocation(): boolean {
-  return slabsEnabled;
+let activeScope: PoolScope | null = null;
+
+export interface StorageOptions {
+  /** Carve 65 B - 2 KiB arrays from shared 16 KiB slabs (default true). */
+  slabs: boolean;
+  /** Most bytes of freed backward-walk buffers kept for reuse; 0 turns reuse off (default 64 MiB). */
+  cotangentPoolBytes: number;
+}
+
+/** Changes how tensor storage is allocated (see StorageOptions); omitted fields keep their value. */
+export function setStorageOptions(opts: Partial<StorageOptions>): void {
+  if (opts === null || typeof opts !== "object") {
+    throw new ValueError(`setStorageOptions: expected an object like { slabs: false }, got ${String(opts)}`);
+  }
+  const { slabs, cotangentPoolBytes } = opts;
+  if (slabs !== undefined && typeof slabs !== "boolean") {
+    throw new ValueError(`setStorageOptions: slabs must be true or false, got ${String(slabs)}`);
+  }
+  if (
+    cotangentPoolBytes !== undefined &&
+    !(Number.isSafeInteger(cotangentPoolBytes) && cotangentPoolBytes >= 0)
+  ) {
+    throw new ValueError(
+      `setStorageOptions: cotangentPoolBytes must be an integer >= 0, got ${String(cotangentPoolBytes)}`,
+    );
+  }
+  if (slabs !== undefined) {
+    slabsEnabled = slabs;
+    if (!slabs) slab = null;
+  }
+  if (cotangentPoolBytes !== undefined) {
+    poolLimitBytes = cotangentPoolBytes;
+    if (pooledBytes > poolLimitBytes) {
+      freeBuffers.clear();
+      pooledBytes = 0;
+    }
+  }
+}
+
+export function getStorageOptions(): StorageOptions {
+  return { slabs: slabsEnabled, cotangentPoolBytes: poolLimitBytes };
+}
+
+/** A new scope for a backward walk, or null when reuse is off. */
+export function openPoolScope(): PoolScope | null {
+  return poolLimitBytes > 0 ? { owned: new Set(), fresh: [] } : null;
+}
+
+/** Makes `scope` the one large allocations are drawn into (null: none); returns the previous one. */
+export function activatePoolScope(scope: PoolScope | null): PoolScope | null {
+  const previous = activeScope;
+  activeScope = scope;
+  return previous;
+}
+
+/** Hands a walk's buffer back for reuse (dropped instead when the pool is full). */
+export function releaseToPool(scope: PoolScope, buffer: ArrayBuffer): void {
+  if (!scope.owned.delete(buffer)) return;
+  const bytes = buffer.byteLength;
+  if (pooledBytes + bytes > poolLimitBytes) return;
+  let list = freeBuffers.get(bytes);
+  if (list === undefined) {
+    list = [];
+    freeBuffers.set(bytes, list);
+  }
+  list.push(buffer);
+  pooledBytes += bytes;
+}
+
+/** Whether `buffer` sits in a free list now, i.e. may be handed out again (tests). */
+export function isPooled(buffer: ArrayBufferLike): boolean {
+  return freeBuffers.get(buffer.byteLength)?.includes(buffer as ArrayBuffer) ?? false;
+}
+
+/** Bytes held in the free lists now (tests). */
+export function pooledStorageBytes(): number {
+  return pooledBytes;
+}
+
+function ownBuffer(bytes: number): ArrayBuffer {
+  const scope = activeScope;
+  if (scope === null) return new ArrayBuffer(bytes);
+  const reused = freeBuffers.get(bytes)?.pop();
+  let buffer: ArrayBuffer;
+  if (reused === undefined) buffer = new ArrayBuffer(bytes);
+  else {
+    pooledBytes -= bytes;
+    new Uint8Array(reused).fill(0);
+    buffer = reused;
+  }
+  scope.owned.add(buffer);
+  scope.fresh.push(buffer);
+  return buffer;
 }
 
 /** A zero-filled array of `size` elements of `dtype`. */
@@ -52,7 +155,13 @@ export function allocateStorage(dtype: DType, size: number): TypedArray {
     if (dtype === "float64") return new Float64Array(slab, offset, size);
     return new Int32Array(slab, offset, size);
   }
-  if (dtype === "float32") return new Float32Array(size);
-  if (dtype === "float64") return new Float64Array(size);
-  return new Int32Array(size);
+  if (bytes <= IN_HEAP_MAX_BYTES) {
+    if (dtype === "float32") return new Float32Array(size);
+    if (dtype === "float64") return new Float64Array(size);
+    return new Int32Array(size);
+  }
+  const buffer = ownBuffer(bytes);
+  if (dtype === "float32") return new Float32Array(buffer);
+  if (dtype === "float64") return new Float64Array(buffer);
+  return new Int32Array(buffer);
 }

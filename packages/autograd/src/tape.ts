@@ -6,6 +6,7 @@ import { binary } from "./kernels/binary.js";
 import type { Primitive, PrimitiveParams, Rule } from "./ops/primitive.js";
 import { formatShape, shapesEqual } from "./shape.js";
 import { Tensor } from "./tensor.js";
+import { WalkBuffers } from "./walk-buffers.js";
 
 /** A scope frame: scopes form a linked list so tagging a node costs one pointer. */
 export interface ScopeFrame {
@@ -337,69 +338,38 @@ function runBackward(
   rootNode.cotangent = seed;
   rootNode.cotangentOwned = false;
   const leafOwned = new Set<Tensor>();
+  // Buffers this walk allocates go back to the pool as soon as nothing holds them (walk-buffers.ts).
+  // A recorded backward (createGraph) builds a graph out of its cotangents, so it keeps them all.
+  const buffers = createGraph ? null : WalkBuffers.open();
+  const placeResult = (input: Tensor, gt: Tensor): void => {
+    const prev = result.get(input);
+    if (prev === undefined) {
+      result.set(input, gt);
+      buffers?.hold(gt);
+      return;
+    }
+    const sum = addCotangents(prev, leafOwned.has(input), gt, createGraph);
+    if (sum !== prev) {
+      buffers?.hold(sum);
+      buffers?.drop(prev);
+    }
+    result.set(input, sum);
+    if (!createGraph) leafOwned.add(input);
+  };
   try {
     withGradEnabled(createGraph, () => {
       for (const node of nodes) {
         const g = node.cotangent;
         if (g === null) continue;
         node.cotangent = null; // freed as soon as the walk passes it
-        const output = node.output!;
-        if (targetSet !== null) {
-          if (targetSet.has(output)) result.set(output, g);
-          if (!node.needed) continue;
-        }
-        const inputs = node.inputs;
-        const needs = new Array<boolean>(inputs.length);
-        let any = false;
-        for (let i = 0; i < inputs.length; i++) {
-          const input = inputs[i];
-          const need =
-            input._requiresGrad && (targetSet === null || targetSet.has(input) || fromNeeded(input));
-          needs[i] = need;
-          any ||= need;
-        }
-        if (!any) continue;
-        let cotangents: (Tensor | null)[];
-        try {
-          cotangents = node.rule.vjp(g, { inputs, output, params: node.params as never }, needs);
-        } catch (e) {
-          if (e instanceof TapegradError) {
-            e.message = `in the backward of ${node.op} (f_${node.index}): ${e.message}`;
-          }
-          throw e;
-        }
-        for (let i = 0; i < inputs.length; i++) {
-          const gi = cotangents[i];
-          if (!needs[i] || gi === null || gi === undefined) continue;
-          const input = inputs[i];
-          if (!shapesEqual(gi.shape, input.shape)) {
-            throw new ShapeError(
-              `backward: the vjp of ${node.op} (f_${node.index}) returned a cotangent of shape ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(input.shape)}`,
-            );
-          }
-          if (state.anomaly) checkFinite(gi, `backward of ${node.op}, cotangent of input ${i},`, node);
-          const gt = gi.dtype === input.dtype ? gi : gi.cast(input.dtype);
-          const inNode = input._node;
-          if (inNode !== null) {
-            if (inNode.cotangent === null) {
-              inNode.cotangent = gt;
-              inNode.cotangentOwned = false;
-            } else {
-              inNode.cotangent = addCotangents(inNode.cotangent, inNode.cotangentOwned, gt, createGraph);
-              inNode.cotangentOwned = !createGraph;
-            }
-          } else if (targetSet === null || targetSet.has(input)) {
-            const prev = result.get(input);
-            if (prev === undefined) result.set(input, gt);
-            else {
-              result.set(input, addCotangents(prev, leafOwned.has(input), gt, createGraph));
-              if (!createGraph) leafOwned.add(input);
-            }
-          }
-        }
+        if (targetSet?.has(node.output!)) placeResult(node.output!, g);
+        if (targetSet === null || node.needed) processNode(node, g);
+        buffers?.drop(g);
+        buffers?.releaseUnheld(); // what the vjp allocated and no slot took: its temporaries
       }
     });
   } finally {
+    buffers?.close();
     for (const node of nodes) {
       node.cotangent = null;
       node.cotangentOwned = false;
@@ -408,6 +378,62 @@ function runBackward(
     }
   }
   return result;
+
+  function processNode(node: Node, g: Tensor): void {
+    const output = node.output!;
+    const inputs = node.inputs;
+    const needs = new Array<boolean>(inputs.length);
+    let any = false;
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i];
+      const need = input._requiresGrad && (targetSet === null || targetSet.has(input) || fromNeeded(input));
+      needs[i] = need;
+      any ||= need;
+    }
+    if (!any) return;
+    let cotangents: (Tensor | null)[];
+    const vjp = () => node.rule.vjp(g, { inputs, output, params: node.params as never }, needs);
+    try {
+      // A custom vjp is user code that may keep what it computes: it allocates outside the pool.
+      cotangents = buffers !== null && node.rule.name === "custom" ? buffers.outside(vjp) : vjp();
+    } catch (e) {
+      if (e instanceof TapegradError) {
+        e.message = `in the backward of ${node.op} (f_${node.index}): ${e.message}`;
+      }
+      throw e;
+    }
+    for (let i = 0; i < inputs.length; i++) {
+      const gi = cotangents[i];
+      if (!needs[i] || gi === null || gi === undefined) continue;
+      const input = inputs[i];
+      if (!shapesEqual(gi.shape, input.shape)) {
+        throw new ShapeError(
+          `backward: the vjp of ${node.op} (f_${node.index}) returned a cotangent of shape ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(input.shape)}`,
+        );
+      }
+      if (state.anomaly) checkFinite(gi, `backward of ${node.op}, cotangent of input ${i},`, node);
+      const gt = gi.dtype === input.dtype ? gi : gi.cast(input.dtype);
+      const inNode = input._node;
+      if (inNode !== null) {
+        if (inNode.cotangent === null) {
+          inNode.cotangent = gt;
+          inNode.cotangentOwned = false;
+          buffers?.hold(gt);
+        } else {
+          const prev = inNode.cotangent;
+          const sum = addCotangents(prev, inNode.cotangentOwned, gt, createGraph);
+          if (sum !== prev) {
+            buffers?.hold(sum);
+            buffers?.drop(prev);
+          }
+          inNode.cotangent = sum;
+          inNode.cotangentOwned = !createGraph;
+        }
+      } else if (targetSet === null || targetSet.has(input)) {
+        placeResult(input, gt);
+      }
+    }
+  }
 }
 
 /**
