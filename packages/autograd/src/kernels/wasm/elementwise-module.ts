@@ -16,9 +16,11 @@ import type { WasmDType } from "./gemm-module.js";
  * rational form (float64: e^r = 1 + 2r·P(r²)/(Q(r²) − r·P(r²))), then 2^n built from exponent bits in
  * two halves 2^⌊n/2⌋·2^(n−⌊n/2⌋), so results that overflow to +Infinity or become subnormal round
  * once, as Math.exp's do. The input is clamped first (wasm min/max propagate NaN), which also maps
- * ±Infinity to 0 and +Infinity. Coefficients are the classic Cephes ones. Measured against
- * Math.exp over dense sweeps (see elementwise.test.ts): float32 max 1 ulp from
- * Math.fround(Math.exp(x)), float64 max 1 ulp from Math.exp(x), subnormal results included.
+ * ±Infinity to 0 and +Infinity. Coefficients are the classic Cephes ones. Max error observed
+ * against Math.exp over dense sweeps of the whole finite range (2,000,001 points, see
+ * elementwise.test.ts for the asserted sweeps): float32 1 ulp from Math.fround(Math.exp(x)) (in
+ * f32 arithmetic), float64 2 ulp from Math.exp(x) (at x ≈ -701); sigmoid 2 ulp in both, subnormal
+ * results included.
  */
 
 export type EwUnaryOp = "exp" | "sigmoid" | "relu" | "neg" | "abs" | "square" | "sqrt";
@@ -77,8 +79,8 @@ class Lanes {
   sub = () => (this.f32 ? this.f.f32x4Sub() : this.f.f64x2Sub());
   mul = () => (this.f32 ? this.f.f32x4Mul() : this.f.f64x2Mul());
   div = () => (this.f32 ? this.f.f32x4Div() : this.f.f64x2Div());
-  min = () => (this.f32 ? this.f.f32x4Min() : this.f.f64x2Min());
-  max = () => (this.f32 ? this.f.f32x4Max() : this.f.f64x2Max());
+  /** a < b ? b : a */
+  pmax = () => (this.f32 ? this.f.f32x4Pmax() : this.f.f64x2Pmax());
   abs = () => (this.f32 ? this.f.f32x4Abs() : this.f.f64x2Abs());
   neg = () => (this.f32 ? this.f.f32x4Neg() : this.f.f64x2Neg());
   sqrt = () => (this.f32 ? this.f.f32x4Sqrt() : this.f.f64x2Sqrt());
@@ -109,102 +111,126 @@ class Lanes {
         .i64x2Shl();
   }
 
-  /** Pushes e^x for the lanes of local x; `x` is overwritten. */
-  exp(x: Local): void {
+  /**
+   * xs[i] ← e^xs[i] for several independent vectors at once. Each statement is emitted for every
+   * vector in turn, so the long dependency chains of the vectors interleave (one vector per loop
+   * iteration was latency-bound: 2.3 ns an element for float32; two vectors: see UNROLL).
+   */
+  exp(xs: readonly Local[]): void {
     const f = this.f;
-    const n = f.local(V128);
-    const r = f.local(V128);
-    const p = f.local(V128);
-    const half = f.local(V128);
-    // Clamp: below LO every result rounds to 0, above HI to +Infinity; keeps 2^(n/2) normal.
-    f.get(x);
-    this.k(this.f32 ? 100 : 710);
-    this.min();
-    this.k(this.f32 ? -110 : -746);
-    this.max().set(x);
-    f.get(x);
-    this.k(Math.LOG2E);
-    this.mul();
-    this.nearest().set(n);
+    const each = (emit: (i: number) => void) => {
+      for (let i = 0; i < xs.length; i++) emit(i);
+    };
+    const vecs = () => xs.map(() => f.local(V128));
+    const n = vecs();
+    const r = vecs();
+    const p = vecs();
+    const half = vecs();
+    // Clamp: below LO every result rounds to 0, above HI to +Infinity; keeps 2^(n/2) normal. By
+    // comparisons, which leave NaN in place (wasm's NaN-exact min/max cost V8 ~8x more).
+    const hi = this.f32 ? 100 : 710;
+    const lo = this.f32 ? -110 : -746;
+    each((i) => {
+      this.k(hi);
+      f.get(xs[i]!).get(xs[i]!);
+      this.k(hi);
+      this.gt();
+      f.v128Bitselect();
+      this.k(lo);
+      this.pmax().set(xs[i]!);
+    });
+    each((i) => {
+      f.get(xs[i]!);
+      this.k(Math.LOG2E);
+      this.mul();
+      this.nearest().set(n[i]!);
+    });
     // r = (x − n·hi) − n·lo
-    f.get(x).get(n);
-    this.k(this.f32 ? 0.693359375 : 6.93145751953125e-1);
-    this.mul();
-    this.sub();
-    f.get(n);
-    this.k(this.f32 ? -2.1219444e-4 : 0.0000014286068203094173);
-    this.mul();
-    this.sub().set(r);
+    each((i) => {
+      f.get(xs[i]!).get(n[i]!);
+      this.k(this.f32 ? 0.693359375 : 6.93145751953125e-1);
+      this.mul();
+      this.sub().set(r[i]!);
+    });
+    each((i) => {
+      f.get(r[i]!).get(n[i]!);
+      this.k(this.f32 ? -2.1219444e-4 : 0.0000014286068203094173);
+      this.mul();
+      this.sub().set(r[i]!);
+    });
+    // p = polynomial in r, by Horner steps.
+    const horner = (x: Local[], coeffs: number[], dst: Local[]) => {
+      each((i) => {
+        this.k(coeffs[0]!);
+        f.set(dst[i]!);
+      });
+      for (const c of coeffs.slice(1)) {
+        each((i) => {
+          f.get(dst[i]!).get(x[i]!);
+          this.mul();
+          this.k(c);
+          this.add().set(dst[i]!);
+        });
+      }
+    };
     if (this.f32) {
       // e^r ≈ 1 + r + r²·P(r)
-      const coeffs = [
-        1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1,
-      ];
-      this.k(coeffs[0]!);
-      for (const c of coeffs.slice(1)) {
-        f.get(r);
+      horner(
+        r,
+        [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1],
+        p,
+      );
+      each((i) => {
+        f.get(p[i]!).get(r[i]!).get(r[i]!);
         this.mul();
-        this.k(c);
+        this.mul();
+        f.get(r[i]!);
         this.add();
-      }
-      f.get(r).get(r);
-      this.mul();
-      this.mul();
-      f.get(r);
-      this.add();
-      this.k(1);
-      this.add().set(p);
+        this.k(1);
+        this.add().set(p[i]!);
+      });
     } else {
       // e^r = 1 + 2·rP/(Q − rP), P and Q in r².
-      const r2 = f.local(V128);
-      const rp = f.local(V128);
-      f.get(r).get(r);
-      this.mul().set(r2);
-      this.k(0.00012617719307481058);
-      f.get(r2);
-      this.mul();
-      this.k(0.030299440770744195);
-      this.add();
-      f.get(r2);
-      this.mul();
-      this.k(1);
-      this.add();
-      f.get(r);
-      this.mul().set(rp);
-      f.get(rp);
-      this.k(0.0000030019850513866446);
-      f.get(r2);
-      this.mul();
-      this.k(0.002524483403496841);
-      this.add();
-      f.get(r2);
-      this.mul();
-      this.k(0.22726554820815503);
-      this.add();
-      f.get(r2);
-      this.mul();
-      this.k(2);
-      this.add();
-      f.get(rp);
-      this.sub();
-      this.div();
-      this.k(2);
-      this.mul();
-      this.k(1);
-      this.add().set(p);
+      const r2 = vecs();
+      const q = vecs();
+      each((i) => {
+        f.get(r[i]!).get(r[i]!);
+        this.mul().set(r2[i]!);
+      });
+      horner(r2, [0.00012617719307481058, 0.030299440770744195, 1], p);
+      horner(r2, [0.0000030019850513866446, 0.002524483403496841, 0.22726554820815503, 2], q);
+      each((i) => {
+        f.get(p[i]!).get(r[i]!);
+        this.mul().set(p[i]!);
+      });
+      each((i) => {
+        f.get(p[i]!).get(q[i]!).get(p[i]!);
+        this.sub();
+        this.div();
+        this.k(2);
+        this.mul();
+        this.k(1);
+        this.add().set(p[i]!);
+      });
     }
     // 2^n in two factors: n/2 rounded down, and the rest.
-    f.get(n);
-    this.k(0.5);
-    this.mul();
-    this.floor().set(half);
-    f.get(n).get(half);
-    this.sub().set(n);
-    f.get(p);
-    this.pow2(half);
-    this.mul();
-    this.pow2(n);
-    this.mul();
+    each((i) => {
+      f.get(n[i]!);
+      this.k(0.5);
+      this.mul();
+      this.floor().set(half[i]!);
+    });
+    each((i) => {
+      f.get(n[i]!).get(half[i]!);
+      this.sub().set(n[i]!);
+    });
+    each((i) => {
+      f.get(p[i]!);
+      this.pow2(half[i]!);
+      this.mul();
+      this.pow2(n[i]!);
+      this.mul().set(xs[i]!);
+    });
   }
 }
 
@@ -219,49 +245,69 @@ function forRange(f: FunctionBuilder, i: Local, from: () => void, to: Local, ste
   f.br(0).end().end();
 }
 
-/** Unary: u(x, out, n), in whole vectors. */
+/** Vectors per loop iteration for exp and sigmoid (their chains interleave); 1 for the rest. */
+const UNROLL = 2;
+/** Bytes a kernel may write past its last element: callers reserve this much padding. */
+export const OVERSHOOT_BYTES = 16 * UNROLL;
+
+/** Unary: u(x, out, n), in whole vectors (UNROLL of them per iteration for exp and sigmoid). */
 function buildUnary(dtype: WasmDType, op: EwUnaryOp): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32], []);
   const [x, out, n] = f.params as [Local, Local, Local];
   const L = new Lanes(f, dtype);
   const off = f.local(I32);
   const end = f.local(I32);
-  const v = f.local(V128);
+  const u = op === "exp" || op === "sigmoid" ? UNROLL : 1;
+  const vs = Array.from({ length: u }, () => f.local(V128));
   f.get(n).i32Const(L.es).i32Mul().set(end);
   forRange(
     f,
     off,
     () => f.i32Const(0),
     end,
-    16,
+    16 * u,
     () => {
-      f.get(x).get(off).i32Add().v128Load().set(v);
-      f.get(out).get(off).i32Add();
-      unaryBody(L, op, v);
-      f.v128Store();
+      vs.forEach((v, i) => {
+        f.get(x)
+          .get(off)
+          .i32Add()
+          .v128Load(16 * i)
+          .set(v);
+      });
+      unaryBody(L, op, vs);
+      vs.forEach((v, i) => {
+        f.get(out)
+          .get(off)
+          .i32Add()
+          .get(v)
+          .v128Store(16 * i);
+      });
     },
   );
   return f;
 }
 
-/** Pushes op(v) (v may be overwritten). */
-function unaryBody(L: Lanes, op: EwUnaryOp, v: Local): void {
+/** vs[i] ← op(vs[i]). */
+function unaryBody(L: Lanes, op: EwUnaryOp, vs: readonly Local[]): void {
   const f = L.f;
-  switch (op) {
-    case "exp":
-      L.exp(v);
-      return;
-    case "sigmoid": {
-      // e = exp(−|x|); x >= 0 ? 1/(1+e) : e/(1+e), the JS loop's two branches (NaN takes the second).
-      const x = f.local(V128);
-      const e = f.local(V128);
-      const d = f.local(V128);
-      f.get(v).set(x);
+  if (op === "exp") {
+    L.exp(vs);
+    return;
+  }
+  if (op === "sigmoid") {
+    // e = exp(−|x|); x >= 0 ? 1/(1+e) : e/(1+e), the JS loop's two branches (NaN takes the second).
+    const xs = vs.map(() => f.local(V128));
+    const es = vs.map(() => f.local(V128));
+    vs.forEach((v, i) => {
+      f.get(v).set(xs[i]!);
       f.get(v);
       L.abs();
-      L.neg().set(v);
-      L.exp(v);
-      f.set(e);
+      L.neg().set(es[i]!);
+    });
+    L.exp(es);
+    vs.forEach((v, i) => {
+      const e = es[i]!;
+      const d = f.local(V128);
       L.k(1);
       f.get(e);
       L.add().set(d);
@@ -270,36 +316,40 @@ function unaryBody(L: Lanes, op: EwUnaryOp, v: Local): void {
       L.div();
       f.get(e).get(d);
       L.div();
-      f.get(x);
+      f.get(xs[i]!);
       L.k(0);
       L.ge();
-      f.v128Bitselect();
-      return;
+      f.v128Bitselect().set(v);
+    });
+    return;
+  }
+  for (const v of vs) {
+    switch (op) {
+      case "relu":
+        // x <= 0 ? +0 : x (NaN passes, −0 becomes +0)
+        f.get(v).get(v);
+        L.k(0);
+        L.le();
+        f.v128Andnot();
+        break;
+      case "neg":
+        f.get(v);
+        L.neg();
+        break;
+      case "abs":
+        f.get(v);
+        L.abs();
+        break;
+      case "square":
+        f.get(v).get(v);
+        L.mul();
+        break;
+      case "sqrt":
+        f.get(v);
+        L.sqrt();
+        break;
     }
-    case "relu": {
-      // x <= 0 ? +0 : x (NaN passes, −0 becomes +0)
-      f.get(v).get(v);
-      L.k(0);
-      L.le();
-      f.v128Andnot();
-      return;
-    }
-    case "neg":
-      f.get(v);
-      L.neg();
-      return;
-    case "abs":
-      f.get(v);
-      L.abs();
-      return;
-    case "square":
-      f.get(v).get(v);
-      L.mul();
-      return;
-    case "sqrt":
-      f.get(v);
-      L.sqrt();
-      return;
+    f.set(v);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type EwTransposeKernel,
   type EwUnaryKernel,
   type EwUnaryOp,
+  OVERSHOOT_BYTES,
 } from "./elementwise-module.js";
 import type { WasmDType } from "./gemm-module.js";
 import { ensureCapacity, HEAP_BASE, type WasmArena, wasmRuntime } from "./runtime.js";
@@ -22,37 +23,40 @@ import { ensureCapacity, HEAP_BASE, type WasmArena, wasmRuntime } from "./runtim
  * unavailable), so the kernels in ../unary.ts, ../binary.ts and ../layout.ts keep their JS loops
  * as the fallback and the reference.
  *
- * 'auto' thresholds: element counts from which WASM (copies included) beat the JS loops in
- * bench/kernels/elementwise.ts (float32, Node 20, this 2-core machine, medians of many calls on
- * warm arrays): exp and sigmoid already pay from about 8-16 elements (Math.exp costs ~9 ns an
- * element, a wasm call plus copies ~0.15 µs); relu/neg/abs and the activation gradients from about
- * 1-2 thousand; add/sub/mul and friends, which V8 already compiles to tight scalar loops, from
- * about 2-4 thousand; the 2-D transpose from about 4 thousand.
+ * 'auto' thresholds (element counts from which WASM runs), from `bench/kernels/elementwise.ts
+ * --sweep` (float32, Node 20, this 2-core machine; JS/WASM time per call through the kernel entry
+ * points, copies included, JS warm and polymorphic as in real use). Measured crossovers (ratio > 1):
+ * exp and sigmoid from 16-32 elements (Math.exp costs ~9 ns an element; WASM is 2.5x faster at 32,
+ * 7-10x from 512); relu, add, mul, reluGrad, sigmoidGrad from about 64-128 (2-4x at 256, 4-8x at
+ * 1024); a bias-row add from 8-16 (the JS broadcast path walks an odometer); the transpose from about
+ * 64. The thresholds sit well above those crossovers for the cheap ops, because a monomorphic JS loop
+ * (one op, one dtype) is 2-3x faster than the polymorphic one measured and would still win at a few
+ * hundred elements (add over 300 floats: 0.2-0.4 µs monomorphic, 0.5 µs WASM).
  */
 
 const UNARY_MIN: Readonly<Record<string, number>> = {
-  exp: 16,
-  sigmoid: 16,
-  relu: 2048,
-  neg: 4096,
-  abs: 4096,
-  square: 4096,
-  sqrt: 512,
+  exp: 32,
+  sigmoid: 32,
+  relu: 1024,
+  neg: 1024,
+  abs: 1024,
+  square: 1024,
+  sqrt: 256,
 };
 const GRAD_MIN: Readonly<Record<string, number>> = {
-  sigmoidGrad: 2048,
-  tanhGrad: 2048,
-  reluGrad: 2048,
+  sigmoidGrad: 1024,
+  tanhGrad: 1024,
+  reluGrad: 1024,
 };
 const BINARY_MIN: Readonly<Record<string, number>> = {
-  add: 4096,
-  sub: 4096,
-  mul: 4096,
-  div: 1024,
-  maximum: 2048,
-  minimum: 2048,
+  add: 1024,
+  sub: 1024,
+  mul: 1024,
+  div: 512,
+  maximum: 512,
+  minimum: 512,
 };
-const TRANSPOSE_MIN = 4096;
+const TRANSPOSE_MIN = 1024;
 
 interface Engine {
   readonly arena: WasmArena;
@@ -117,8 +121,8 @@ function allowed(n: number, min: number | undefined): boolean {
   return backend === "wasm" || (backend === "auto" && n >= min);
 }
 
-/** Bytes of a scratch slot for n elements: whole vectors plus one spare vector, 64-byte aligned. */
-const slot = (n: number, es: number): number => (n * es + 16 + 63) & ~63;
+/** Bytes of a scratch slot for n elements: the kernels' overshoot included, 64-byte aligned. */
+const slot = (n: number, es: number): number => (n * es + OVERSHOOT_BYTES + 63) & ~63;
 
 /** Reserves `bytes` of scratch from HEAP_BASE; false when the memory cannot grow that far. */
 function reserve(e: Engine, bytes: number): boolean {
