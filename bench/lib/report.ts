@@ -188,7 +188,7 @@ export function toMarkdown(report: Report, opts: { forDocs?: boolean } = {}): st
     out.push(`${h} Issue 5's targets, judged from this run`, "", ...targetsMarkdown(targets), "");
     if (targets.some((c) => c.target.startsWith("W3"))) {
       out.push(
-        "- W3 one-thread rows take the better of the public matmul and the flagged primitive (what backward runs).",
+        "- W3 rows judged: the public matmul with transposes passed as its options, like TF.js's tf.matMul flags.",
         "",
       );
     }
