@@ -164,9 +164,10 @@ export class NN extends Module {
       const bGrad: Tensor[] = new Array(L);
       for (let l = L - 1; l >= 0; l--) {
         // ∂L/∂W_l = a_{l−1}ᵀ · δ_l and ∂L/∂b_l = Σ_rows δ_l (as[l] is a_{l−1} in 1-based layer numbers).
-        wGrad[l] = as[l].T.matmul(delta);
+        // The transposes are matmul options: the kernel reads the operand transposed, no copy is made.
+        wGrad[l] = as[l].matmul(delta, { transposeA: true });
         bGrad[l] = delta.sum(0, true);
-        if (l > 0) delta = delta.matmul(this.w[l].T).mul(act.deriv(zs[l - 1]));
+        if (l > 0) delta = delta.matmul(this.w[l], { transposeB: true }).mul(act.deriv(zs[l - 1]));
       }
       const value = withLoss ? loss.fn(output, y).item() : Number.NaN;
       return { wGrad, bGrad, loss: value, output };
