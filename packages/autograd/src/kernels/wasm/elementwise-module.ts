@@ -15,7 +15,7 @@ import type { WasmDType } from "./gemm-module.js";
  * low part), e^r by a polynomial (float32: degree-7 Taylor-like minimax form, |r| <= ln2/2) or a
  * rational form (float64: e^r = 1 + 2r·P(r²)/(Q(r²) − r·P(r²))), then 2^n built from exponent bits in
  * two halves 2^⌊n/2⌋·2^(n−⌊n/2⌋), so results that overflow to +Infinity or become subnormal round
- * once, as Math.exp's do. The input is clamped first (wasm min/max propagate NaN), which also maps
+ * once, as Math.exp's do. The input is clamped first (by comparisons, so NaN passes), which maps
  * ±Infinity to 0 and +Infinity. Coefficients are the classic Cephes ones. Max error observed
  * against Math.exp over dense sweeps of the whole finite range (2,000,001 points, see
  * elementwise.test.ts for the asserted sweeps): float32 1 ulp from Math.fround(Math.exp(x)) (in
