@@ -164,6 +164,21 @@ describe("fit", () => {
     expect(tickSeenInEpoch2).toBe(true);
   });
 
+  it("reports each epoch's learning rate as the rate of its first step, each batch's as its own", async () => {
+    const data = blobs(50, 2);
+    const model = new Sequential(new Linear(2, 2, { seed: 1 }));
+    const batches: BatchInfo[] = [];
+    const h = await fitModel(model, data, {
+      epochs: 2,
+      batchSize: 16,
+      loss: softmaxCrossEntropy,
+      optimizer: new SGD(model.parameters(), { lr: (step: number) => 1 / (step + 1) }),
+      onBatch: (b) => batches.push(b),
+    });
+    expect(batches.map((b) => b.lr)).toEqual([1, 1 / 2, 1 / 3, 1 / 4, 1 / 5, 1 / 6, 1 / 7, 1 / 8]);
+    expect(h.epochs.map((e) => e.lr)).toEqual([1, 1 / 5]);
+  });
+
   it("early stopping halts after `patience` epochs without improvement and can restore the best weights", async () => {
     const data = blobs(40, 2);
     const model = new Sequential(new Linear(2, 2, { seed: 1 }));

@@ -33,6 +33,7 @@ export interface EpochInfo {
   valLoss?: number;
   valAccuracy?: number;
   seconds: number;
+  /** The learning rate of the epoch's first step (a schedule may change it within the epoch). */
   lr: number;
 }
 
@@ -229,6 +230,7 @@ export async function fit(model: Module, train: Dataset, opts: FitOptions): Prom
     }
     let lossSum = 0;
     let correct = 0;
+    const epochLr = optimizer.lr;
     for (let b = 0; b < batches; b++) {
       const batchStart = performance.now();
       const start = b * batchSize;
@@ -281,7 +283,7 @@ export async function fit(model: Module, train: Dataset, opts: FitOptions): Prom
       epochs,
       loss: loss.reduction === "sum" ? lossSum : lossSum / n,
       seconds: 0,
-      lr: optimizer.lr,
+      lr: epochLr,
     };
     if (wantAccuracy) info.accuracy = correct / n;
     info.seconds = (performance.now() - epochStart) / 1000;

@@ -113,7 +113,6 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     stepsPerEpoch,
   );
   const metrics: "accuracy"[] = classification ? ["accuracy"] : [];
-  let epochLr = flags.lr;
   const started = performance.now();
   const training = fit(
     net,
@@ -129,7 +128,6 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       validation: { x: data.test.x, y: data.test.y },
       metrics,
       onBatch: (info) => {
-        if (info.batch === 1) epochLr = info.lr; // the rate the epoch trained with (info.lr at epoch end is the next one)
         bar.update(info.batch, `epoch ${info.epoch}/${flags.epochs}`, `loss ${info.loss.toFixed(4)}`);
       },
       onEpoch: (info) => {
@@ -139,7 +137,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
           loss: info.loss,
           testLoss: info.valLoss ?? Number.NaN,
           seconds: info.seconds,
-          lr: epochLr,
+          lr: info.lr,
         };
         if (classification) {
           record.trainAccuracy = info.accuracy;
@@ -154,7 +152,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
         );
         if (!Number.isFinite(record.loss)) {
           throw new ValueError(
-            `train: the training loss became ${record.loss} in epoch ${record.epoch} (lr ${epochLr}); try a smaller --lr or another --init`,
+            `train: the training loss became ${record.loss} in epoch ${record.epoch} (lr ${record.lr}); try a smaller --lr or another --init`,
           );
         }
       },
