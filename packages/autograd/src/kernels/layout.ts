@@ -24,6 +24,13 @@ export function permute(x: NumericArray, shape: Shape, perm: readonly number[], 
     }
     return;
   }
+  if (nd > 2 && swapsLastTwo(perm)) {
+    // A batch of 2-D transposes (WASM copies the batch in once); the odometer below otherwise.
+    const rows = shape[nd - 2];
+    const cols = shape[nd - 1];
+    if (transposeWasm(x, rows, cols, out, n / (rows * cols))) return;
+    recordElementwise("js");
+  }
   const inStrides = stridesOf(shape);
   copyStrided(
     x,
@@ -31,6 +38,13 @@ export function permute(x: NumericArray, shape: Shape, perm: readonly number[], 
     perm.map((p) => shape[p]),
     out,
   );
+}
+
+/** True for [0, 1, …, nd−3, nd−1, nd−2]: a batch of 2-D transposes. */
+function swapsLastTwo(perm: readonly number[]): boolean {
+  const nd = perm.length;
+  for (let d = 0; d < nd - 2; d++) if (perm[d] !== d) return false;
+  return perm[nd - 2] === nd - 1 && perm[nd - 1] === nd - 2;
 }
 
 /** Copies x broadcast to outShape (strides from broadcastStrides) into out. */

@@ -311,6 +311,26 @@ describe("elementwise WASM kernels", () => {
       }),
       { seed: 42, numRuns: 120 },
     );
+    // Batched: the last two axes swapped, leading axes kept.
+    fc.assert(
+      fc.property(
+        dtype,
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 3 }),
+        dim,
+        dim,
+        (T, b0, b1, rows, cols) => {
+          const shape = [b0, b1, rows, cols];
+          const x = new T(b0 * b1 * rows * cols).map((_, i) => i - 7.25);
+          const { js, wasm } = both(
+            () => new T(x.length),
+            (out) => permute(x, shape, [0, 1, 3, 2], out),
+          );
+          expectSame(wasm, js, `batched transpose ${T.name} [${shape}]`);
+        },
+      ),
+      { seed: 42, numRuns: 60 },
+    );
     for (const T of DTYPES) {
       const x = new T(784 * 256).map((_, i) => i);
       const { js, wasm } = both(

@@ -231,8 +231,17 @@ export function binaryWasm(
   return true;
 }
 
-/** out = xᵀ for x of shape [rows, cols] on WASM; false to run the JS loop. */
-export function transposeWasm(x: NumericArray, rows: number, cols: number, out: NumericArray): boolean {
+/**
+ * out[b] = x[b]ᵀ for `batch` matrices of shape [rows, cols] stored one after another (a 2-D transpose
+ * when batch = 1) on WASM; false to run the JS loop.
+ */
+export function transposeWasm(
+  x: NumericArray,
+  rows: number,
+  cols: number,
+  out: NumericArray,
+  batch = 1,
+): boolean {
   const n = out.length;
   if (!allowed(n, TRANSPOSE_MIN)) return false;
   const e = engineOf(x, x, out);
@@ -242,7 +251,8 @@ export function transposeWasm(x: NumericArray, rows: number, cols: number, out: 
   const xAt = HEAP_BASE;
   const outAt = HEAP_BASE + s;
   view(e).set(x, xAt / e.es);
-  e.transpose(xAt, outAt, rows, cols);
+  const matrixBytes = rows * cols * e.es;
+  for (let i = 0; i < batch; i++) e.transpose(xAt + i * matrixBytes, outAt + i * matrixBytes, rows, cols);
   copyOut(e, outAt, n, out);
   recordElementwise("wasm");
   return true;
