@@ -307,19 +307,16 @@ function unaryBody(L: Lanes, op: EwUnaryOp, vs: readonly Local[]): void {
     L.exp(es);
     vs.forEach((v, i) => {
       const e = es[i]!;
-      const d = f.local(V128);
+      // (x >= 0 ? 1 : e) / (1 + e): the numerator is chosen first, so one division serves both.
       L.k(1);
-      f.get(e);
-      L.add().set(d);
-      L.k(1);
-      f.get(d);
-      L.div();
-      f.get(e).get(d);
-      L.div();
-      f.get(xs[i]!);
+      f.get(e).get(xs[i]!);
       L.k(0);
       L.ge();
-      f.v128Bitselect().set(v);
+      f.v128Bitselect();
+      L.k(1);
+      f.get(e);
+      L.add();
+      L.div().set(v);
     });
     return;
   }
