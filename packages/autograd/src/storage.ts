@@ -113,6 +113,14 @@ export function releaseToPool(scope: PoolScope, buffer: ArrayBuffer): void {
   pooledBytes += bytes;
 }
 
+/**
+ * False for arrays too small to have their own buffer. Reading `.buffer` of such an array (kept
+ * inside V8's heap) would move it out of the heap, which costs more than a whole small op.
+ */
+export function mayOwnBuffer(data: ArrayBufferView): boolean {
+  return data.byteLength > IN_HEAP_MAX_BYTES;
+}
+
 /** Whether `buffer` sits in a free list now, i.e. may be handed out again (tests). */
 export function isPooled(buffer: ArrayBufferLike): boolean {
   return freeBuffers.get(buffer.byteLength)?.includes(buffer as ArrayBuffer) ?? false;

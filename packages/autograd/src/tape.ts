@@ -392,15 +392,18 @@ function runBackward(
     }
     if (!any) return;
     let cotangents: (Tensor | null)[];
-    const vjp = () => node.rule.vjp(g, { inputs, output, params: node.params as never }, needs);
+    // A custom vjp is user code that may keep what it computes: it allocates outside the pool.
+    const outsidePool = buffers !== null && node.rule.name === "custom";
+    if (outsidePool) buffers.suspend();
     try {
-      // A custom vjp is user code that may keep what it computes: it allocates outside the pool.
-      cotangents = buffers !== null && node.rule.name === "custom" ? buffers.outside(vjp) : vjp();
+      cotangents = node.rule.vjp(g, { inputs, output, params: node.params as never }, needs);
     } catch (e) {
       if (e instanceof TapegradError) {
         e.message = `in the backward of ${node.op} (f_${node.index}): ${e.message}`;
       }
       throw e;
+    } finally {
+      if (outsidePool) buffers.resume();
     }
     for (let i = 0; i < inputs.length; i++) {
       const gi = cotangents[i];

@@ -1,4 +1,4 @@
-import { activatePoolScope, openPoolScope, type PoolScope, releaseToPool } from "./storage.js";
+import { activatePoolScope, mayOwnBuffer, openPoolScope, type PoolScope, releaseToPool } from "./storage.js";
 import type { Tensor } from "./tensor.js";
 
 /**
@@ -27,22 +27,23 @@ export class WalkBuffers {
     activatePoolScope(this.previous);
   }
 
-  /** Runs fn with allocations outside the pool (user code that may keep what it computes). */
-  outside<T>(fn: () => T): T {
-    const scope = activatePoolScope(null);
-    try {
-      return fn();
-    } finally {
-      activatePoolScope(scope);
-    }
+  /** Allocations outside the pool until resume(): for user code that may keep what it computes. */
+  suspend(): void {
+    activatePoolScope(null);
+  }
+
+  resume(): void {
+    activatePoolScope(this.scope);
   }
 
   hold(t: Tensor): void {
+    if (!mayOwnBuffer(t.data)) return;
     const b = t.data.buffer as ArrayBuffer;
     if (this.scope.owned.has(b)) this.holds.set(b, (this.holds.get(b) ?? 0) + 1);
   }
 
   drop(t: Tensor): void {
+    if (!mayOwnBuffer(t.data)) return;
     const b = t.data.buffer as ArrayBuffer;
     const n = this.holds.get(b);
     if (n === undefined) return;
@@ -56,6 +57,7 @@ export class WalkBuffers {
   /** Returns what was allocated since the last call and is held by no slot. */
   releaseUnheld(): void {
     const fresh = this.scope.fresh;
+    if (fresh.length === 0) return;
     for (const b of fresh) if (!this.holds.has(b)) releaseToPool(this.scope, b);
     fresh.length = 0;
   }

@@ -56,7 +56,7 @@ const BINARY_MIN: Readonly<Record<string, number>> = {
   maximum: 512,
   minimum: 512,
 };
-const TRANSPOSE_MIN = 1024;
+const TRANSPOSE_MIN: Readonly<Record<string, number>> = { transpose: 1024 };
 
 interface Engine {
   readonly arena: WasmArena;
@@ -114,9 +114,17 @@ function engineOf(x: NumericArray, y: NumericArray, out: NumericArray): Engine |
   return null;
 }
 
-/** True when the backend lets a call of n elements with this threshold run on WASM. */
-function allowed(n: number, min: number | undefined): boolean {
-  if (min === undefined || n === 0) return false;
+/** The smallest 'auto' threshold: below it only the forced 'wasm' backend looks further. */
+const SMALLEST_MIN = 32;
+
+/**
+ * True when the backend lets a call of n elements with this threshold run on WASM. Tiny tensors
+ * (the tape's scalars) leave on the first comparison: this runs on every elementwise op.
+ */
+function allowed(n: number, table: Readonly<Record<string, number>>, op: string): boolean {
+  if (n < SMALLEST_MIN && (n === 0 || getKernelBackend() !== "wasm")) return false;
+  const min = table[op];
+  if (min === undefined) return false;
   const backend = getKernelBackend();
   return backend === "wasm" || (backend === "auto" && n >= min);
 }
@@ -142,7 +150,7 @@ function copyOut(e: Engine, at: number, n: number, out: NumericArray): void {
 /** out = op(x) on WASM; false to run the JS loop. */
 export function unaryWasm(op: string, x: NumericArray, out: NumericArray): boolean {
   const n = out.length;
-  if (!allowed(n, UNARY_MIN[op])) return false;
+  if (!allowed(n, UNARY_MIN, op)) return false;
   const e = engineOf(x, x, out);
   if (e === null) return false;
   const s = slot(n, e.es);
@@ -159,7 +167,7 @@ export function unaryWasm(op: string, x: NumericArray, out: NumericArray): boole
 /** out = activation gradient (../binary.ts activationGrad) on WASM; false to run the JS loop. */
 export function gradWasm(op: string, y: NumericArray, g: NumericArray, out: NumericArray): boolean {
   const n = out.length;
-  if (!allowed(n, GRAD_MIN[op])) return false;
+  if (!allowed(n, GRAD_MIN, op)) return false;
   const e = engineOf(y, g, out);
   if (e === null) return false;
   const s = slot(n, e.es);
@@ -191,7 +199,7 @@ export function binaryWasm(
   outShape: readonly number[],
 ): boolean {
   const n = out.length;
-  if (!allowed(n, BINARY_MIN[op])) return false;
+  if (!allowed(n, BINARY_MIN, op)) return false;
   const e = engineOf(a, b, out);
   if (e === null) return false;
   const es = e.es;
@@ -243,7 +251,7 @@ export function transposeWasm(
   batch = 1,
 ): boolean {
   const n = out.length;
-  if (!allowed(n, TRANSPOSE_MIN)) return false;
+  if (!allowed(n, TRANSPOSE_MIN, "transpose")) return false;
   const e = engineOf(x, x, out);
   if (e === null) return false;
   const s = slot(n, e.es);
