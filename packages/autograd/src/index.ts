@@ -19,6 +19,8 @@ export { type GradcheckOptions, type GradcheckResult, gradcheck, gradgradcheck }
 export type { GraphOptions, TapeNode } from "./graph.js";
 export { Tape } from "./graph-tape.js";
 export {
+  type ElementwiseStats,
+  elementwiseKernelStats,
   getKernelBackend,
   getKernelThreads,
   type KernelBackend,
