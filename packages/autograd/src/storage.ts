@@ -2,10 +2,10 @@ import type { DType, TypedArray } from "./dtype.js";
 import { ValueError } from "./errors.js";
 
 /**
- * Where tensor storage comes from (1): small arrays. Every typed array above 64 bytes gets its own ArrayBuffer, whose
- * backing store V8 allocates with malloc and frees on a background sweeper thread; on the 2-core
- * machine this project is measured on that costs 2.5-4 µs per array even for 300 floats, more than
- * the arithmetic of most ops at the sizes of the article's network. So arrays of 65 bytes to
+ * Where tensor storage comes from (1): small arrays. Every typed array above 64 bytes gets its own
+ * ArrayBuffer, whose backing store V8 allocates with malloc and frees on a background sweeper thread;
+ * on the 2-core machine this project is measured on that costs 2.5-4 µs per array even for 300
+ * floats, more than the arithmetic of most ops at the sizes of the article's network. So arrays of 65 bytes to
  * SLAB_MAX_BYTES are carved, zero-filled, from shared 16 KiB slabs (the scheme of Node's Buffer
  * pool): 0.1-0.4 µs each. Arrays of 64 bytes or less are allocated inside V8's heap (already cheap);
  * larger ones get their own buffer.
@@ -22,8 +22,8 @@ const IN_HEAP_MAX_BYTES = 64;
 /*
  * Where tensor storage comes from (2): large internal buffers. A backward walk opens a PoolScope;
  * arrays that get their own buffer (above SLAB_MAX_BYTES; above 64 B with slabs off) allocated while
- * it is active come from a free list of equal-sized buffers (zero-filled again), and the walk hands back each one as soon as no cotangent slot holds
- * it any more (see runBackward in tape.ts). A fresh 128 KiB ArrayBuffer costs 30-50 µs here, a
+ * it is active come from a free list of equal-sized buffers (zero-filled again), and the walk hands
+ * each one back as soon as no cotangent slot holds it any more (walk-buffers.ts). A fresh 128 KiB ArrayBuffer costs 30-50 µs here, a
  * reused one the 3 µs of zeroing it. Only the walk's own buffers are ever returned: gradients it
  * gives to the user (leaf .grad, the results of grad) are held to the end and never come back.
  */
