@@ -1,5 +1,13 @@
-import { FunctionBuilder, I32, type Local, ModuleBuilder, V128 } from "./assembler.js";
-import type { WasmDType } from "./gemm-module.js";
+import { FunctionBuilder, I32, type Local, V128 } from "./assembler.js";
+import {
+  type DTypeIsa,
+  forRange,
+  type ImportedMemory,
+  isaFor,
+  moduleWithMemory,
+  type VectorOps,
+  type WasmDType,
+} from "./codegen.js";
 
 /**
  * Generates the elementwise module: unary functions, activation gradients, binary arithmetic with the
@@ -48,14 +56,14 @@ export type EwRowsKernel = (
 export type EwScalarKernel = (a: number, b: number, out: number, n: number) => void;
 export type EwTransposeKernel = (x: number, out: number, rows: number, cols: number) => void;
 
-export interface ElementwiseModuleOptions {
+export interface ElementwiseModuleOptions extends ImportedMemory {
   dtype: WasmDType;
-  shared: boolean;
-  maxPages: number;
 }
 
-/** Lane arithmetic of one dtype, plus splatted constants. */
+/** A function's builder with its dtype's instructions (`V` on lanes), splatted constants, exp. */
 class Lanes {
+  readonly isa: DTypeIsa;
+  readonly V: VectorOps;
   readonly f32: boolean;
   readonly es: number;
   readonly lanes: number;
@@ -64,34 +72,16 @@ class Lanes {
     readonly f: FunctionBuilder,
     dtype: WasmDType,
   ) {
-    this.f32 = dtype === "float32";
-    this.es = this.f32 ? 4 : 8;
-    this.lanes = 16 / this.es;
+    this.isa = isaFor(dtype);
+    this.V = this.isa.vec;
+    this.f32 = this.isa.f32;
+    this.es = this.isa.es;
+    this.lanes = this.isa.lanes;
   }
 
   k(value: number): FunctionBuilder {
-    const bytes = this.f32
-      ? new Uint8Array(new Float32Array([value, value, value, value]).buffer)
-      : new Uint8Array(new Float64Array([value, value]).buffer);
-    return this.f.v128Const(Array.from(bytes));
+    return this.V.k(this.f, value);
   }
-  add = () => (this.f32 ? this.f.f32x4Add() : this.f.f64x2Add());
-  sub = () => (this.f32 ? this.f.f32x4Sub() : this.f.f64x2Sub());
-  mul = () => (this.f32 ? this.f.f32x4Mul() : this.f.f64x2Mul());
-  div = () => (this.f32 ? this.f.f32x4Div() : this.f.f64x2Div());
-  /** a < b ? b : a */
-  pmax = () => (this.f32 ? this.f.f32x4Pmax() : this.f.f64x2Pmax());
-  abs = () => (this.f32 ? this.f.f32x4Abs() : this.f.f64x2Abs());
-  neg = () => (this.f32 ? this.f.f32x4Neg() : this.f.f64x2Neg());
-  sqrt = () => (this.f32 ? this.f.f32x4Sqrt() : this.f.f64x2Sqrt());
-  floor = () => (this.f32 ? this.f.f32x4Floor() : this.f.f64x2Floor());
-  nearest = () => (this.f32 ? this.f.f32x4Nearest() : this.f.f64x2Nearest());
-  ne = () => (this.f32 ? this.f.f32x4Ne() : this.f.f64x2Ne());
-  lt = () => (this.f32 ? this.f.f32x4Lt() : this.f.f64x2Lt());
-  gt = () => (this.f32 ? this.f.f32x4Gt() : this.f.f64x2Gt());
-  le = () => (this.f32 ? this.f.f32x4Le() : this.f.f64x2Le());
-  ge = () => (this.f32 ? this.f.f32x4Ge() : this.f.f64x2Ge());
-  splatLoad = () => (this.f32 ? this.f.v128Load32Splat() : this.f.v128Load64Splat());
 
   /** Pushes 2^m for the integer-valued lanes m of local `m` (|m| within the normal exponent range). */
   pow2(m: Local): void {
@@ -134,29 +124,29 @@ class Lanes {
       this.k(hi);
       f.get(xs[i]!).get(xs[i]!);
       this.k(hi);
-      this.gt();
+      this.V.gt(f);
       f.v128Bitselect();
       this.k(lo);
-      this.pmax().set(xs[i]!);
+      this.V.pmax(f).set(xs[i]!);
     });
     each((i) => {
       f.get(xs[i]!);
       this.k(Math.LOG2E);
-      this.mul();
-      this.nearest().set(n[i]!);
+      this.V.mul(f);
+      this.V.nearest(f).set(n[i]!);
     });
     // r = (x − n·hi) − n·lo
     each((i) => {
       f.get(xs[i]!).get(n[i]!);
       this.k(this.f32 ? 0.693359375 : 6.93145751953125e-1);
-      this.mul();
-      this.sub().set(r[i]!);
+      this.V.mul(f);
+      this.V.sub(f).set(r[i]!);
     });
     each((i) => {
       f.get(r[i]!).get(n[i]!);
       this.k(this.f32 ? -2.1219444e-4 : 0.0000014286068203094173);
-      this.mul();
-      this.sub().set(r[i]!);
+      this.V.mul(f);
+      this.V.sub(f).set(r[i]!);
     });
     // p = polynomial in r, by Horner steps.
     const horner = (x: Local[], coeffs: number[], dst: Local[]) => {
@@ -167,9 +157,9 @@ class Lanes {
       for (const c of coeffs.slice(1)) {
         each((i) => {
           f.get(dst[i]!).get(x[i]!);
-          this.mul();
+          this.V.mul(f);
           this.k(c);
-          this.add().set(dst[i]!);
+          this.V.add(f).set(dst[i]!);
         });
       }
     };
@@ -182,12 +172,12 @@ class Lanes {
       );
       each((i) => {
         f.get(p[i]!).get(r[i]!).get(r[i]!);
-        this.mul();
-        this.mul();
+        this.V.mul(f);
+        this.V.mul(f);
         f.get(r[i]!);
-        this.add();
+        this.V.add(f);
         this.k(1);
-        this.add().set(p[i]!);
+        this.V.add(f).set(p[i]!);
       });
     } else {
       // e^r = 1 + 2·rP/(Q − rP), P and Q in r².
@@ -195,54 +185,43 @@ class Lanes {
       const q = vecs();
       each((i) => {
         f.get(r[i]!).get(r[i]!);
-        this.mul().set(r2[i]!);
+        this.V.mul(f).set(r2[i]!);
       });
       horner(r2, [0.00012617719307481058, 0.030299440770744195, 1], p);
       horner(r2, [0.0000030019850513866446, 0.002524483403496841, 0.22726554820815503, 2], q);
       each((i) => {
         f.get(p[i]!).get(r[i]!);
-        this.mul().set(p[i]!);
+        this.V.mul(f).set(p[i]!);
       });
       each((i) => {
         f.get(p[i]!).get(q[i]!).get(p[i]!);
-        this.sub();
-        this.div();
+        this.V.sub(f);
+        this.V.div(f);
         this.k(2);
-        this.mul();
+        this.V.mul(f);
         this.k(1);
-        this.add().set(p[i]!);
+        this.V.add(f).set(p[i]!);
       });
     }
     // 2^n in two factors: n/2 rounded down, and the rest.
     each((i) => {
       f.get(n[i]!);
       this.k(0.5);
-      this.mul();
-      this.floor().set(half[i]!);
+      this.V.mul(f);
+      this.V.floor(f).set(half[i]!);
     });
     each((i) => {
       f.get(n[i]!).get(half[i]!);
-      this.sub().set(n[i]!);
+      this.V.sub(f).set(n[i]!);
     });
     each((i) => {
       f.get(p[i]!);
       this.pow2(half[i]!);
-      this.mul();
+      this.V.mul(f);
       this.pow2(n[i]!);
-      this.mul().set(xs[i]!);
+      this.V.mul(f).set(xs[i]!);
     });
   }
-}
-
-/** for (i = from; i < to; i += step) body, tested at the top (runs zero times when from >= to). */
-function forRange(f: FunctionBuilder, i: Local, from: () => void, to: Local, step: number, body: () => void) {
-  from();
-  f.set(i);
-  f.block().loop();
-  f.get(i).get(to).i32GeU().brIf(1);
-  body();
-  f.get(i).i32Const(step).i32Add().set(i);
-  f.br(0).end().end();
 }
 
 /** Vectors per loop iteration for exp and sigmoid (their chains interleave); 1 for the rest. */
@@ -260,30 +239,23 @@ function buildUnary(dtype: WasmDType, op: EwUnaryOp): FunctionBuilder {
   const u = op === "exp" || op === "sigmoid" ? UNROLL : 1;
   const vs = Array.from({ length: u }, () => f.local(V128));
   f.get(n).i32Const(L.es).i32Mul().set(end);
-  forRange(
-    f,
-    off,
-    () => f.i32Const(0),
-    end,
-    16 * u,
-    () => {
-      vs.forEach((v, i) => {
-        f.get(x)
-          .get(off)
-          .i32Add()
-          .v128Load(16 * i)
-          .set(v);
-      });
-      unaryBody(L, op, vs);
-      vs.forEach((v, i) => {
-        f.get(out)
-          .get(off)
-          .i32Add()
-          .get(v)
-          .v128Store(16 * i);
-      });
-    },
-  );
+  forRange(f, off, 0, end, 16 * u, () => {
+    vs.forEach((v, i) => {
+      f.get(x)
+        .get(off)
+        .i32Add()
+        .v128Load(16 * i)
+        .set(v);
+    });
+    unaryBody(L, op, vs);
+    vs.forEach((v, i) => {
+      f.get(out)
+        .get(off)
+        .i32Add()
+        .get(v)
+        .v128Store(16 * i);
+    });
+  });
   return f;
 }
 
@@ -301,8 +273,8 @@ function unaryBody(L: Lanes, op: EwUnaryOp, vs: readonly Local[]): void {
     vs.forEach((v, i) => {
       f.get(v).set(xs[i]!);
       f.get(v);
-      L.abs();
-      L.neg().set(es[i]!);
+      L.V.abs(L.f);
+      L.V.neg(L.f).set(es[i]!);
     });
     L.exp(es);
     vs.forEach((v, i) => {
@@ -311,12 +283,12 @@ function unaryBody(L: Lanes, op: EwUnaryOp, vs: readonly Local[]): void {
       L.k(1);
       f.get(e).get(xs[i]!);
       L.k(0);
-      L.ge();
+      L.V.ge(L.f);
       f.v128Bitselect();
       L.k(1);
       f.get(e);
-      L.add();
-      L.div().set(v);
+      L.V.add(L.f);
+      L.V.div(L.f).set(v);
     });
     return;
   }
@@ -326,24 +298,24 @@ function unaryBody(L: Lanes, op: EwUnaryOp, vs: readonly Local[]): void {
         // x <= 0 ? +0 : x (NaN passes, −0 becomes +0)
         f.get(v).get(v);
         L.k(0);
-        L.le();
+        L.V.le(L.f);
         f.v128Andnot();
         break;
       case "neg":
         f.get(v);
-        L.neg();
+        L.V.neg(L.f);
         break;
       case "abs":
         f.get(v);
-        L.abs();
+        L.V.abs(L.f);
         break;
       case "square":
         f.get(v).get(v);
-        L.mul();
+        L.V.mul(L.f);
         break;
       case "sqrt":
         f.get(v);
-        L.sqrt();
+        L.V.sqrt(L.f);
         break;
     }
     f.set(v);
@@ -360,16 +332,16 @@ function gradFormula64(L: Lanes, op: "tanhGrad" | "sigmoidGrad", y: Local, g: Lo
   if (op === "tanhGrad") {
     L.k(1);
     f.get(y).get(y);
-    L.mul();
-    L.sub();
-    L.mul();
+    L.V.mul(L.f);
+    L.V.sub(L.f);
+    L.V.mul(L.f);
   } else {
     f.get(y);
-    L.mul();
+    L.V.mul(L.f);
     L.k(1);
     f.get(y);
-    L.sub();
-    L.mul();
+    L.V.sub(L.f);
+    L.V.mul(L.f);
   }
 }
 
@@ -386,70 +358,63 @@ function buildGrad(dtype: WasmDType, op: EwGradOp): FunctionBuilder {
   const end = f.local(I32);
   const v = f.local(V128);
   f.get(n).i32Const(L.es).i32Mul().set(end);
-  forRange(
-    f,
-    off,
-    () => f.i32Const(0),
-    end,
-    16,
-    () => {
-      f.get(y).get(off).i32Add().v128Load().set(v);
-      f.get(out).get(off).i32Add();
-      if (op !== "reluGrad" && L.f32) {
-        // Lanes 0-1 and 2-3 in f64, rounded back to f32 halves, then joined.
-        const L64 = new Lanes(f, "float64");
-        const gv = f.local(V128);
-        const y64 = f.local(V128);
-        const g64 = f.local(V128);
-        const lo = f.local(V128);
-        f.get(g).get(off).i32Add().v128Load().set(gv);
-        for (const half of [0, 1]) {
-          for (const [src, dst] of [
-            [v, y64],
-            [gv, g64],
-          ] as const) {
-            f.get(src);
-            if (half === 1) f.get(src).i8x16Shuffle(lanesOf(4, [2, 3, 2, 3]));
-            f.f64x2PromoteLowF32x4().set(dst);
-          }
-          gradFormula64(L64, op, y64, g64);
-          f.f32x4DemoteF64x2Zero();
-          if (half === 0) f.set(lo);
+  forRange(f, off, 0, end, 16, () => {
+    f.get(y).get(off).i32Add().v128Load().set(v);
+    f.get(out).get(off).i32Add();
+    if (op !== "reluGrad" && L.f32) {
+      // Lanes 0-1 and 2-3 in f64, rounded back to f32 halves, then joined.
+      const L64 = new Lanes(f, "float64");
+      const gv = f.local(V128);
+      const y64 = f.local(V128);
+      const g64 = f.local(V128);
+      const lo = f.local(V128);
+      f.get(g).get(off).i32Add().v128Load().set(gv);
+      for (const half of [0, 1]) {
+        for (const [src, dst] of [
+          [v, y64],
+          [gv, g64],
+        ] as const) {
+          f.get(src);
+          if (half === 1) f.get(src).i8x16Shuffle(lanesOf(4, [2, 3, 2, 3]));
+          f.f64x2PromoteLowF32x4().set(dst);
         }
-        f.set(v);
-        f.get(lo)
-          .get(v)
-          .i8x16Shuffle(lanesOf(4, [0, 1, 4, 5]));
-        f.v128Store();
-        return;
+        gradFormula64(L64, op, y64, g64);
+        f.f32x4DemoteF64x2Zero();
+        if (half === 0) f.set(lo);
       }
-      f.get(g).get(off).i32Add().v128Load();
-      switch (op) {
-        case "tanhGrad": // g·(1 − y²)
-          L.k(1);
-          f.get(v).get(v);
-          L.mul();
-          L.sub();
-          L.mul();
-          break;
-        case "sigmoidGrad": // (g·y)·(1 − y)
-          f.get(v);
-          L.mul();
-          L.k(1);
-          f.get(v);
-          L.sub();
-          L.mul();
-          break;
-        case "reluGrad": // y <= 0 ? 0 : g (NaN y passes g on)
-          f.get(v);
-          L.k(0);
-          L.le();
-          f.v128Andnot();
-          break;
-      }
+      f.set(v);
+      f.get(lo)
+        .get(v)
+        .i8x16Shuffle(lanesOf(4, [0, 1, 4, 5]));
       f.v128Store();
-    },
-  );
+      return;
+    }
+    f.get(g).get(off).i32Add().v128Load();
+    switch (op) {
+      case "tanhGrad": // g·(1 − y²)
+        L.k(1);
+        f.get(v).get(v);
+        L.V.mul(L.f);
+        L.V.sub(L.f);
+        L.V.mul(L.f);
+        break;
+      case "sigmoidGrad": // (g·y)·(1 − y)
+        f.get(v);
+        L.V.mul(L.f);
+        L.k(1);
+        f.get(v);
+        L.V.sub(L.f);
+        L.V.mul(L.f);
+        break;
+      case "reluGrad": // y <= 0 ? 0 : g (NaN y passes g on)
+        f.get(v);
+        L.k(0);
+        L.V.le(L.f);
+        f.v128Andnot();
+        break;
+    }
+    f.v128Store();
+  });
   return f;
 }
 
@@ -459,28 +424,28 @@ function binaryBody(L: Lanes, op: EwBinaryOp, a: Local, b: Local): void {
   switch (op) {
     case "add":
       f.get(a).get(b);
-      L.add();
+      L.V.add(L.f);
       return;
     case "sub":
       f.get(a).get(b);
-      L.sub();
+      L.V.sub(L.f);
       return;
     case "mul":
       f.get(a).get(b);
-      L.mul();
+      L.V.mul(L.f);
       return;
     case "div":
       f.get(a).get(b);
-      L.div();
+      L.V.div(L.f);
       return;
     case "maximum":
     case "minimum":
       // x > y || x !== x ? x : y (and < for minimum): equal values give y, as in JS.
       f.get(a).get(b).get(a).get(b);
-      if (op === "maximum") L.gt();
-      else L.lt();
+      if (op === "maximum") L.V.gt(L.f);
+      else L.V.lt(L.f);
       f.get(a).get(a);
-      L.ne();
+      L.V.ne(L.f);
       f.v128Or().v128Bitselect();
       return;
   }
@@ -504,32 +469,18 @@ function buildBinaryRows(dtype: WasmDType, op: EwBinaryOp): FunctionBuilder {
   const va = f.local(V128);
   const vb = f.local(V128);
   f.get(inner).i32Const(L.es).i32Mul().set(rowBytes);
-  forRange(
-    f,
-    r,
-    () => f.i32Const(0),
-    rows,
-    1,
-    () => {
-      forRange(
-        f,
-        off,
-        () => f.i32Const(0),
-        rowBytes,
-        16,
-        () => {
-          f.get(a).get(off).i32Add().v128Load().set(va);
-          f.get(b).get(off).i32Add().v128Load().set(vb);
-          f.get(out).get(off).i32Add();
-          binaryBody(L, op, va, vb);
-          f.v128Store();
-        },
-      );
-      f.get(a).get(aStep).i32Add().set(a);
-      f.get(b).get(bStep).i32Add().set(b);
-      f.get(out).get(rowBytes).i32Add().set(out);
-    },
-  );
+  forRange(f, r, 0, rows, 1, () => {
+    forRange(f, off, 0, rowBytes, 16, () => {
+      f.get(a).get(off).i32Add().v128Load().set(va);
+      f.get(b).get(off).i32Add().v128Load().set(vb);
+      f.get(out).get(off).i32Add();
+      binaryBody(L, op, va, vb);
+      f.v128Store();
+    });
+    f.get(a).get(aStep).i32Add().set(a);
+    f.get(b).get(bStep).i32Add().set(b);
+    f.get(out).get(rowBytes).i32Add().set(out);
+  });
   return f;
 }
 
@@ -546,21 +497,14 @@ function buildBinaryScalar(dtype: WasmDType, op: EwBinaryOp, scalarB: boolean): 
   const arr = scalarB ? a : b;
   const vArr = scalarB ? va : vb;
   f.get(scalarB ? b : a);
-  L.splatLoad().set(s);
+  L.V.splatLoad(L.f).set(s);
   f.get(n).i32Const(L.es).i32Mul().set(end);
-  forRange(
-    f,
-    off,
-    () => f.i32Const(0),
-    end,
-    16,
-    () => {
-      f.get(arr).get(off).i32Add().v128Load().set(vArr);
-      f.get(out).get(off).i32Add();
-      binaryBody(L, op, va, vb);
-      f.v128Store();
-    },
-  );
+  forRange(f, off, 0, end, 16, () => {
+    f.get(arr).get(off).i32Add().v128Load().set(vArr);
+    f.get(out).get(off).i32Add();
+    binaryBody(L, op, va, vb);
+    f.v128Store();
+  });
   return f;
 }
 
@@ -595,110 +539,79 @@ function buildTranspose(dtype: WasmDType): FunctionBuilder {
   f.get(cols).i32Const(-B).i32And().set(colsB);
   f.get(cols).i32Const(es).i32Mul().set(xRowBytes);
   f.get(rows).i32Const(es).i32Mul().set(outRowBytes);
-  forRange(
-    f,
-    r,
-    () => f.i32Const(0),
-    rowsB,
-    B,
-    () => {
-      // src = x + r·cols·es, dst = out + r·es; per column block src += 16, dst += B·rows·es.
-      f.get(x).get(r).get(xRowBytes).i32Mul().i32Add().set(src);
-      f.get(out).get(r).i32Const(es).i32Mul().i32Add().set(dst);
-      forRange(
-        f,
-        c,
-        () => f.i32Const(0),
-        colsB,
-        B,
-        () => {
-          for (let i = 0; i < B; i++) {
-            f.get(src);
-            if (i > 0) f.get(xRowBytes).i32Const(i).i32Mul().i32Add();
-            f.v128Load().set(v[i]!);
-          }
-          if (B === 4) {
-            // Interleave row pairs, then take 64-bit halves.
-            f.get(v[0]!)
-              .get(v[1]!)
-              .i8x16Shuffle(lanesOf(4, [0, 4, 1, 5]))
-              .set(t[0]!);
-            f.get(v[0]!)
-              .get(v[1]!)
-              .i8x16Shuffle(lanesOf(4, [2, 6, 3, 7]))
-              .set(t[1]!);
-            f.get(v[2]!)
-              .get(v[3]!)
-              .i8x16Shuffle(lanesOf(4, [0, 4, 1, 5]))
-              .set(t[2]!);
-            f.get(v[2]!)
-              .get(v[3]!)
-              .i8x16Shuffle(lanesOf(4, [2, 6, 3, 7]))
-              .set(t[3]!);
-            const outs: [Local, Local, number[]][] = [
-              [t[0]!, t[2]!, [0, 1, 4, 5]],
-              [t[0]!, t[2]!, [2, 3, 6, 7]],
-              [t[1]!, t[3]!, [0, 1, 4, 5]],
-              [t[1]!, t[3]!, [2, 3, 6, 7]],
-            ];
-            outs.forEach(([p, q, lanes], j) => {
-              f.get(dst);
-              if (j > 0) f.get(outRowBytes).i32Const(j).i32Mul().i32Add();
-              f.get(p).get(q).i8x16Shuffle(lanesOf(4, lanes)).v128Store();
-            });
-          } else {
-            f.get(dst)
-              .get(v[0]!)
-              .get(v[1]!)
-              .i8x16Shuffle(lanesOf(8, [0, 2]))
-              .v128Store();
-            f.get(dst).get(outRowBytes).i32Add();
-            f.get(v[0]!)
-              .get(v[1]!)
-              .i8x16Shuffle(lanesOf(8, [1, 3]))
-              .v128Store();
-          }
-          f.get(src).i32Const(16).i32Add().set(src);
-          f.get(dst).get(outRowBytes).i32Const(B).i32Mul().i32Add().set(dst);
-        },
-      );
-    },
-  );
+  forRange(f, r, 0, rowsB, B, () => {
+    // src = x + r·cols·es, dst = out + r·es; per column block src += 16, dst += B·rows·es.
+    f.get(x).get(r).get(xRowBytes).i32Mul().i32Add().set(src);
+    f.get(out).get(r).i32Const(es).i32Mul().i32Add().set(dst);
+    forRange(f, c, 0, colsB, B, () => {
+      for (let i = 0; i < B; i++) {
+        f.get(src);
+        if (i > 0) f.get(xRowBytes).i32Const(i).i32Mul().i32Add();
+        f.v128Load().set(v[i]!);
+      }
+      if (B === 4) {
+        // Interleave row pairs, then take 64-bit halves.
+        f.get(v[0]!)
+          .get(v[1]!)
+          .i8x16Shuffle(lanesOf(4, [0, 4, 1, 5]))
+          .set(t[0]!);
+        f.get(v[0]!)
+          .get(v[1]!)
+          .i8x16Shuffle(lanesOf(4, [2, 6, 3, 7]))
+          .set(t[1]!);
+        f.get(v[2]!)
+          .get(v[3]!)
+          .i8x16Shuffle(lanesOf(4, [0, 4, 1, 5]))
+          .set(t[2]!);
+        f.get(v[2]!)
+          .get(v[3]!)
+          .i8x16Shuffle(lanesOf(4, [2, 6, 3, 7]))
+          .set(t[3]!);
+        const outs: [Local, Local, number[]][] = [
+          [t[0]!, t[2]!, [0, 1, 4, 5]],
+          [t[0]!, t[2]!, [2, 3, 6, 7]],
+          [t[1]!, t[3]!, [0, 1, 4, 5]],
+          [t[1]!, t[3]!, [2, 3, 6, 7]],
+        ];
+        outs.forEach(([p, q, lanes], j) => {
+          f.get(dst);
+          if (j > 0) f.get(outRowBytes).i32Const(j).i32Mul().i32Add();
+          f.get(p).get(q).i8x16Shuffle(lanesOf(4, lanes)).v128Store();
+        });
+      } else {
+        f.get(dst)
+          .get(v[0]!)
+          .get(v[1]!)
+          .i8x16Shuffle(lanesOf(8, [0, 2]))
+          .v128Store();
+        f.get(dst).get(outRowBytes).i32Add();
+        f.get(v[0]!)
+          .get(v[1]!)
+          .i8x16Shuffle(lanesOf(8, [1, 3]))
+          .v128Store();
+      }
+      f.get(src).i32Const(16).i32Add().set(src);
+      f.get(dst).get(outRowBytes).i32Const(B).i32Mul().i32Add().set(dst);
+    });
+  });
   // Edges: rows [rowsB, rows) × all columns, then rows [0, rowsB) × columns [colsB, cols).
-  const scalarBlock = (r0: () => void, r1: Local, c0: () => void, c1: Local) => {
+  const scalarBlock = (r0: Local | number, r1: Local, c0: Local | number, c1: Local) => {
     forRange(f, r, r0, r1, 1, () => {
       forRange(f, c, c0, c1, 1, () => {
         // out + (c·rows + r)·es  ←  x + (r·cols + c)·es
         f.get(out).get(c).get(rows).i32Mul().get(r).i32Add().i32Const(es).i32Mul().i32Add();
         f.get(x).get(r).get(cols).i32Mul().get(c).i32Add().i32Const(es).i32Mul().i32Add();
-        if (L.f32) f.f32Load().f32Store();
-        else f.f64Load().f64Store();
+        L.isa.scalar.store(L.isa.scalar.load(f));
       });
     });
   };
-  scalarBlock(
-    () => f.get(rowsB),
-    rows,
-    () => f.i32Const(0),
-    cols,
-  );
-  scalarBlock(
-    () => f.i32Const(0),
-    rowsB,
-    () => f.get(colsB),
-    cols,
-  );
+  scalarBlock(rowsB, rows, 0, cols);
+  scalarBlock(0, rowsB, colsB, cols);
   return f;
 }
 
 export function buildElementwiseModule(opts: ElementwiseModuleOptions): Uint8Array {
-  const mb = new ModuleBuilder().importMemory({
-    module: "env",
-    field: "memory",
-    minPages: 1,
-    maxPages: opts.maxPages,
-    shared: opts.shared,
-  });
+  const mb = moduleWithMemory(opts);
   for (const op of EW_UNARY_OPS) mb.addFunction(buildUnary(opts.dtype, op), `u_${op}`);
   for (const op of EW_GRAD_OPS) mb.addFunction(buildGrad(opts.dtype, op), `g_${op}`);
   for (const op of EW_BINARY_OPS) {

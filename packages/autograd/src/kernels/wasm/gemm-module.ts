@@ -1,4 +1,13 @@
-import { FunctionBuilder, I32, type Local, ModuleBuilder, V128 } from "./assembler.js";
+import { FunctionBuilder, I32, type Local, V128 } from "./assembler.js";
+import {
+  type DTypeIsa,
+  forRange,
+  type ImportedMemory,
+  isaFor,
+  moduleWithMemory,
+  repeat,
+  type WasmDType,
+} from "./codegen.js";
 
 /**
  * Generates the GEMM module (GotoBLAS/BLIS structure): A packed into MR-row k-major strips, B into
@@ -7,7 +16,7 @@ import { FunctionBuilder, I32, type Local, ModuleBuilder, V128 } from "./assembl
  * the exported functions take are in bytes.
  */
 
-export type WasmDType = "float32" | "float64";
+export type { WasmDType } from "./codegen.js";
 
 export interface GemmShape {
   dtype: WasmDType;
@@ -30,11 +39,8 @@ export const DEFAULT_SHAPES: Record<WasmDType, GemmShape> = {
   float64: { dtype: "float64", mr: 4, nr: 4, kc: 256, mcTiles: 24, ncTiles: 128, unroll: 2 },
 };
 
-export interface GemmModuleOptions {
+export interface GemmModuleOptions extends ImportedMemory {
   shape: GemmShape;
-  /** Import a shared memory (needed when worker threads run the same instance's code). */
-  shared: boolean;
-  maxPages: number;
 }
 
 /** Export names and signatures (all i32, byte addresses) of the generated module. */
@@ -68,78 +74,6 @@ export interface GemmExports {
   ): void;
 }
 
-interface Isa {
-  es: number;
-  lanes: number;
-  load(f: FunctionBuilder, offset?: number): FunctionBuilder;
-  store(f: FunctionBuilder, offset?: number): FunctionBuilder;
-  zero(f: FunctionBuilder): FunctionBuilder;
-  splatLoad(f: FunctionBuilder, offset: number): FunctionBuilder;
-  add(f: FunctionBuilder): FunctionBuilder;
-  mul(f: FunctionBuilder): FunctionBuilder;
-  extract(f: FunctionBuilder, lane: number): FunctionBuilder;
-  addScalar(f: FunctionBuilder): FunctionBuilder;
-}
-
-function isaFor(dtype: WasmDType): Isa {
-  return dtype === "float32"
-    ? {
-        es: 4,
-        lanes: 4,
-        load: (f, o = 0) => f.f32Load(o),
-        store: (f, o = 0) => f.f32Store(o),
-        zero: (f) => f.f32Const(0),
-        splatLoad: (f, o) => f.v128Load32Splat(o),
-        add: (f) => f.f32x4Add(),
-        mul: (f) => f.f32x4Mul(),
-        extract: (f, lane) => f.f32x4ExtractLane(lane),
-        addScalar: (f) => f.f32Add(),
-      }
-    : {
-        es: 8,
-        lanes: 2,
-        load: (f, o = 0) => f.f64Load(o),
-        store: (f, o = 0) => f.f64Store(o),
-        zero: (f) => f.f64Const(0),
-        splatLoad: (f, o) => f.v128Load64Splat(o),
-        add: (f) => f.f64x2Add(),
-        mul: (f) => f.f64x2Mul(),
-        extract: (f, lane) => f.f64x2ExtractLane(lane),
-        addScalar: (f) => f.f64Add(),
-      };
-}
-
-/** `for (i = from; i < to; i += step) body()`: `to` a local or a constant, `step` a constant. */
-function forRange(
-  f: FunctionBuilder,
-  i: Local,
-  from: () => void,
-  to: Local | number,
-  step: number,
-  body: () => void,
-): void {
-  from();
-  f.set(i);
-  f.block().loop();
-  f.get(i);
-  if (typeof to === "number") f.i32Const(to);
-  else f.get(to);
-  f.i32GeS().brIf(1);
-  body();
-  f.get(i).i32Const(step).i32Add().set(i);
-  f.br(0).end().end();
-}
-
-/** Repeats body `count` times (count >= 1 at run time), counting a scratch local down. */
-function repeat(f: FunctionBuilder, counter: Local, count: () => void, body: () => void): void {
-  count();
-  f.set(counter);
-  f.loop();
-  body();
-  f.get(counter).i32Const(1).i32Sub().tee(counter).brIf(0);
-  f.end();
-}
-
 /** out = min(x, y) (signed i32); x and y push side-effect-free expressions and are emitted twice. */
 function minInto(f: FunctionBuilder, out: Local, x: () => void, y: () => void): void {
   x();
@@ -149,7 +83,7 @@ function minInto(f: FunctionBuilder, out: Local, x: () => void, y: () => void): 
   f.i32LtS().select().set(out);
 }
 
-function buildMicroKernel(shape: GemmShape, isa: Isa): FunctionBuilder {
+function buildMicroKernel(shape: GemmShape, isa: DTypeIsa): FunctionBuilder {
   const { mr, nr } = shape;
   const nv = nr / isa.lanes;
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32], []);
@@ -187,11 +121,11 @@ function buildMicroKernel(shape: GemmShape, isa: Isa): FunctionBuilder {
         .v128Load(v * 16)
         .set(bv[v]!);
     for (let r = 0; r < mr; r++) {
-      isa.splatLoad(f.get(ap), r * isa.es).set(av);
+      isa.vec.splatLoad(f.get(ap), r * isa.es).set(av);
       for (let v = 0; v < nv; v++) {
         f.get(acc[r]![v]!).get(av).get(bv[v]!);
-        isa.mul(f);
-        isa.add(f);
+        isa.vec.mul(f);
+        isa.vec.add(f);
         f.set(acc[r]![v]!);
       }
     }
@@ -222,7 +156,7 @@ function buildMicroKernel(shape: GemmShape, isa: Isa): FunctionBuilder {
           f.get(c)
             .v128Load(v * 16)
             .get(acc[r]![v]!);
-          isa.add(f);
+          isa.vec.add(f);
         } else {
           f.get(acc[r]![v]!);
         }
@@ -240,14 +174,14 @@ function buildMicroKernel(shape: GemmShape, isa: Isa): FunctionBuilder {
         f.get(cols).i32Const(j).i32GtS().if();
         f.get(accumulate).if();
         f.get(c);
-        isa.load(f.get(c), j * isa.es);
-        isa.extract(f.get(acc[r]![v]!), j % isa.lanes);
-        isa.addScalar(f);
-        isa.store(f, j * isa.es);
+        isa.scalar.load(f.get(c), j * isa.es);
+        isa.vec.extractLane(f.get(acc[r]![v]!), j % isa.lanes);
+        isa.scalar.add(f);
+        isa.scalar.store(f, j * isa.es);
         f.else();
         f.get(c);
-        isa.extract(f.get(acc[r]![v]!), j % isa.lanes);
-        isa.store(f, j * isa.es);
+        isa.vec.extractLane(f.get(acc[r]![v]!), j % isa.lanes);
+        isa.scalar.store(f, j * isa.es);
         f.end();
         f.end();
       }
@@ -274,7 +208,7 @@ function buildMicroKernel(shape: GemmShape, isa: Isa): FunctionBuilder {
  * X's end, which the caller keeps readable), values that only ever reach C's padding rows and
  * columns, which are never stored or copied out. Otherwise element by element, zero past `rows`.
  */
-function buildPack(isa: Isa, width: number): FunctionBuilder {
+function buildPack(isa: DTypeIsa, width: number): FunctionBuilder {
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32], []);
   const [x, rs, cs, rows, k, dst, s0, s1] = f.params as [
     Local,
@@ -296,89 +230,60 @@ function buildPack(isa: Isa, width: number): FunctionBuilder {
   const strideOut = width * isa.es;
 
   const scalarStrip = (): void => {
-    forRange(
-      f,
-      r,
-      () => f.i32Const(0),
-      width,
-      1,
-      () => {
-        f.get(dStrip).get(r).i32Const(isa.es).i32Mul().i32Add().set(d);
-        f.get(s).i32Const(width).i32Mul().get(r).i32Add().get(rows).i32LtS().if();
-        f.get(x).get(s).i32Const(width).i32Mul().get(r).i32Add().get(rs).i32Mul().i32Add().set(src);
-        repeat(
-          f,
-          cnt,
-          () => f.get(k),
-          () => {
-            f.get(d);
-            isa.load(f.get(src));
-            isa.store(f);
-            f.get(src).get(cs).i32Add().set(src);
-            f.get(d).i32Const(strideOut).i32Add().set(d);
-          },
-        );
-        f.else();
-        repeat(
-          f,
-          cnt,
-          () => f.get(k),
-          () => {
-            f.get(d);
-            isa.zero(f);
-            isa.store(f);
-            f.get(d).i32Const(strideOut).i32Add().set(d);
-          },
-        );
-        f.end();
-      },
-    );
+    forRange(f, r, 0, width, 1, () => {
+      f.get(dStrip).get(r).i32Const(isa.es).i32Mul().i32Add().set(d);
+      f.get(s).i32Const(width).i32Mul().get(r).i32Add().get(rows).i32LtS().if();
+      f.get(x).get(s).i32Const(width).i32Mul().get(r).i32Add().get(rs).i32Mul().i32Add().set(src);
+      repeat(f, cnt, k, () => {
+        f.get(d);
+        isa.scalar.load(f.get(src));
+        isa.scalar.store(f);
+        f.get(src).get(cs).i32Add().set(src);
+        f.get(d).i32Const(strideOut).i32Add().set(d);
+      });
+      f.else();
+      repeat(f, cnt, k, () => {
+        f.get(d);
+        isa.scalar.k(f, 0);
+        isa.scalar.store(f);
+        f.get(d).i32Const(strideOut).i32Add().set(d);
+      });
+      f.end();
+    });
   };
 
   const vectorStrip = (): void => {
     f.get(x).get(s).i32Const(strideOut).i32Mul().i32Add().set(src);
     f.get(dStrip).set(d);
-    repeat(
-      f,
-      cnt,
-      () => f.get(k),
-      () => {
-        for (let v = 0; v < strideOut / 16; v++)
-          f.get(d)
-            .get(src)
-            .v128Load(v * 16)
-            .v128Store(v * 16);
-        f.get(src).get(cs).i32Add().set(src);
-        f.get(d).i32Const(strideOut).i32Add().set(d);
-      },
-    );
+    repeat(f, cnt, k, () => {
+      for (let v = 0; v < strideOut / 16; v++)
+        f.get(d)
+          .get(src)
+          .v128Load(v * 16)
+          .v128Store(v * 16);
+      f.get(src).get(cs).i32Add().set(src);
+      f.get(d).i32Const(strideOut).i32Add().set(d);
+    });
   };
 
   f.get(k).i32Const(strideOut).i32Mul().set(stripBytes);
-  forRange(
-    f,
-    s,
-    () => f.get(s0),
-    s1,
-    1,
-    () => {
-      f.get(dst).get(s).get(stripBytes).i32Mul().i32Add().set(dStrip);
-      if (strideOut % 16 === 0) {
-        f.get(rs).i32Const(isa.es).i32Eq().if();
-        vectorStrip();
-        f.else();
-        scalarStrip();
-        f.end();
-      } else {
-        scalarStrip();
-      }
-    },
-  );
+  forRange(f, s, s0, s1, 1, () => {
+    f.get(dst).get(s).get(stripBytes).i32Mul().i32Add().set(dStrip);
+    if (strideOut % 16 === 0) {
+      f.get(rs).i32Const(isa.es).i32Eq().if();
+      vectorStrip();
+      f.else();
+      scalarStrip();
+      f.end();
+    } else {
+      scalarStrip();
+    }
+  });
   return f;
 }
 
 /** compute(ap, bp, c, ldc, k, mt0, mt1, nt0, nt1, n): loops over cache blocks, then tiles. */
-function buildCompute(shape: GemmShape, isa: Isa, microIndex: number): FunctionBuilder {
+function buildCompute(shape: GemmShape, isa: DTypeIsa, microIndex: number): FunctionBuilder {
   const { mr, nr, kc: KC, mcTiles, ncTiles } = shape;
   const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
   const [ap, bp, c, ldc, k, mt0, mt1, nt0, nt1, n] = f.params as Local[] as [
@@ -417,107 +322,72 @@ function buildCompute(shape: GemmShape, isa: Isa, microIndex: number): FunctionB
     .i32Mul()
     .set(bRowBytes); // bytes of one packed B strip
   f.get(ldc).i32Const(mr).i32Mul().set(cTileRowBytes);
-  forRange(
-    f,
-    jc,
-    () => f.get(nt0),
-    nt1,
-    ncTiles,
-    () => {
+  forRange(f, jc, nt0, nt1, ncTiles, () => {
+    minInto(
+      f,
+      jcEnd,
+      () => f.get(jc).i32Const(ncTiles).i32Add(),
+      () => f.get(nt1),
+    );
+    forRange(f, pc, 0, k, KC, () => {
       minInto(
         f,
-        jcEnd,
-        () => f.get(jc).i32Const(ncTiles).i32Add(),
-        () => f.get(nt1),
+        kc,
+        () => f.i32Const(KC),
+        () => f.get(k).get(pc).i32Sub(),
       );
-      forRange(
-        f,
-        pc,
-        () => f.i32Const(0),
-        k,
-        KC,
-        () => {
+      forRange(f, ic, mt0, mt1, mcTiles, () => {
+        minInto(
+          f,
+          icEnd,
+          () => f.get(ic).i32Const(mcTiles).i32Add(),
+          () => f.get(mt1),
+        );
+        forRange(f, jr, jc, jcEnd, 1, () => {
+          f.get(bp)
+            .get(jr)
+            .get(bRowBytes)
+            .i32Mul()
+            .i32Add()
+            .get(pc)
+            .i32Const(nr * isa.es)
+            .i32Mul()
+            .i32Add();
+          f.set(bStrip);
           minInto(
             f,
-            kc,
-            () => f.i32Const(KC),
-            () => f.get(k).get(pc).i32Sub(),
+            cols,
+            () => f.i32Const(nr),
+            () => f.get(n).get(jr).i32Const(nr).i32Mul().i32Sub(),
           );
-          forRange(
-            f,
-            ic,
-            () => f.get(mt0),
-            mt1,
-            mcTiles,
-            () => {
-              minInto(
-                f,
-                icEnd,
-                () => f.get(ic).i32Const(mcTiles).i32Add(),
-                () => f.get(mt1),
-              );
-              forRange(
-                f,
-                jr,
-                () => f.get(jc),
-                jcEnd,
-                1,
-                () => {
-                  f.get(bp)
-                    .get(jr)
-                    .get(bRowBytes)
-                    .i32Mul()
-                    .i32Add()
-                    .get(pc)
-                    .i32Const(nr * isa.es)
-                    .i32Mul()
-                    .i32Add();
-                  f.set(bStrip);
-                  minInto(
-                    f,
-                    cols,
-                    () => f.i32Const(nr),
-                    () => f.get(n).get(jr).i32Const(nr).i32Mul().i32Sub(),
-                  );
-                  f.get(c)
-                    .get(jr)
-                    .i32Const(nr * isa.es)
-                    .i32Mul()
-                    .i32Add()
-                    .set(cCol);
-                  forRange(
-                    f,
-                    ir,
-                    () => f.get(ic),
-                    icEnd,
-                    1,
-                    () => {
-                      f.get(kc);
-                      f.get(ap)
-                        .get(ir)
-                        .get(aRowBytes)
-                        .i32Mul()
-                        .i32Add()
-                        .get(pc)
-                        .i32Const(mr * isa.es)
-                        .i32Mul()
-                        .i32Add();
-                      f.get(bStrip);
-                      f.get(cCol).get(ir).get(cTileRowBytes).i32Mul().i32Add();
-                      f.get(ldc);
-                      f.get(pc);
-                      f.get(cols);
-                      f.call(microIndex);
-                    },
-                  );
-                },
-              );
-            },
-          );
-        },
-      );
-    },
-  );
+          f.get(c)
+            .get(jr)
+            .i32Const(nr * isa.es)
+            .i32Mul()
+            .i32Add()
+            .set(cCol);
+          forRange(f, ir, ic, icEnd, 1, () => {
+            f.get(kc);
+            f.get(ap)
+              .get(ir)
+              .get(aRowBytes)
+              .i32Mul()
+              .i32Add()
+              .get(pc)
+              .i32Const(mr * isa.es)
+              .i32Mul()
+              .i32Add();
+            f.get(bStrip);
+            f.get(cCol).get(ir).get(cTileRowBytes).i32Mul().i32Add();
+            f.get(ldc);
+            f.get(pc);
+            f.get(cols);
+            f.call(microIndex);
+          });
+        });
+      });
+    });
+  });
   return f;
 }
 
@@ -526,13 +396,7 @@ export function buildGemmModule(opts: GemmModuleOptions): Uint8Array {
   const isa = isaFor(shape.dtype);
   if (shape.nr % isa.lanes !== 0)
     throw new RangeError(`gemm module: nr=${shape.nr} is not a multiple of ${isa.lanes}`);
-  const mb = new ModuleBuilder().importMemory({
-    module: "env",
-    field: "memory",
-    minPages: 1,
-    maxPages: opts.maxPages,
-    shared: opts.shared,
-  });
+  const mb = moduleWithMemory(opts);
   const micro = mb.addFunction(buildMicroKernel(shape, isa));
   mb.addFunction(buildPack(isa, shape.mr), "packA");
   mb.addFunction(buildPack(isa, shape.nr), "packB");

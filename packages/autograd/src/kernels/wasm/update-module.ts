@@ -1,14 +1,12 @@
+import { FunctionBuilder, I32, type Local, V128, type ValType } from "./assembler.js";
 import {
-  F32,
-  F64,
-  FunctionBuilder,
-  I32,
-  type Local,
-  ModuleBuilder,
-  V128,
-  type ValType,
-} from "./assembler.js";
-import type { WasmDType } from "./gemm-module.js";
+  type ImportedMemory,
+  isaFor,
+  type LaneOps,
+  moduleWithMemory,
+  type WasmDType,
+  whileBelow,
+} from "./codegen.js";
 
 /**
  * Generates the optimiser-update module: fused, in-place SGD and Adam/AdamW steps over arrays in the
@@ -22,11 +20,9 @@ import type { WasmDType } from "./gemm-module.js";
  * Addresses are byte addresses, `n` is an element count; arrays must not overlap.
  */
 
-export interface UpdateModuleOptions {
+/** `shared` is normally false: the update runs on the calling thread. */
+export interface UpdateModuleOptions extends ImportedMemory {
   dtype: WasmDType;
-  /** Import a shared memory (the update runs on the calling thread, so normally false). */
-  shared: boolean;
-  maxPages: number;
 }
 
 /** The exported functions (of the module's dtype), by these names. */
@@ -78,69 +74,10 @@ export interface UpdateKernels {
 const KERNEL_NAMES = ["sgd", "sgdDecay", "sgdMomentum", "adam"] as const;
 type KernelName = (typeof KERNEL_NAMES)[number];
 
-/** Arithmetic on one step's worth of elements: a v128 of lanes, or one scalar. */
-interface Lanes {
-  readonly type: ValType;
-  /** Bytes one step covers. */
-  readonly bytes: number;
-  load(f: FunctionBuilder): FunctionBuilder;
-  store(f: FunctionBuilder): FunctionBuilder;
-  add(f: FunctionBuilder): FunctionBuilder;
-  sub(f: FunctionBuilder): FunctionBuilder;
-  mul(f: FunctionBuilder): FunctionBuilder;
-  div(f: FunctionBuilder): FunctionBuilder;
-  sqrt(f: FunctionBuilder): FunctionBuilder;
-  /** Pushes `a < b ? b : a` (JS's comparison semantics for NaN). */
-  pmax(f: FunctionBuilder, a: Local, b: Local): FunctionBuilder;
-  /** Turns a scalar parameter into this mode's value (a splat for vectors). */
-  broadcast(f: FunctionBuilder): FunctionBuilder;
-}
-
-function vectorLanes(dtype: WasmDType): Lanes {
-  const f32 = dtype === "float32";
-  return {
-    type: V128,
-    bytes: 16,
-    load: (f) => f.v128Load(),
-    store: (f) => f.v128Store(),
-    add: (f) => (f32 ? f.f32x4Add() : f.f64x2Add()),
-    sub: (f) => (f32 ? f.f32x4Sub() : f.f64x2Sub()),
-    mul: (f) => (f32 ? f.f32x4Mul() : f.f64x2Mul()),
-    div: (f) => (f32 ? f.f32x4Div() : f.f64x2Div()),
-    sqrt: (f) => (f32 ? f.f32x4Sqrt() : f.f64x2Sqrt()),
-    pmax: (f, a, b) => {
-      f.get(a).get(b);
-      return f32 ? f.f32x4Pmax() : f.f64x2Pmax();
-    },
-    broadcast: (f) => (f32 ? f.f32x4Splat() : f.f64x2Splat()),
-  };
-}
-
-function scalarLanes(dtype: WasmDType): Lanes {
-  const f32 = dtype === "float32";
-  return {
-    type: f32 ? F32 : F64,
-    bytes: f32 ? 4 : 8,
-    load: (f) => (f32 ? f.f32Load() : f.f64Load()),
-    store: (f) => (f32 ? f.f32Store() : f.f64Store()),
-    add: (f) => (f32 ? f.f32Add() : f.f64Add()),
-    sub: (f) => (f32 ? f.f32Sub() : f.f64Sub()),
-    mul: (f) => (f32 ? f.f32Mul() : f.f64Mul()),
-    div: (f) => (f32 ? f.f32Div() : f.f64Div()),
-    sqrt: (f) => (f32 ? f.f32Sqrt() : f.f64Sqrt()),
-    pmax: (f, a, b) => {
-      f.get(b).get(a).get(a).get(b);
-      (f32 ? f.f32Lt() : f.f64Lt()).select();
-      return f;
-    },
-    broadcast: (f) => f,
-  };
-}
-
 /** What a formula body sees: its arrays at the current element, its constants, fresh temporaries. */
 interface Emit {
   readonly f: FunctionBuilder;
-  readonly L: Lanes;
+  readonly L: LaneOps;
   /** Pushes the address of the current element(s) of an array. */
   at(array: string): FunctionBuilder;
   /** Pushes the current element(s) of an array. */
@@ -149,6 +86,8 @@ interface Emit {
   k(name: string): FunctionBuilder;
   /** A new local of the mode's type. */
   temp(): Local;
+  /** Pushes `a < b ? b : a` (JS's comparison semantics for NaN). */
+  max(a: Local, b: Local): FunctionBuilder;
 }
 
 type Body = (e: Emit, flags: Record<string, boolean>) => void;
@@ -166,13 +105,12 @@ interface KernelSpec {
  * outside the loops (so the loop bodies have no branches).
  */
 function buildKernel(dtype: WasmDType, spec: KernelSpec): FunctionBuilder {
-  const es = dtype === "float32" ? 4 : 8;
-  const scalarType: ValType = dtype === "float32" ? F32 : F64;
+  const { es, vec, scalar } = isaFor(dtype);
   const params: ValType[] = [
     ...spec.arrays.map((): ValType => I32),
     I32,
     ...spec.flags.map((): ValType => I32),
-    ...spec.consts.map(() => scalarType),
+    ...spec.consts.map(() => scalar.type),
   ];
   const f = new FunctionBuilder(params, []);
   const ptr: Record<string, Local> = {};
@@ -189,12 +127,10 @@ function buildKernel(dtype: WasmDType, spec: KernelSpec): FunctionBuilder {
   const vecEnd = f.local(I32);
   const end = f.local(I32);
 
-  const vector = vectorLanes(dtype);
-  const scalar = scalarLanes(dtype);
   const splat: Record<string, Local> = {};
   for (const name of spec.consts) {
     splat[name] = f.local(V128);
-    vector.broadcast(f.get(constParams[name]!)).set(splat[name]!);
+    vec.splat(f.get(constParams[name]!)).set(splat[name]!);
   }
   // Byte offsets: whole vectors end at vecEnd, all elements at end.
   f.get(n)
@@ -205,27 +141,22 @@ function buildKernel(dtype: WasmDType, spec: KernelSpec): FunctionBuilder {
     .set(vecEnd);
   f.get(n).i32Const(es).i32Mul().set(end);
 
-  const emitFor = (L: Lanes, consts: Record<string, Local>): Emit => ({
+  const emitFor = (L: LaneOps, consts: Record<string, Local>): Emit => ({
     f,
     L,
     at: (array) => f.get(ptr[array]!).get(off).i32Add(),
     load: (array) => L.load(f.get(ptr[array]!).get(off).i32Add()),
     k: (name) => f.get(consts[name]!),
     temp: () => f.local(L.type),
+    // pmax on lanes; on scalars a select, as wasm has no scalar pmax.
+    max: (a, b) => (L === vec ? vec.pmax(f.get(a).get(b)) : L.lt(f.get(b).get(a).get(a).get(b)).select()),
   });
-  const loop = (L: Lanes, limit: Local, consts: Record<string, Local>, flags: Record<string, boolean>) => {
-    // The test at the bottom (one branch per iteration) ran the SGD kernel 1.6x faster than a test
-    // at the top; unrolling gained nothing more.
-    f.get(off).get(limit).i32LtU().if();
-    f.loop();
-    spec.body(emitFor(L, consts), flags);
-    f.get(off).i32Const(L.bytes).i32Add().tee(off);
-    f.get(limit).i32LtU().brIf(0);
-    f.end().end();
-  };
+  // Unrolling the bottom-tested loops gained nothing more.
+  const loop = (L: LaneOps, limit: Local, consts: Record<string, Local>, flags: Record<string, boolean>) =>
+    whileBelow(f, off, limit, L.bytes, () => spec.body(emitFor(L, consts), flags));
   const loops = (flags: Record<string, boolean>): void => {
     f.i32Const(0).set(off);
-    loop(vector, vecEnd, splat, flags);
+    loop(vec, vecEnd, splat, flags);
     loop(scalar, end, constParams, flags);
   };
   // One if/else level per flag, loops at the leaves.
@@ -304,7 +235,7 @@ const sgdMomentumBody: Body = ({ f, L, at, load, k, temp }, { first, nesterov })
  * p ← p·shrink; d = g + l2·p; m ← b1·m + c1·d; v ← b2·v + (c2·d)·d; (amsgrad: v ← vMax ← pmax(v, vMax));
  * p ← p − (stepSize·m)/(√v/sqrtBc2 + eps).
  */
-const adamBody: Body = ({ f, L, at, load, k, temp }, { amsgrad }) => {
+const adamBody: Body = ({ f, L, at, load, k, temp, max }, { amsgrad }) => {
   const p = temp();
   const d = temp();
   const m = temp();
@@ -337,7 +268,7 @@ const adamBody: Body = ({ f, L, at, load, k, temp }, { amsgrad }) => {
     const old = temp();
     load("vMax").set(old);
     at("vMax");
-    L.pmax(f, v, old).tee(v);
+    max(v, old).tee(v);
     L.store(f);
   }
   at("p").get(p);
@@ -375,13 +306,7 @@ const SPECS: Record<KernelName, KernelSpec> = {
  * each module stays under the 4 KB that browsers allow to compile synchronously on the main thread.
  */
 export function buildUpdateModule(opts: UpdateModuleOptions): Uint8Array {
-  const mb = new ModuleBuilder().importMemory({
-    module: "env",
-    field: "memory",
-    minPages: 1,
-    maxPages: opts.maxPages,
-    shared: opts.shared,
-  });
+  const mb = moduleWithMemory(opts);
   for (const name of KERNEL_NAMES) mb.addFunction(buildKernel(opts.dtype, SPECS[name]), name);
   return mb.encode();
 }
