@@ -1,7 +1,8 @@
 import {
   F32,
   F64,
-  type FunctionBuilder,
+  FunctionBuilder,
+  I32,
   type Local,
   ModuleBuilder,
   V128,
@@ -178,6 +179,14 @@ const F64_ISA: DTypeIsa = {
 
 export function isaFor(dtype: WasmDType): DTypeIsa {
   return dtype === "float32" ? F32_ISA : F64_ISA;
+}
+
+type Tuple<T, N extends number, R extends T[] = []> = R["length"] extends N ? R : Tuple<T, N, [T, ...R]>;
+
+/** A function of `arity` i32 parameters (addresses, counts, strides) and no result, and its parameters. */
+export function i32Function<N extends number>(arity: N): [FunctionBuilder, Tuple<Local, N>] {
+  const f = new FunctionBuilder(new Array<ValType>(arity).fill(I32), []);
+  return [f, f.params as Tuple<Local, N>];
 }
 
 function push(f: FunctionBuilder, value: Local | number): FunctionBuilder {

@@ -1,8 +1,9 @@
-import { FunctionBuilder, I32, type Local, V128 } from "./assembler.js";
+import { type FunctionBuilder, I32, type Local, V128 } from "./assembler.js";
 import {
   type DTypeIsa,
   forRange,
   type ImportedMemory,
+  i32Function,
   isaFor,
   moduleWithMemory,
   type VectorOps,
@@ -83,6 +84,12 @@ class Lanes {
     return this.V.k(this.f, value);
   }
 
+  /** for (off = 0; off < n·es; off += step) body(): the byte offsets of n elements (end: scratch). */
+  forElements(off: Local, end: Local, n: Local, step: number, body: () => void): void {
+    this.f.get(n).i32Const(this.es).i32Mul().set(end);
+    forRange(this.f, off, 0, end, step, body);
+  }
+
   /** Pushes 2^m for the integer-valued lanes m of local `m` (|m| within the normal exponent range). */
   pow2(m: Local): void {
     const f = this.f;
@@ -107,7 +114,7 @@ class Lanes {
    * iteration was latency-bound: 2.3 ns an element for float32; two vectors: see UNROLL).
    */
   exp(xs: readonly Local[]): void {
-    const f = this.f;
+    const { f, V } = this;
     const each = (emit: (i: number) => void) => {
       for (let i = 0; i < xs.length; i++) emit(i);
     };
@@ -124,29 +131,29 @@ class Lanes {
       this.k(hi);
       f.get(xs[i]!).get(xs[i]!);
       this.k(hi);
-      this.V.gt(f);
+      V.gt(f);
       f.v128Bitselect();
       this.k(lo);
-      this.V.pmax(f).set(xs[i]!);
+      V.pmax(f).set(xs[i]!);
     });
     each((i) => {
       f.get(xs[i]!);
       this.k(Math.LOG2E);
-      this.V.mul(f);
-      this.V.nearest(f).set(n[i]!);
+      V.mul(f);
+      V.nearest(f).set(n[i]!);
     });
     // r = (x − n·hi) − n·lo
     each((i) => {
       f.get(xs[i]!).get(n[i]!);
       this.k(this.f32 ? 0.693359375 : 6.93145751953125e-1);
-      this.V.mul(f);
-      this.V.sub(f).set(r[i]!);
+      V.mul(f);
+      V.sub(f).set(r[i]!);
     });
     each((i) => {
       f.get(r[i]!).get(n[i]!);
       this.k(this.f32 ? -2.1219444e-4 : 0.0000014286068203094173);
-      this.V.mul(f);
-      this.V.sub(f).set(r[i]!);
+      V.mul(f);
+      V.sub(f).set(r[i]!);
     });
     // p = polynomial in r, by Horner steps.
     const horner = (x: Local[], coeffs: number[], dst: Local[]) => {
@@ -157,9 +164,9 @@ class Lanes {
       for (const c of coeffs.slice(1)) {
         each((i) => {
           f.get(dst[i]!).get(x[i]!);
-          this.V.mul(f);
+          V.mul(f);
           this.k(c);
-          this.V.add(f).set(dst[i]!);
+          V.add(f).set(dst[i]!);
         });
       }
     };
@@ -172,12 +179,12 @@ class Lanes {
       );
       each((i) => {
         f.get(p[i]!).get(r[i]!).get(r[i]!);
-        this.V.mul(f);
-        this.V.mul(f);
+        V.mul(f);
+        V.mul(f);
         f.get(r[i]!);
-        this.V.add(f);
+        V.add(f);
         this.k(1);
-        this.V.add(f).set(p[i]!);
+        V.add(f).set(p[i]!);
       });
     } else {
       // e^r = 1 + 2·rP/(Q − rP), P and Q in r².
@@ -185,41 +192,41 @@ class Lanes {
       const q = vecs();
       each((i) => {
         f.get(r[i]!).get(r[i]!);
-        this.V.mul(f).set(r2[i]!);
+        V.mul(f).set(r2[i]!);
       });
       horner(r2, [0.00012617719307481058, 0.030299440770744195, 1], p);
       horner(r2, [0.0000030019850513866446, 0.002524483403496841, 0.22726554820815503, 2], q);
       each((i) => {
         f.get(p[i]!).get(r[i]!);
-        this.V.mul(f).set(p[i]!);
+        V.mul(f).set(p[i]!);
       });
       each((i) => {
         f.get(p[i]!).get(q[i]!).get(p[i]!);
-        this.V.sub(f);
-        this.V.div(f);
+        V.sub(f);
+        V.div(f);
         this.k(2);
-        this.V.mul(f);
+        V.mul(f);
         this.k(1);
-        this.V.add(f).set(p[i]!);
+        V.add(f).set(p[i]!);
       });
     }
     // 2^n in two factors: n/2 rounded down, and the rest.
     each((i) => {
       f.get(n[i]!);
       this.k(0.5);
-      this.V.mul(f);
-      this.V.floor(f).set(half[i]!);
+      V.mul(f);
+      V.floor(f).set(half[i]!);
     });
     each((i) => {
       f.get(n[i]!).get(half[i]!);
-      this.V.sub(f).set(n[i]!);
+      V.sub(f).set(n[i]!);
     });
     each((i) => {
       f.get(p[i]!);
       this.pow2(half[i]!);
-      this.V.mul(f);
+      V.mul(f);
       this.pow2(n[i]!);
-      this.V.mul(f).set(xs[i]!);
+      V.mul(f).set(xs[i]!);
     });
   }
 }
@@ -231,15 +238,13 @@ export const OVERSHOOT_BYTES = 16 * UNROLL;
 
 /** Unary: u(x, out, n), in whole vectors (UNROLL of them per iteration for exp and sigmoid). */
 function buildUnary(dtype: WasmDType, op: EwUnaryOp): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32], []);
-  const [x, out, n] = f.params as [Local, Local, Local];
+  const [f, [x, out, n]] = i32Function(3);
   const L = new Lanes(f, dtype);
   const off = f.local(I32);
   const end = f.local(I32);
   const u = op === "exp" || op === "sigmoid" ? UNROLL : 1;
   const vs = Array.from({ length: u }, () => f.local(V128));
-  f.get(n).i32Const(L.es).i32Mul().set(end);
-  forRange(f, off, 0, end, 16 * u, () => {
+  L.forElements(off, end, n, 16 * u, () => {
     vs.forEach((v, i) => {
       f.get(x)
         .get(off)
@@ -261,7 +266,7 @@ function buildUnary(dtype: WasmDType, op: EwUnaryOp): FunctionBuilder {
 
 /** vs[i] ← op(vs[i]). */
 function unaryBody(L: Lanes, op: EwUnaryOp, vs: readonly Local[]): void {
-  const f = L.f;
+  const { f, V } = L;
   if (op === "exp") {
     L.exp(vs);
     return;
@@ -273,8 +278,8 @@ function unaryBody(L: Lanes, op: EwUnaryOp, vs: readonly Local[]): void {
     vs.forEach((v, i) => {
       f.get(v).set(xs[i]!);
       f.get(v);
-      L.V.abs(L.f);
-      L.V.neg(L.f).set(es[i]!);
+      V.abs(f);
+      V.neg(f).set(es[i]!);
     });
     L.exp(es);
     vs.forEach((v, i) => {
@@ -283,65 +288,58 @@ function unaryBody(L: Lanes, op: EwUnaryOp, vs: readonly Local[]): void {
       L.k(1);
       f.get(e).get(xs[i]!);
       L.k(0);
-      L.V.ge(L.f);
+      V.ge(f);
       f.v128Bitselect();
       L.k(1);
       f.get(e);
-      L.V.add(L.f);
-      L.V.div(L.f).set(v);
+      V.add(f);
+      V.div(f).set(v);
     });
     return;
   }
   for (const v of vs) {
-    switch (op) {
-      case "relu":
-        // x <= 0 ? +0 : x (NaN passes, −0 becomes +0)
-        f.get(v).get(v);
-        L.k(0);
-        L.V.le(L.f);
-        f.v128Andnot();
-        break;
-      case "neg":
-        f.get(v);
-        L.V.neg(L.f);
-        break;
-      case "abs":
-        f.get(v);
-        L.V.abs(L.f);
-        break;
-      case "square":
-        f.get(v).get(v);
-        L.V.mul(L.f);
-        break;
-      case "sqrt":
-        f.get(v);
-        L.V.sqrt(L.f);
-        break;
+    f.get(v);
+    if (op === "relu") {
+      // x <= 0 ? +0 : x (NaN passes, −0 becomes +0)
+      f.get(v);
+      L.k(0);
+      V.le(f);
+      f.v128Andnot();
+    } else if (op === "square") {
+      f.get(v);
+      V.mul(f);
+    } else {
+      V[op](f);
     }
     f.set(v);
   }
 }
 
-/**
- * Pushes g·(1 − y²) or (g·y)·(1 − y) for f64x2 locals y and g (the JS loops' order). Emitted with a
- * float64 `Lanes`, also for float32 data (see buildGrad).
- */
-function gradFormula64(L: Lanes, op: "tanhGrad" | "sigmoidGrad", y: Local, g: Local): void {
-  const f = L.f;
-  f.get(g);
-  if (op === "tanhGrad") {
-    L.k(1);
-    f.get(y).get(y);
-    L.V.mul(L.f);
-    L.V.sub(L.f);
-    L.V.mul(L.f);
-  } else {
-    f.get(y);
-    L.V.mul(L.f);
-    L.k(1);
-    f.get(y);
-    L.V.sub(L.f);
-    L.V.mul(L.f);
+/** With g on the stack, pushes activationGrad's op for the local y, in the JS loops' order. */
+function gradBody(L: Lanes, op: EwGradOp, y: Local): void {
+  const { f, V } = L;
+  switch (op) {
+    case "tanhGrad": // g·(1 − y²)
+      L.k(1);
+      f.get(y).get(y);
+      V.mul(f);
+      V.sub(f);
+      V.mul(f);
+      return;
+    case "sigmoidGrad": // (g·y)·(1 − y)
+      f.get(y);
+      V.mul(f);
+      L.k(1);
+      f.get(y);
+      V.sub(f);
+      V.mul(f);
+      return;
+    case "reluGrad": // y <= 0 ? 0 : g (NaN y passes g on)
+      f.get(y);
+      L.k(0);
+      V.le(f);
+      f.v128Andnot();
+      return;
   }
 }
 
@@ -351,14 +349,12 @@ function gradFormula64(L: Lanes, op: "tanhGrad" | "sigmoidGrad", y: Local, g: Lo
  * double before the store: the results are bit-identical (1 − y² in f32 would cancel near |y| = 1).
  */
 function buildGrad(dtype: WasmDType, op: EwGradOp): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32, I32], []);
-  const [y, g, out, n] = f.params as [Local, Local, Local, Local];
+  const [f, [y, g, out, n]] = i32Function(4);
   const L = new Lanes(f, dtype);
   const off = f.local(I32);
   const end = f.local(I32);
   const v = f.local(V128);
-  f.get(n).i32Const(L.es).i32Mul().set(end);
-  forRange(f, off, 0, end, 16, () => {
+  L.forElements(off, end, n, 16, () => {
     f.get(y).get(off).i32Add().v128Load().set(v);
     f.get(out).get(off).i32Add();
     if (op !== "reluGrad" && L.f32) {
@@ -378,7 +374,8 @@ function buildGrad(dtype: WasmDType, op: EwGradOp): FunctionBuilder {
           if (half === 1) f.get(src).i8x16Shuffle(lanesOf(4, [2, 3, 2, 3]));
           f.f64x2PromoteLowF32x4().set(dst);
         }
-        gradFormula64(L64, op, y64, g64);
+        f.get(g64);
+        gradBody(L64, op, y64);
         f.f32x4DemoteF64x2Zero();
         if (half === 0) f.set(lo);
       }
@@ -390,29 +387,7 @@ function buildGrad(dtype: WasmDType, op: EwGradOp): FunctionBuilder {
       return;
     }
     f.get(g).get(off).i32Add().v128Load();
-    switch (op) {
-      case "tanhGrad": // g·(1 − y²)
-        L.k(1);
-        f.get(v).get(v);
-        L.V.mul(L.f);
-        L.V.sub(L.f);
-        L.V.mul(L.f);
-        break;
-      case "sigmoidGrad": // (g·y)·(1 − y)
-        f.get(v);
-        L.V.mul(L.f);
-        L.k(1);
-        f.get(v);
-        L.V.sub(L.f);
-        L.V.mul(L.f);
-        break;
-      case "reluGrad": // y <= 0 ? 0 : g (NaN y passes g on)
-        f.get(v);
-        L.k(0);
-        L.V.le(L.f);
-        f.v128Andnot();
-        break;
-    }
+    gradBody(L, op, v);
     f.v128Store();
   });
   return f;
@@ -420,48 +395,23 @@ function buildGrad(dtype: WasmDType, op: EwGradOp): FunctionBuilder {
 
 /** Pushes op(a, b) for locals a and b, with the JS loops' semantics (NaN propagates in max/min). */
 function binaryBody(L: Lanes, op: EwBinaryOp, a: Local, b: Local): void {
-  const f = L.f;
-  switch (op) {
-    case "add":
-      f.get(a).get(b);
-      L.V.add(L.f);
-      return;
-    case "sub":
-      f.get(a).get(b);
-      L.V.sub(L.f);
-      return;
-    case "mul":
-      f.get(a).get(b);
-      L.V.mul(L.f);
-      return;
-    case "div":
-      f.get(a).get(b);
-      L.V.div(L.f);
-      return;
-    case "maximum":
-    case "minimum":
-      // x > y || x !== x ? x : y (and < for minimum): equal values give y, as in JS.
-      f.get(a).get(b).get(a).get(b);
-      if (op === "maximum") L.V.gt(L.f);
-      else L.V.lt(L.f);
-      f.get(a).get(a);
-      L.V.ne(L.f);
-      f.v128Or().v128Bitselect();
-      return;
+  const { f, V } = L;
+  if (op === "maximum" || op === "minimum") {
+    // x > y || x !== x ? x : y (and < for minimum): equal values give y, as in JS.
+    f.get(a).get(b).get(a).get(b);
+    if (op === "maximum") V.gt(f);
+    else V.lt(f);
+    f.get(a).get(a);
+    V.ne(f);
+    f.v128Or().v128Bitselect();
+    return;
   }
+  f.get(a).get(b);
+  V[op](f);
 }
 
 function buildBinaryRows(dtype: WasmDType, op: EwBinaryOp): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32], []);
-  const [a, b, out, rows, inner, aStep, bStep] = f.params as [
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-  ];
+  const [f, [a, b, out, rows, inner, aStep, bStep]] = i32Function(7);
   const L = new Lanes(f, dtype);
   const r = f.local(I32);
   const off = f.local(I32);
@@ -486,8 +436,7 @@ function buildBinaryRows(dtype: WasmDType, op: EwBinaryOp): FunctionBuilder {
 
 /** One operand a scalar (splatted once): `scalarB` picks which. */
 function buildBinaryScalar(dtype: WasmDType, op: EwBinaryOp, scalarB: boolean): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32, I32], []);
-  const [a, b, out, n] = f.params as [Local, Local, Local, Local];
+  const [f, [a, b, out, n]] = i32Function(4);
   const L = new Lanes(f, dtype);
   const off = f.local(I32);
   const end = f.local(I32);
@@ -496,10 +445,8 @@ function buildBinaryScalar(dtype: WasmDType, op: EwBinaryOp, scalarB: boolean): 
   const s = scalarB ? vb : va;
   const arr = scalarB ? a : b;
   const vArr = scalarB ? va : vb;
-  f.get(scalarB ? b : a);
-  L.V.splatLoad(L.f).set(s);
-  f.get(n).i32Const(L.es).i32Mul().set(end);
-  forRange(f, off, 0, end, 16, () => {
+  L.V.splatLoad(f.get(scalarB ? b : a)).set(s);
+  L.forElements(off, end, n, 16, () => {
     f.get(arr).get(off).i32Add().v128Load().set(vArr);
     f.get(out).get(off).i32Add();
     binaryBody(L, op, va, vb);
@@ -520,8 +467,7 @@ function lanesOf(es: number, elements: number[]): number[] {
  * edges element by element.
  */
 function buildTranspose(dtype: WasmDType): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32, I32], []);
-  const [x, out, rows, cols] = f.params as [Local, Local, Local, Local];
+  const [f, [x, out, rows, cols]] = i32Function(4);
   const L = new Lanes(f, dtype);
   const B = L.lanes;
   const es = L.es;
@@ -550,23 +496,18 @@ function buildTranspose(dtype: WasmDType): FunctionBuilder {
         f.v128Load().set(v[i]!);
       }
       if (B === 4) {
-        // Interleave row pairs, then take 64-bit halves.
-        f.get(v[0]!)
-          .get(v[1]!)
-          .i8x16Shuffle(lanesOf(4, [0, 4, 1, 5]))
-          .set(t[0]!);
-        f.get(v[0]!)
-          .get(v[1]!)
-          .i8x16Shuffle(lanesOf(4, [2, 6, 3, 7]))
-          .set(t[1]!);
-        f.get(v[2]!)
-          .get(v[3]!)
-          .i8x16Shuffle(lanesOf(4, [0, 4, 1, 5]))
-          .set(t[2]!);
-        f.get(v[2]!)
-          .get(v[3]!)
-          .i8x16Shuffle(lanesOf(4, [2, 6, 3, 7]))
-          .set(t[3]!);
+        // Interleave row pairs (v0‖v1 into t0, t1; v2‖v3 into t2, t3), then take 64-bit halves.
+        const interleave = [
+          [0, 4, 1, 5],
+          [2, 6, 3, 7],
+        ];
+        for (let j = 0; j < 4; j++) {
+          const p = j & 2;
+          f.get(v[p]!)
+            .get(v[p + 1]!)
+            .i8x16Shuffle(lanesOf(4, interleave[j & 1]!))
+            .set(t[j]!);
+        }
         const outs: [Local, Local, number[]][] = [
           [t[0]!, t[2]!, [0, 1, 4, 5]],
           [t[0]!, t[2]!, [2, 3, 6, 7]],

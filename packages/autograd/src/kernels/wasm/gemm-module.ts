@@ -1,8 +1,9 @@
-import { FunctionBuilder, I32, type Local, V128 } from "./assembler.js";
+import { type FunctionBuilder, I32, type Local, V128 } from "./assembler.js";
 import {
   type DTypeIsa,
   forRange,
   type ImportedMemory,
+  i32Function,
   isaFor,
   moduleWithMemory,
   repeat,
@@ -86,16 +87,7 @@ function minInto(f: FunctionBuilder, out: Local, x: () => void, y: () => void): 
 function buildMicroKernel(shape: GemmShape, isa: DTypeIsa): FunctionBuilder {
   const { mr, nr } = shape;
   const nv = nr / isa.lanes;
-  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32], []);
-  const [kc, ap, bp, c, ldc, accumulate, cols] = f.params as [
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-  ];
+  const [f, [kc, ap, bp, c, ldc, accumulate, cols]] = i32Function(7);
   const acc: Local[][] = [];
   for (let r = 0; r < mr; r++) {
     acc.push([]);
@@ -209,17 +201,7 @@ function buildMicroKernel(shape: GemmShape, isa: DTypeIsa): FunctionBuilder {
  * columns, which are never stored or copied out. Otherwise element by element, zero past `rows`.
  */
 function buildPack(isa: DTypeIsa, width: number): FunctionBuilder {
-  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32], []);
-  const [x, rs, cs, rows, k, dst, s0, s1] = f.params as [
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-  ];
+  const [f, [x, rs, cs, rows, k, dst, s0, s1]] = i32Function(8);
   const s = f.local(I32);
   const r = f.local(I32);
   const src = f.local(I32);
@@ -285,19 +267,7 @@ function buildPack(isa: DTypeIsa, width: number): FunctionBuilder {
 /** compute(ap, bp, c, ldc, k, mt0, mt1, nt0, nt1, n): loops over cache blocks, then tiles. */
 function buildCompute(shape: GemmShape, isa: DTypeIsa, microIndex: number): FunctionBuilder {
   const { mr, nr, kc: KC, mcTiles, ncTiles } = shape;
-  const f = new FunctionBuilder([I32, I32, I32, I32, I32, I32, I32, I32, I32, I32], []);
-  const [ap, bp, c, ldc, k, mt0, mt1, nt0, nt1, n] = f.params as Local[] as [
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-    Local,
-  ];
+  const [f, [ap, bp, c, ldc, k, mt0, mt1, nt0, nt1, n]] = i32Function(10);
   const jc = f.local(I32);
   const jcEnd = f.local(I32);
   const pc = f.local(I32);

@@ -175,6 +175,21 @@ function buildKernel(dtype: WasmDType, spec: KernelSpec): FunctionBuilder {
   return f;
 }
 
+/**
+ * Pushes a·array + b·x, or a·array + (b·x)·x with `squared`: the moving averages (momentum buffer, m,
+ * v) in the JS loops' order. a and b name constants.
+ */
+function average(e: Emit, a: string, array: string, b: string, x: Local, squared = false): void {
+  const { f, L } = e;
+  e.k(a);
+  e.load(array);
+  L.mul(f);
+  e.k(b).get(x);
+  L.mul(f);
+  if (squared) L.mul(f.get(x));
+  L.add(f);
+}
+
 /** p -= lr·g, or p -= lr·(g + wd·p) with decay: the JS loops' expressions, in their order. */
 const sgdBody =
   (decay: boolean): Body =>
@@ -195,7 +210,8 @@ const sgdBody =
   };
 
 /** d = g + wd·p; b = first ? d : mu·b + keep·d; p -= lr·(nesterov ? d + mu·b : b). */
-const sgdMomentumBody: Body = ({ f, L, at, load, k, temp }, { first, nesterov }) => {
+const sgdMomentumBody: Body = (e, { first, nesterov }) => {
+  const { f, L, at, load, k, temp } = e;
   const p = temp();
   const d = temp();
   const b = temp();
@@ -207,12 +223,8 @@ const sgdMomentumBody: Body = ({ f, L, at, load, k, temp }, { first, nesterov })
   if (first) {
     f.get(d).set(b);
   } else {
-    k("mu");
-    load("buf");
-    L.mul(f);
-    k("keep").get(d);
-    L.mul(f);
-    L.add(f).set(b);
+    average(e, "mu", "buf", "keep", d);
+    f.set(b);
   }
   at("buf").get(b);
   L.store(f);
@@ -235,7 +247,8 @@ const sgdMomentumBody: Body = ({ f, L, at, load, k, temp }, { first, nesterov })
  * p ← p·shrink; d = g + l2·p; m ← b1·m + c1·d; v ← b2·v + (c2·d)·d; (amsgrad: v ← vMax ← pmax(v, vMax));
  * p ← p − (stepSize·m)/(√v/sqrtBc2 + eps).
  */
-const adamBody: Body = ({ f, L, at, load, k, temp, max }, { amsgrad }) => {
+const adamBody: Body = (e, { amsgrad }) => {
+  const { f, L, at, load, k, temp, max } = e;
   const p = temp();
   const d = temp();
   const m = temp();
@@ -248,22 +261,11 @@ const adamBody: Body = ({ f, L, at, load, k, temp, max }, { amsgrad }) => {
   L.mul(f);
   L.add(f).set(d);
   at("m");
-  k("b1");
-  load("m");
-  L.mul(f);
-  k("c1").get(d);
-  L.mul(f);
-  L.add(f).tee(m);
-  L.store(f);
+  average(e, "b1", "m", "c1", d);
+  L.store(f.tee(m));
   at("v");
-  k("b2");
-  load("v");
-  L.mul(f);
-  k("c2").get(d);
-  L.mul(f).get(d);
-  L.mul(f);
-  L.add(f).tee(v);
-  L.store(f);
+  average(e, "b2", "v", "c2", d, true);
+  L.store(f.tee(v));
   if (amsgrad) {
     const old = temp();
     load("vMax").set(old);
