@@ -1,8 +1,16 @@
 import { DTypeError, ShapeError, ValueError } from "../errors.js";
 import { getKernelBackend, recordUpdate, wasmAvailable } from "./backend.js";
 import type { FloatArray } from "./types.js";
-import type { WasmDType } from "./wasm/gemm-module.js";
-import { ensureCapacity, HEAP_BASE, type WasmArena, wasmRuntime } from "./wasm/runtime.js";
+import {
+  copyIn,
+  copyOut,
+  type LocalModule,
+  localModules,
+  reserveScratch,
+  slotBytes,
+  viewOf,
+} from "./wasm/local-module.js";
+import { HEAP_BASE } from "./wasm/runtime.js";
 import { buildUpdateModule, type UpdateKernels } from "./wasm/update-module.js";
 
 /**
@@ -140,84 +148,38 @@ export function adamUpdateJs(p: FloatArray, grad: FloatArray, o: AdamStep): void
 // ---------------------------------------------------------------------------------------------------
 // WASM kernels.
 
-interface UpdateEngine {
-  arena: WasmArena;
-  kernels: UpdateKernels;
-}
+/** One module per dtype, about 2 KB each, compiled when the dtype is first updated. */
+const updateModule = localModules(buildUpdateModule, (exports) => exports as unknown as UpdateKernels);
 
-const engines: Record<WasmDType, UpdateEngine | null | undefined> = {
-  float32: undefined,
-  float64: undefined,
-};
+type UpdateModule = LocalModule<UpdateKernels>;
+
+/** The module for p's dtype; null without WASM SIMD (the callers then run the JS loops). */
+function moduleFor(p: FloatArray): UpdateModule | null {
+  return updateModule(p instanceof Float32Array ? "float32" : "float64");
+}
 
 /**
- * Compiles a dtype's update module once, against the runtime's unshared arena; null without WASM SIMD
- * or where compiling fails (the callers then run the JS loops).
+ * Makes room for `arrays` chunks of `len` elements from HEAP_BASE; returns the byte stride between
+ * them, or 0 when the memory cannot grow that far.
  */
-function updateEngine(dtype: WasmDType): UpdateEngine | null {
-  const cached = engines[dtype];
-  if (cached !== undefined) return cached;
-  const rt = wasmRuntime();
-  if (rt === null) return (engines[dtype] = null);
-  const arena = rt.local;
-  try {
-    const bytes = buildUpdateModule({ dtype, shared: arena.shared, maxPages: arena.maxPages });
-    const { exports } = new rt.api.Instance(new rt.api.Module(bytes), { env: { memory: arena.memory } });
-    return (engines[dtype] = { arena, kernels: exports as unknown as UpdateKernels });
-  } catch {
-    return (engines[dtype] = null);
-  }
-}
-
-const align = (bytes: number): number => (bytes + 63) & ~63;
-
-/**
- * Makes room for `arrays` chunks of `len` elements of `es` bytes from HEAP_BASE; returns the byte
- * stride between them, or 0 when the memory cannot grow that far.
- */
-function scratch(arena: WasmArena, arrays: number, len: number, es: number): number {
-  const stride = align(Math.max(len, 1) * es);
-  return ensureCapacity(arena, HEAP_BASE + arrays * stride) ? stride : 0;
-}
-
-function copyIn(
-  view: FloatArray,
-  src: FloatArray,
-  start: number,
-  len: number,
-  addr: number,
-  es: number,
-): void {
-  view.set(start === 0 && len === src.length ? src : src.subarray(start, start + len), addr / es);
-}
-
-function copyOut(
-  view: FloatArray,
-  dst: FloatArray,
-  start: number,
-  len: number,
-  addr: number,
-  es: number,
-): void {
-  const at = addr / es;
-  dst.set(view.subarray(at, at + len), start);
+function scratch(m: UpdateModule, arrays: number, len: number): number {
+  const stride = slotBytes(Math.max(len, 1) * m.es);
+  return reserveScratch(m, arrays * stride) ? stride : 0;
 }
 
 /** SGD on the WASM kernels; false (nothing changed) when the scratch memory cannot grow. */
 export function sgdUpdateWasm(p: FloatArray, grad: FloatArray, o: SgdStep): boolean {
-  const isF32 = p instanceof Float32Array;
-  const eng = updateEngine(isF32 ? "float32" : "float64");
-  if (eng === null) return false;
+  const mod = moduleFor(p);
+  if (mod === null) return false;
+  const { es, kernels: k } = mod;
   const n = p.length;
-  const es = isF32 ? 4 : 8;
-  const k = eng.kernels;
   const lr = o.lr;
   const wd = o.weightDecay ?? 0;
   const mu = o.momentum ?? 0;
   const chunk = chunkElements(n, es);
-  const stride = scratch(eng.arena, mu === 0 ? 2 : 3, chunk, es);
+  const stride = scratch(mod, mu === 0 ? 2 : 3, chunk);
   if (stride === 0) return false;
-  const view = isF32 ? eng.arena.f32 : eng.arena.f64;
+  const view = viewOf(mod);
   const pAt = HEAP_BASE;
   const gAt = pAt + stride;
   const bAt = gAt + stride;
@@ -245,17 +207,15 @@ export function sgdUpdateWasm(p: FloatArray, grad: FloatArray, o: SgdStep): bool
 
 /** Adam/AdamW on the WASM kernels; false (nothing changed) when the scratch memory cannot grow. */
 export function adamUpdateWasm(p: FloatArray, grad: FloatArray, o: AdamStep): boolean {
-  const isF32 = p instanceof Float32Array;
-  const eng = updateEngine(isF32 ? "float32" : "float64");
-  if (eng === null) return false;
+  const mod = moduleFor(p);
+  if (mod === null) return false;
+  const { es, kernels: k } = mod;
   const n = p.length;
-  const es = isF32 ? 4 : 8;
-  const k = eng.kernels;
   const vMax = o.vMax ?? null;
   const chunk = chunkElements(n, es);
-  const stride = scratch(eng.arena, vMax === null ? 4 : 5, chunk, es);
+  const stride = scratch(mod, vMax === null ? 4 : 5, chunk);
   if (stride === 0) return false;
-  const view = isF32 ? eng.arena.f32 : eng.arena.f64;
+  const view = viewOf(mod);
   const pAt = HEAP_BASE;
   const gAt = pAt + stride;
   const mAt = gAt + stride;

@@ -12,8 +12,16 @@ import {
   type EwUnaryOp,
   OVERSHOOT_BYTES,
 } from "./elementwise-module.js";
-import type { WasmDType } from "./gemm-module.js";
-import { ensureCapacity, HEAP_BASE, type WasmArena, wasmRuntime } from "./runtime.js";
+import {
+  copyIn,
+  copyOut,
+  type LocalModule,
+  localModules,
+  reserveScratch,
+  slotBytes,
+  viewOf,
+} from "./local-module.js";
+import { HEAP_BASE } from "./runtime.js";
 
 /**
  * JS side of the elementwise WASM kernels: picks WASM or JS per call, copies the operands into the
@@ -58,9 +66,7 @@ const BINARY_MIN: Readonly<Record<string, number>> = {
 };
 const TRANSPOSE_MIN: Readonly<Record<string, number>> = { transpose: 1024 };
 
-interface Engine {
-  readonly arena: WasmArena;
-  readonly es: number;
+interface Kernels {
   readonly unary: Record<string, EwUnaryKernel>;
   readonly grad: Record<string, EwGradKernel>;
   readonly rows: Record<string, EwRowsKernel>;
@@ -69,41 +75,30 @@ interface Engine {
   readonly transpose: EwTransposeKernel;
 }
 
-const engines: Record<WasmDType, Engine | null | undefined> = { float32: undefined, float64: undefined };
+type Engine = LocalModule<Kernels>;
 
-/** Compiles a dtype's module once against the unshared arena; null without WASM SIMD or on failure. */
-function engineFor(dtype: WasmDType): Engine | null {
-  const cached = engines[dtype];
-  if (cached !== undefined) return cached;
-  const rt = wasmRuntime();
-  if (rt === null) return (engines[dtype] = null);
-  const arena = rt.local;
-  try {
-    const bytes = buildElementwiseModule({ dtype, shared: arena.shared, maxPages: arena.maxPages });
-    const { exports } = new rt.api.Instance(new rt.api.Module(bytes), { env: { memory: arena.memory } });
-    const pick = <T>(prefix: string, suffix = ""): Record<string, T> => {
-      const out: Record<string, T> = {};
-      for (const [name, fn] of Object.entries(exports)) {
-        if (name.startsWith(prefix) && name.endsWith(suffix)) {
-          out[name.slice(prefix.length, name.length - suffix.length)] = fn as T;
-        }
-      }
-      return out;
-    };
-    return (engines[dtype] = {
-      arena,
-      es: dtype === "float32" ? 4 : 8,
-      unary: pick<EwUnaryKernel>("u_"),
-      grad: pick<EwGradKernel>("g_"),
-      rows: pick<EwRowsKernel>("b_", "_rows"),
-      vs: pick<EwScalarKernel>("b_", "_vs"),
-      sv: pick<EwScalarKernel>("b_", "_sv"),
-      transpose: exports.transpose as EwTransposeKernel,
-    });
-  } catch {
-    return (engines[dtype] = null);
+/** The exports whose names start with prefix and end with suffix, by the name between. */
+function pick<T>(exports: Record<string, unknown>, prefix: string, suffix = ""): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const [name, fn] of Object.entries(exports)) {
+    if (name.startsWith(prefix) && name.endsWith(suffix)) {
+      out[name.slice(prefix.length, name.length - suffix.length)] = fn as T;
+    }
   }
+  return out;
 }
+
+const engineFor = localModules(
+  buildElementwiseModule,
+  (exports): Kernels => ({
+    unary: pick<EwUnaryKernel>(exports, "u_"),
+    grad: pick<EwGradKernel>(exports, "g_"),
+    rows: pick<EwRowsKernel>(exports, "b_", "_rows"),
+    vs: pick<EwScalarKernel>(exports, "b_", "_vs"),
+    sv: pick<EwScalarKernel>(exports, "b_", "_sv"),
+    transpose: exports.transpose as EwTransposeKernel,
+  }),
+);
 
 /** Engine for arrays that are all Float32Array or all Float64Array; null otherwise. */
 function engineOf(x: NumericArray, y: NumericArray, out: NumericArray): Engine | null {
@@ -130,58 +125,67 @@ function allowed(n: number, table: Readonly<Record<string, number>>, op: string)
 }
 
 /** Bytes of a scratch slot for n elements: the kernels' overshoot included, 64-byte aligned. */
-const slot = (n: number, es: number): number => (n * es + OVERSHOOT_BYTES + 63) & ~63;
+const slot = (n: number, es: number): number => slotBytes(n * es + OVERSHOOT_BYTES);
 
-/** Reserves `bytes` of scratch from HEAP_BASE; false when the memory cannot grow that far. */
-function reserve(e: Engine, bytes: number): boolean {
-  return ensureCapacity(e.arena, HEAP_BASE + bytes);
+/**
+ * The engine for a call on x, y (the same array for one input) and out, or null to run
+ * the JS loop: backend and threshold first, then the dtypes.
+ */
+function engineForCall(
+  table: Readonly<Record<string, number>>,
+  op: string,
+  x: NumericArray,
+  y: NumericArray,
+  out: NumericArray,
+): Engine | null {
+  return allowed(out.length, table, op) ? engineOf(x, y, out) : null;
 }
 
-function view(e: Engine): Float32Array | Float64Array {
-  return e.es === 4 ? e.arena.f32 : e.arena.f64;
+/**
+ * Scratch for one input x and an output of n elements: copies x in at HEAP_BASE and returns
+ * the output's address, or 0 when the memory cannot grow that far.
+ */
+function inputAndOutput(e: Engine, x: NumericArray, n: number): number {
+  const s = slot(n, e.es);
+  if (!reserveScratch(e, 2 * s)) return 0;
+  copyIn(viewOf(e), x, 0, x.length, HEAP_BASE, e.es);
+  return HEAP_BASE + s;
 }
 
-function copyOut(e: Engine, at: number, n: number, out: NumericArray): void {
-  const v = view(e);
-  const i = at / e.es;
-  out.set(v.subarray(i, i + n));
+/** Copies the results at outAt to out and counts the call; true. */
+function finish(e: Engine, outAt: number, out: NumericArray): true {
+  copyOut(viewOf(e), out, 0, out.length, outAt, e.es);
+  recordElementwise("wasm");
+  return true;
 }
 
 /** out = op(x) on WASM; false to run the JS loop. */
 export function unaryWasm(op: string, x: NumericArray, out: NumericArray): boolean {
-  const n = out.length;
-  if (!allowed(n, UNARY_MIN, op)) return false;
-  const e = engineOf(x, x, out);
+  const e = engineForCall(UNARY_MIN, op, x, x, out);
   if (e === null) return false;
-  const s = slot(n, e.es);
-  if (!reserve(e, 2 * s)) return false;
-  const xAt = HEAP_BASE;
-  const outAt = HEAP_BASE + s;
-  view(e).set(x, xAt / e.es);
-  e.unary[op as EwUnaryOp]!(xAt, outAt, n);
-  copyOut(e, outAt, n, out);
-  recordElementwise("wasm");
-  return true;
+  const n = out.length;
+  const outAt = inputAndOutput(e, x, n);
+  if (outAt === 0) return false;
+  e.kernels.unary[op as EwUnaryOp]!(HEAP_BASE, outAt, n);
+  return finish(e, outAt, out);
 }
 
 /** out = activation gradient (../binary.ts activationGrad) on WASM; false to run the JS loop. */
 export function gradWasm(op: string, y: NumericArray, g: NumericArray, out: NumericArray): boolean {
-  const n = out.length;
-  if (!allowed(n, GRAD_MIN, op)) return false;
-  const e = engineOf(y, g, out);
+  const e = engineForCall(GRAD_MIN, op, y, g, out);
   if (e === null) return false;
-  const s = slot(n, e.es);
-  if (!reserve(e, 3 * s)) return false;
+  const n = out.length;
+  const es = e.es;
+  const s = slot(n, es);
+  if (!reserveScratch(e, 3 * s)) return false;
   const yAt = HEAP_BASE;
   const gAt = yAt + s;
   const outAt = gAt + s;
-  const v = view(e);
-  v.set(y, yAt / e.es);
-  v.set(g, gAt / e.es);
-  e.grad[op as EwGradOp]!(yAt, gAt, outAt, n);
-  copyOut(e, outAt, n, out);
-  recordElementwise("wasm");
-  return true;
+  const v = viewOf(e);
+  copyIn(v, y, 0, y.length, yAt, es);
+  copyIn(v, g, 0, g.length, gAt, es);
+  e.kernels.grad[op as EwGradOp]!(yAt, gAt, outAt, n);
+  return finish(e, outAt, out);
 }
 
 /**
@@ -198,10 +202,9 @@ export function binaryWasm(
   out: NumericArray,
   outShape: readonly number[],
 ): boolean {
-  const n = out.length;
-  if (!allowed(n, BINARY_MIN, op)) return false;
-  const e = engineOf(a, b, out);
+  const e = engineForCall(BINARY_MIN, op, a, b, out);
   if (e === null) return false;
+  const n = out.length;
   const es = e.es;
   const inner = outShape.length === 0 ? 1 : outShape[outShape.length - 1]!;
   const la = a.length;
@@ -224,19 +227,18 @@ export function binaryWasm(
   } else return false;
   const sa = slot(la, es);
   const sb = slot(lb, es);
-  if (!reserve(e, sa + sb + slot(n, es))) return false;
+  if (!reserveScratch(e, sa + sb + slot(n, es))) return false;
   const aAt = HEAP_BASE;
   const bAt = aAt + sa;
   const outAt = bAt + sb;
-  const v = view(e);
-  v.set(a, aAt / es);
-  v.set(b, bAt / es);
-  if (kind === "rows") e.rows[op as EwBinaryOp]!(aAt, bAt, outAt, rows, rows === 1 ? n : inner, aStep, bStep);
-  else if (kind === "vs") e.vs[op as EwBinaryOp]!(aAt, bAt, outAt, n);
-  else e.sv[op as EwBinaryOp]!(aAt, bAt, outAt, n);
-  copyOut(e, outAt, n, out);
-  recordElementwise("wasm");
-  return true;
+  const v = viewOf(e);
+  copyIn(v, a, 0, la, aAt, es);
+  copyIn(v, b, 0, lb, bAt, es);
+  const k = e.kernels;
+  if (kind === "rows") k.rows[op as EwBinaryOp]!(aAt, bAt, outAt, rows, rows === 1 ? n : inner, aStep, bStep);
+  else if (kind === "vs") k.vs[op as EwBinaryOp]!(aAt, bAt, outAt, n);
+  else k.sv[op as EwBinaryOp]!(aAt, bAt, outAt, n);
+  return finish(e, outAt, out);
 }
 
 /**
@@ -250,18 +252,12 @@ export function transposeWasm(
   out: NumericArray,
   batch = 1,
 ): boolean {
-  const n = out.length;
-  if (!allowed(n, TRANSPOSE_MIN, "transpose")) return false;
-  const e = engineOf(x, x, out);
+  const e = engineForCall(TRANSPOSE_MIN, "transpose", x, x, out);
   if (e === null) return false;
-  const s = slot(n, e.es);
-  if (!reserve(e, 2 * s)) return false;
-  const xAt = HEAP_BASE;
-  const outAt = HEAP_BASE + s;
-  view(e).set(x, xAt / e.es);
+  const outAt = inputAndOutput(e, x, out.length);
+  if (outAt === 0) return false;
   const matrixBytes = rows * cols * e.es;
-  for (let i = 0; i < batch; i++) e.transpose(xAt + i * matrixBytes, outAt + i * matrixBytes, rows, cols);
-  copyOut(e, outAt, n, out);
-  recordElementwise("wasm");
-  return true;
+  const transpose = e.kernels.transpose;
+  for (let i = 0; i < batch; i++) transpose(HEAP_BASE + i * matrixBytes, outAt + i * matrixBytes, rows, cols);
+  return finish(e, outAt, out);
 }
