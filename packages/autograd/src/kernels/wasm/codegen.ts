@@ -195,7 +195,8 @@ function push(f: FunctionBuilder, value: Local | number): FunctionBuilder {
 
 /**
  * for (i = from; i < to; i += step) body(), tested at the top (no iteration when from >= to).
- * Unsigned comparison: byte offsets run up to the 4 GiB a 65536-page memory holds.
+ * Unsigned comparison: byte offsets run up to the 4 GiB a 65536-page memory holds (the GEMM's loops
+ * over tile and strip indices, never negative, compare alike).
  */
 export function forRange(
   f: FunctionBuilder,
