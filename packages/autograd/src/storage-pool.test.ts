@@ -116,7 +116,9 @@ describe("cotangent buffer reuse", () => {
     }
     expect(isPooled(firstGrad.data.buffer)).toBe(false);
     expect(Float32Array.from(firstGrad.data)).toEqual(firstCopy);
-    kept.forEach((g, i) => expect(Float32Array.from(g!.data)).toEqual(keptCopy[i]));
+    kept.forEach((g, i) => {
+      expect(Float32Array.from(g!.data)).toEqual(keptCopy[i]);
+    });
   });
 
   it("leaves what a custom vjp computes alone, even if it keeps it", () => {
