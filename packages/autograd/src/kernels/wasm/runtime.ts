@@ -130,14 +130,22 @@ function createArena(api: WasmApi, wantShared: boolean): WasmArena {
   };
 }
 
-/** The runtime, created and compiled synchronously on first use; null where WASM SIMD is unavailable. */
+/**
+ * The runtime, created and compiled synchronously on first use; null where WASM SIMD is unavailable
+ * or the host refuses to compile or instantiate the modules (a content security policy without
+ * 'wasm-unsafe-eval', no memory to spare): the JS kernels then do all the work.
+ */
 export function wasmRuntime(): WasmRuntime | null {
   if (runtime !== undefined) return runtime;
   const api = wasmApi();
   if (!api || !wasmSimdSupported()) return (runtime = null);
-  const sharedArena = createArena(api, true);
-  const local = sharedArena.shared ? createArena(api, false) : sharedArena;
-  runtime = Object.assign(sharedArena, { api, local });
+  try {
+    const sharedArena = createArena(api, true);
+    const local = sharedArena.shared ? createArena(api, false) : sharedArena;
+    runtime = Object.assign(sharedArena, { api, local });
+  } catch {
+    runtime = null;
+  }
   return runtime;
 }
 
