@@ -55,8 +55,10 @@ function firstLine(error: unknown): string {
 
 /**
  * Runs every implementation of an item in the same process, interleaved: after one warm-up each,
- * repetition r runs A, B, C, ... in turn, so load changes on a shared machine hit all of them alike.
- * A failing implementation is reported with its error and does not stop the others.
+ * repetition r runs A, B, C, ... in turn, starting one further along each time (B, C, ..., A), so
+ * load changes on a shared machine and the order itself (who runs right after TF.js cpu has left a
+ * heap full of garbage) hit all of them alike. A failing implementation is reported with its error
+ * and does not stop the others.
  */
 export async function runItem(item: Item, reps: number, log: (line: string) => void): Promise<ItemResult> {
   const slots = item.impls.map((impl) => ({
@@ -77,7 +79,8 @@ export async function runItem(item: Item, reps: number, log: (line: string) => v
     }
   }
   for (let r = 0; r < reps; r++) {
-    for (const slot of slots) {
+    for (let i = 0; i < slots.length; i++) {
+      const slot = slots[(r + i) % slots.length];
       if (slot.runner === null) continue;
       try {
         slot.samples.push(await slot.runner.measure());

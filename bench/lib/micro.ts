@@ -2,9 +2,11 @@ import type { Runner } from "./harness.js";
 import { secondsSince } from "./stats.js";
 
 /**
- * A Runner for short operations: the warm-up runs `call` twice (JIT, caches) and picks an iteration
- * count that makes one repetition last at least `minSeconds`; a measurement times that many calls
- * and converts (iterations, seconds) to the item's metric.
+ * A Runner for short operations: the warm-up calls `call` for at least `minSeconds` (JIT tiers,
+ * caches and the garbage collector's heap sizing settle; two calls were not enough for the tape's
+ * thousands of small ops, whose first repetitions then varied 5x), then picks an iteration count
+ * that makes one repetition last at least `minSeconds`; a measurement times that many calls and
+ * converts (iterations, seconds) to the item's metric.
  */
 export function calibratedRunner(
   call: () => void,
@@ -22,7 +24,9 @@ export function calibratedRunner(
   return {
     warmUp: async () => {
       await opts.before?.();
-      call();
+      const warmStart = performance.now();
+      do call();
+      while (secondsSince(warmStart) < opts.minSeconds);
       const start = performance.now();
       call();
       const once = Math.max(secondsSince(start), 1e-7);

@@ -53,7 +53,7 @@ describe("bench harness", () => {
     expect(speedup(5, 10, true)).toBe(0.5);
   });
 
-  it("warms every implementation up, then alternates A, B, C in each repetition", async () => {
+  it("warms every implementation up, then alternates them in each repetition, starting one further along each time", async () => {
     const calls: string[] = [];
     const result = await runItem(
       {
@@ -78,8 +78,8 @@ describe("bench harness", () => {
       "numpy:setup",
       "numpy:warm",
       ...["tapegrad", "tfjs-cpu", "numpy"],
-      ...["tapegrad", "tfjs-cpu", "numpy"],
-      ...["tapegrad", "tfjs-cpu", "numpy"],
+      ...["tfjs-cpu", "numpy", "tapegrad"],
+      ...["numpy", "tapegrad", "tfjs-cpu"],
     ]);
     expect(result.measurements.map((m) => m.median)).toEqual([2, 6, 2]);
     expect(speedupsOf(result)).toEqual([
