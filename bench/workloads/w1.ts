@@ -8,7 +8,7 @@ import { w1Tapegrad } from "./w1-tapegrad.js";
 import { w1Tfjs } from "./w1-tfjs.js";
 
 /** warmBatches: untimed batches before the first measured epoch (JIT tiers and heap sizes settle). */
-export const W1 = { sizes: [784, 30, 10], lr: 3.0, batch: 10, warmBatches: 200 } as const;
+export const W1 = { sizes: [784, 30, 10], lr: 3.0, batch: 10, warmBatches: 800 } as const;
 
 /** W1: one epoch of the article's network (sigmoid, quadratic loss, SGD lr 3.0, batch 10). */
 export function w1Items({ config, data, peers }: WorkloadContext): Item[] {

@@ -7,7 +7,7 @@ import { EPOCH_SAMPLES, initialWeights } from "./init.js";
 import { w2Tapegrad } from "./w2-tapegrad.js";
 import { w2Tfjs } from "./w2-tfjs.js";
 
-export const W2 = { sizes: [784, 256, 256, 10], lr: 1e-3, batch: 128, warmBatches: 10 } as const;
+export const W2 = { sizes: [784, 256, 256, 10], lr: 1e-3, batch: 128, warmBatches: 63 } as const;
 
 export function w2InitialWeights() {
   return initialWeights([...W2.sizes], "he", 2);
