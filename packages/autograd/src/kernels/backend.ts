@@ -110,26 +110,6 @@ export function resetKernelStats(): void {
   elementwise.wasm = 0;
 }
 
-/**
- * Counts of optimiser-update kernel calls (sgdUpdate, adamUpdate) by the backend that ran them.
- * Kept apart from KernelStats, whose shape callers compare whole; reset by resetKernelStats too.
- */
-export interface UpdateStats {
-  js: number;
-  wasm: number;
-}
-
-const updates: UpdateStats = { js: 0, wasm: 0 };
-
-export function updateKernelStats(): UpdateStats {
-  return { js: updates.js, wasm: updates.wasm };
-}
-
-/** Records one optimiser-update call and the backend that ran it. */
-export function recordUpdate(backend: "js" | "wasm"): void {
-  updates[backend]++;
-}
-
 /** Records one gemm call: threadsUsed 0 = JS, otherwise WASM on that many threads. */
 export function recordGemm(threadsUsed: number): void {
   if (threadsUsed === 0) {
@@ -140,19 +120,32 @@ export function recordGemm(threadsUsed: number): void {
   stats.wasmThreads[threadsUsed] = (stats.wasmThreads[threadsUsed] ?? 0) + 1;
 }
 
-/**
- * Counts of elementwise kernel calls (unary, activationGrad, binary) and 2-D transposes (permute) by
- * the backend that ran them. Kept apart from KernelStats; reset by resetKernelStats too.
- */
-export interface ElementwiseStats {
+/** Calls of one family of kernels by the backend that ran them. */
+export interface BackendCounts {
   js: number;
   wasm: number;
 }
 
-const elementwise: ElementwiseStats = { js: 0, wasm: 0 };
+/** Optimiser-update kernel calls (sgdUpdate, adamUpdate). */
+export type UpdateStats = BackendCounts;
+/** Elementwise kernel calls (unary, activationGrad, binary) and 2-D transposes (permute). */
+export type ElementwiseStats = BackendCounts;
+
+// Kept apart from KernelStats, whose shape callers compare whole; reset by resetKernelStats too.
+const updates: BackendCounts = { js: 0, wasm: 0 };
+const elementwise: BackendCounts = { js: 0, wasm: 0 };
+
+export function updateKernelStats(): UpdateStats {
+  return { ...updates };
+}
 
 export function elementwiseKernelStats(): ElementwiseStats {
-  return { js: elementwise.js, wasm: elementwise.wasm };
+  return { ...elementwise };
+}
+
+/** Records one optimiser-update call and the backend that ran it. */
+export function recordUpdate(backend: "js" | "wasm"): void {
+  updates[backend]++;
 }
 
 /** Records one elementwise or transpose call and the backend that ran it. */
