@@ -63,6 +63,8 @@ const state = {
   recorders: [] as Recorder[],
   anomaly: false,
   walkEpoch: 0,
+  /** Marks (walkEpoch values) of the backward walks in progress, innermost last. */
+  activeWalks: new Set<number>(),
   /** How many functional transforms are evaluating their function right now (nesting depth). */
   transformDepth: 0,
 };
@@ -261,15 +263,48 @@ function onesLike(y: Tensor): Tensor {
   return new Tensor(data, y.shape);
 }
 
+/** A node an outer walk still needs, with its slots as that walk left them. */
+interface Borrowed {
+  node: Node;
+  visitMark: number;
+  cotangent: Tensor | null;
+  cotangentOwned: boolean;
+  needed: boolean;
+}
+
+/** Sets a node's walk slots aside (see runBackward); the caller gives them back with giveBack. */
+function borrow(node: Node): Borrowed {
+  const b = {
+    node,
+    visitMark: node.visitMark,
+    cotangent: node.cotangent,
+    cotangentOwned: node.cotangentOwned,
+    needed: node.needed,
+  };
+  node.cotangent = null;
+  node.cotangentOwned = false;
+  node.needed = false;
+  return b;
+}
+
+function giveBack(b: Borrowed): void {
+  b.node.visitMark = b.visitMark;
+  b.node.cotangent = b.cotangent;
+  b.node.cotangentOwned = b.cotangentOwned;
+  b.node.needed = b.needed;
+}
+
 /**
  * Collects the nodes reachable from `root` (iterative DFS) and returns them in decreasing index order.
  * Nodes numbered below `minIndex` are older than the differentiated inputs, so on no path from them: a
- * functional transform neither walks nor frees the graphs its function merely closes over.
+ * functional transform neither walks nor frees the graphs its function merely closes over. Nodes that
+ * a walk still in progress also collected (this walk runs inside its custom vjp) go to `borrowed`.
  */
-function collectNodes(root: Node, minIndex: number): Node[] {
+function collectNodes(root: Node, minIndex: number, borrowed: Borrowed[]): Node[] {
   const mark = ++state.walkEpoch;
   const nodes: Node[] = [];
   const stack: Node[] = [root];
+  if (state.activeWalks.has(root.visitMark)) borrowed.push(borrow(root));
   root.visitMark = mark;
   while (stack.length > 0) {
     const node = stack.pop()!;
@@ -283,6 +318,7 @@ function collectNodes(root: Node, minIndex: number): Node[] {
     for (let i = 0; i < inputs.length; i++) {
       const n = inputs[i]._node;
       if (n !== null && n.visitMark !== mark && n.index >= minIndex) {
+        if (state.activeWalks.has(n.visitMark)) borrowed.push(borrow(n));
         n.visitMark = mark;
         stack.push(n);
       }
@@ -313,7 +349,18 @@ function runBackward(
     return result;
   }
   if (rootNode.index < minIndex) return result; // made before the inputs: depends on none of them
-  const nodes = collectNodes(rootNode, minIndex);
+  // A walk started inside a custom vjp may reach nodes the walk running that vjp still has to do: their
+  // slots (a pending cotangent, `needed`) are set aside here and given back untouched at the end, and
+  // they are never released, so the outer walk goes on as if nothing had happened.
+  const borrowed: Borrowed[] = [];
+  let nodes: Node[];
+  try {
+    nodes = collectNodes(rootNode, minIndex, borrowed);
+  } catch (e) {
+    for (const b of borrowed) giveBack(b);
+    throw e;
+  }
+  const mark = rootNode.visitMark;
   const targetSet = targets === null ? null : new Set(targets);
   // Only this walk's nodes count: an older node may carry `needed` from an outer walk still in progress
   // (a grad called inside a custom vjp), and must not receive this walk's cotangents.
@@ -341,6 +388,7 @@ function runBackward(
   // Buffers this walk allocates go back to the pool as soon as nothing holds them (walk-buffers.ts).
   // A recorded backward (createGraph) builds a graph out of its cotangents, so it keeps them all.
   const buffers = createGraph ? null : WalkBuffers.open();
+  state.activeWalks.add(mark);
   const placeResult = (input: Tensor, gt: Tensor): void => {
     const prev = result.get(input);
     if (prev === undefined) {
@@ -370,12 +418,16 @@ function runBackward(
     });
   } finally {
     buffers?.close();
+    state.activeWalks.delete(mark);
+    const lent = borrowed.length === 0 ? null : new Set(borrowed.map((b) => b.node));
     for (const node of nodes) {
+      if (lent?.has(node)) continue;
       node.cotangent = null;
       node.cotangentOwned = false;
       node.needed = false;
       if (!retainGraph) node.release();
     }
+    for (const b of borrowed) giveBack(b);
   }
   return result;
 
