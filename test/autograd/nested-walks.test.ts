@@ -8,7 +8,9 @@ import { describe, expect, it } from "vitest";
  */
 
 function closeTo(a: Tensor, b: number[]): void {
-  Array.from(a.data).forEach((v, i) => expect(v).toBeCloseTo(b[i], 10));
+  Array.from(a.data).forEach((v, i) => {
+    expect(v).toBeCloseTo(b[i], 10);
+  });
 }
 
 describe("walks nested inside a custom vjp", () => {
