@@ -63,7 +63,7 @@ const state = {
   recorders: [] as Recorder[],
   anomaly: false,
   walkEpoch: 0,
-  /** Marks (walkEpoch values) of the backward walks in progress, innermost last. */
+  /** Marks (walkEpoch values) of the backward walks in progress. */
   activeWalks: new Set<number>(),
   /** How many functional transforms are evaluating their function right now (nesting depth). */
   transformDepth: 0,
@@ -304,7 +304,9 @@ function collectNodes(root: Node, minIndex: number, borrowed: Borrowed[]): Node[
   const mark = ++state.walkEpoch;
   const nodes: Node[] = [];
   const stack: Node[] = [root];
-  if (state.activeWalks.has(root.visitMark)) borrowed.push(borrow(root));
+  // Only a walk started while another runs (inside a custom vjp) can meet nodes it must borrow.
+  const nested = state.activeWalks.size > 0;
+  if (nested && state.activeWalks.has(root.visitMark)) borrowed.push(borrow(root));
   root.visitMark = mark;
   while (stack.length > 0) {
     const node = stack.pop()!;
@@ -318,7 +320,7 @@ function collectNodes(root: Node, minIndex: number, borrowed: Borrowed[]): Node[
     for (let i = 0; i < inputs.length; i++) {
       const n = inputs[i]._node;
       if (n !== null && n.visitMark !== mark && n.index >= minIndex) {
-        if (state.activeWalks.has(n.visitMark)) borrowed.push(borrow(n));
+        if (nested && state.activeWalks.has(n.visitMark)) borrowed.push(borrow(n));
         n.visitMark = mark;
         stack.push(n);
       }
