@@ -391,6 +391,15 @@ function runBackward(
   // A recorded backward (createGraph) builds a graph out of its cotangents, so it keeps them all.
   const buffers = createGraph ? null : WalkBuffers.open();
   state.activeWalks.add(mark);
+  /** prev + gt for one slot, moving the slot's hold to a new buffer when the sum needed one. */
+  const accumulate = (prev: Tensor, prevOwned: boolean, gt: Tensor): Tensor => {
+    const sum = addCotangents(prev, prevOwned, gt, createGraph);
+    if (sum !== prev) {
+      buffers?.hold(sum);
+      buffers?.drop(prev);
+    }
+    return sum;
+  };
   const placeResult = (input: Tensor, gt: Tensor): void => {
     const prev = result.get(input);
     if (prev === undefined) {
@@ -398,12 +407,7 @@ function runBackward(
       buffers?.hold(gt);
       return;
     }
-    const sum = addCotangents(prev, leafOwned.has(input), gt, createGraph);
-    if (sum !== prev) {
-      buffers?.hold(sum);
-      buffers?.drop(prev);
-    }
-    result.set(input, sum);
+    result.set(input, accumulate(prev, leafOwned.has(input), gt));
     if (!createGraph) leafOwned.add(input);
   };
   try {
@@ -477,13 +481,7 @@ function runBackward(
           inNode.cotangentOwned = false;
           buffers?.hold(gt);
         } else {
-          const prev = inNode.cotangent;
-          const sum = addCotangents(prev, inNode.cotangentOwned, gt, createGraph);
-          if (sum !== prev) {
-            buffers?.hold(sum);
-            buffers?.drop(prev);
-          }
-          inNode.cotangent = sum;
+          inNode.cotangent = accumulate(inNode.cotangent, inNode.cotangentOwned, gt);
           inNode.cotangentOwned = !createGraph;
         }
       } else if (targetSet === null || targetSet.has(input)) {
