@@ -1,6 +1,6 @@
 import type { Tensor } from "@tapegrad/autograd";
 import { noGrad, ValueError } from "@tapegrad/autograd";
-import { mapFloat } from "./util.js";
+import { mapFloat, nameMap } from "./util.js";
 
 /**
  * An activation a: `fn` is a tape op (differentiable), `deriv` is the closed form a′(z) that the
@@ -87,8 +87,8 @@ export function leakyRelu(alpha = 0.01): Activation {
   };
 }
 
-/** Every built-in activation by name (leakyRelu with its default slope). */
-export const activations: Readonly<Record<string, Activation>> = {
+/** Every built-in activation by name (leakyRelu with its default slope); no prototype, so "toString" is not one. */
+export const activations: Readonly<Record<string, Activation>> = Object.assign(nameMap<Activation>(), {
   sigmoid,
   tanh,
   relu,
@@ -96,4 +96,4 @@ export const activations: Readonly<Record<string, Activation>> = {
   softplus,
   gelu,
   leakyRelu: leakyRelu(),
-};
+});

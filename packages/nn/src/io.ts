@@ -3,7 +3,7 @@ import type * as Path from "node:path";
 import { DTypeError, ShapeError, TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
 import type { Module } from "./module.js";
 import { nodeBuiltin } from "./node-builtin.js";
-import { sizeOf } from "./util.js";
+import { nameMap, sizeOf } from "./util.js";
 
 /**
  * safetensors model files: an 8-byte little-endian header length N, N bytes of JSON (padded with spaces to
@@ -50,14 +50,17 @@ export function encodeSafetensors(
   tensors: Array<[string, Tensor]>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
+  // no prototype: a tensor named "__proto__" or "constructor" is an ordinary key
+  const header = nameMap<unknown>();
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   const parts: Uint8Array[] = [];
+  const seen = new Set<string>();
   for (const [name, t] of tensors) {
     if (name === "__metadata__")
       throw new ValueError(`encodeSafetensors: "__metadata__" cannot name a tensor`);
-    if (name in header) throw new ValueError(`encodeSafetensors: tensor name "${name}" appears twice`);
+    if (seen.has(name)) throw new ValueError(`encodeSafetensors: tensor name "${name}" appears twice`);
+    seen.add(name);
     const bytes = toLittleEndian(t.data);
     header[name] = {
       dtype: CODES[t.dtype],
@@ -109,7 +112,8 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
   if (header === null || typeof header !== "object" || Array.isArray(header))
     fail("header is not a JSON object");
   const entries = Object.entries(header as Record<string, unknown>);
-  const metadata: Record<string, string> = {};
+  // JSON.parse makes "__proto__" an own key; these objects keep it one (and have no "constructor")
+  const metadata = nameMap<string>();
   const specs: Array<{ name: string; code: SafeDType; shape: number[]; begin: number; end: number }> = [];
   for (const [name, value] of entries) {
     if (name === "__metadata__") {
@@ -162,7 +166,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
     fail(`${dataLength - covered} bytes after the last tensor are not described by the header`);
 
   const base = 8 + n;
-  const tensors: Record<string, Tensor> = {};
+  const tensors = nameMap<Tensor>();
   for (const s of specs) {
     // a fresh, aligned copy (Buffer#slice would return a view into the file's buffer)
     const raw = new Uint8Array(s.end - s.begin);

@@ -1,5 +1,5 @@
 import { customOp, DTypeError, ShapeError, Tensor, ValueError, where } from "@tapegrad/autograd";
-import { allocFloat, floatDtypeOf, rowsOf, sameShape, shapeStr } from "./util.js";
+import { allocFloat, floatDtypeOf, nameMap, rowsOf, sameShape, shapeStr } from "./util.js";
 
 /**
  * A loss L(ŷ, y): `fn` is a tape op returning a size-1 tensor, `deriv` the closed form ∂L/∂ŷ (ŷ's shape).
@@ -273,11 +273,11 @@ export const softmaxCrossEntropy: Loss = {
   },
 };
 
-/** Every built-in loss by name. */
-export const losses: Readonly<Record<string, Loss>> = {
+/** Every built-in loss by name; no prototype, so "constructor" is not one. */
+export const losses: Readonly<Record<string, Loss>> = Object.assign(nameMap<Loss>(), {
   l2,
   quadratic,
   mse,
   crossEntropy,
   softmaxCrossEntropy,
-};
+});
