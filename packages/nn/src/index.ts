@@ -9,6 +9,7 @@ export {
   softplus,
   tanh,
 } from "./activations.js";
+export { removeStaleTemporaries, STALE_TEMP_MS, writeFileAtomic } from "./atomic.js";
 export {
   type CsvData,
   type CsvOptions,

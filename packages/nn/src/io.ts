@@ -1,6 +1,7 @@
 import type * as Fs from "node:fs";
 import type * as Path from "node:path";
-import { DTypeError, ShapeError, TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
+import { DTypeError, ShapeError, type TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
+import { writeFileAtomic } from "./atomic.js";
 import type { Module } from "./module.js";
 import { nodeBuiltin } from "./node-builtin.js";
 import { nameMap, sizeOf } from "./util.js";
@@ -186,28 +187,6 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
   return { tensors, metadata };
 }
 
-/** Writes bytes to path atomically: a temporary file in the same folder, fsync, then rename. */
-async function writeAtomic(path: string, bytes: Uint8Array, who: string): Promise<void> {
-  const { fs, path: p } = nodeFs(who);
-  const tmp = p.join(
-    p.dirname(path),
-    `.${p.basename(path)}.${process.pid}.${Date.now()}.${Math.floor(Math.random() * 1e9)}.tmp`,
-  );
-  try {
-    const fh = await fs.promises.open(tmp, "w");
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(tmp, path);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-    throw new TapegradError(`${who}: cannot write ${path}: ${(e as Error).message}`);
-  }
-}
-
 /**
  * Saves every parameter of `module` (names from namedParameters) to a safetensors file, atomically.
  * metadata adds string entries; format, architecture and layout are always tapegrad's.
@@ -227,7 +206,7 @@ export async function saveModel(
     architecture: JSON.stringify(module.architecture()),
     layout: "W[in,out]",
   };
-  await writeAtomic(path, encodeSafetensors(module.namedParameters(), meta), "saveModel");
+  await writeFileAtomic(path, encodeSafetensors(module.namedParameters(), meta), "saveModel");
 }
 
 /** Reads and validates a safetensors file. */
