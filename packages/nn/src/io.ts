@@ -89,6 +89,27 @@ export function encodeSafetensors(
   return out;
 }
 
+/**
+ * What a file looks like from its first bytes, when those failed as a header length: JSON, PNG or text (all
+ * printable), or null when nothing is recognised and the file may be a damaged safetensors file.
+ */
+function foreignFormat(bytes: Uint8Array): string | null {
+  const head = bytes.subarray(0, 8);
+  if (head.length === 0) return null;
+  const b0 = head[0];
+  if (b0 === 0x7b || b0 === 0x5b) return `JSON (its first byte is "${String.fromCharCode(b0)}")`;
+  if (head.length >= 4 && head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47)
+    return "a PNG image";
+  // a header length below MAX_HEADER (< 2^27) has zero bytes 4-7; text has none
+  const printable = (c: number): boolean => (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d;
+  if (head.length === 8 && head.every(printable)) {
+    const shown = Array.from(head, (c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : " ")).join("");
+    return `text ("${shown}...")`;
+  }
+  if (head.length < 8 && head.length > 0 && head.every(printable)) return "text";
+  return null;
+}
+
 const isNonNegInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
 
 /** Parses and fully validates safetensors bytes; `source` names the file in errors. */
@@ -96,22 +117,46 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
   const fail = (msg: string, Err: typeof ValueError = ValueError): never => {
     throw new Err(`safetensors ${source}: ${msg}`);
   };
+  // Only a file whose first 8 bytes cannot be a header length is called foreign: a valid length may well
+  // start with the byte of "{".
+  const notSafetensors = (): string | null => {
+    const like = foreignFormat(bytes);
+    return like === null
+      ? null
+      : `not a safetensors file: it starts like ${like}, not with an 8-byte little-endian header length`;
+  };
   if (bytes.length < 8)
-    fail(`truncated: ${bytes.length} bytes, the file must start with an 8-byte header length`);
+    fail(
+      notSafetensors() ??
+        `truncated: ${bytes.length} bytes, the file must start with an 8-byte header length`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = view.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER)) fail(`bad header length ${n64} (more than ${MAX_HEADER} bytes)`);
+  if (n64 > BigInt(MAX_HEADER))
+    fail(
+      notSafetensors() ?? `not a safetensors file: bad header length ${n64} (more than ${MAX_HEADER} bytes)`,
+    );
   const n = Number(n64);
-  if (8 + n > bytes.length)
-    fail(`truncated or bad header length: header of ${n} bytes, but only ${bytes.length - 8} bytes follow`);
+  if (8 + n > bytes.length) {
+    fail(
+      notSafetensors() ??
+        `truncated or bad header length: header of ${n} bytes, but only ${bytes.length - 8} bytes follow`,
+    );
+  }
+  let text = "";
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+  } catch (e) {
+    fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(text);
   } catch (e) {
     fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header))
-    fail("header is not a JSON object");
+    fail(`header is not a JSON object (it is ${Array.isArray(header) ? "an array" : String(header)})`);
   const entries = Object.entries(header as Record<string, unknown>);
   // JSON.parse makes "__proto__" an own key; these objects keep it one (and have no "constructor")
   const metadata = nameMap<string>();
@@ -130,7 +175,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
     if (e === null || typeof e !== "object") fail(`entry "${name}" is not an object`);
     const e2 = e as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e2.dtype !== "string") fail(`tensor "${name}" has no dtype`);
-    if (!((e2.dtype as string) in DTYPES)) {
+    if (!Object.hasOwn(DTYPES, e2.dtype as string)) {
       fail(
         `tensor "${name}" has unsupported dtype ${String(e2.dtype)} (tapegrad reads F32, F64, I32)`,
         DTypeError,
@@ -216,7 +261,14 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
   try {
     bytes = await fs.promises.readFile(path);
   } catch (e) {
-    throw new ValueError(`readSafetensors: cannot read ${path}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "EISDIR"
+        ? "it is a directory, not a safetensors file"
+        : code === "ENOENT"
+          ? "no such file"
+          : (e as Error).message;
+    throw new ValueError(`readSafetensors: cannot read ${path}: ${why}`);
   }
   return decodeSafetensors(bytes, path);
 }
