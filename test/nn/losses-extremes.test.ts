@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type DType, Tensor, ValueError } from "@tapegrad/autograd";
-import { crossEntropy, type Loss, l2, mse, quadratic, softmaxCrossEntropy } from "@tapegrad/nn";
+import { crossEntropy, type Loss, l2, mse, NN, quadratic, sigmoid, softmaxCrossEntropy } from "@tapegrad/nn";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 
@@ -243,5 +243,34 @@ describe("issue 9 loss review: l2, quadratic and mse at the extremes of each dty
         expectClose(loss.deriv(yHat, y).data, nums(c[key].grad), c.dtype, "deriv");
       });
     }
+  }
+});
+
+describe("issue 9.2: manual backprop (crossEntropy.deriv) and the tape agree through saturated float32 sigmoids", () => {
+  for (const [x, y] of [
+    [20, 1],
+    [20, 0],
+    [17, 0],
+    [17, 1],
+    [-20, 1],
+    [-104, 1],
+    [-104, 0],
+  ]) {
+    it(`z = ${x}, target ${y}: equal, finite gradients`, () => {
+      const nn = new NN([1, 1], sigmoid, crossEntropy, { dtype: "float32", seed: 1 });
+      nn.w[0].data[0] = 1;
+      nn.b[0].data[0] = 0;
+      const input = make([x], [1, 1], "float32");
+      const target = make([y], [1, 1], "float32");
+      const manual = nn.backprop(input, target);
+      const tape = nn.backpropTape(input, target);
+      for (const [m, t] of [
+        [manual.wGrad[0], tape.wGrad[0]],
+        [manual.bGrad[0], tape.bGrad[0]],
+      ]) {
+        expect(Number.isFinite(t.data[0])).toBe(true);
+        expectClose(m.data, Array.from(t.data), "float32", "manual vs tape");
+      }
+    });
   }
 });

@@ -25,12 +25,15 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 export const sigmoid: Activation = {
   name: "sigmoid",
   fn: (z) => z.sigmoid(),
-  // σ′ = σ(1 − σ)
-  deriv: (z) =>
-    mapFloat(z, "sigmoid.deriv", (v) => {
-      const s = logistic(v);
+  // σ′ = σ(1 − σ), with σ rounded to z's dtype first as the tape's σ is: in float32 σ(20) is exactly 1, so
+  // σ′ is 0 there on both paths (and in PyTorch), rather than 2e-9 beside a loss derivative taken at ŷ = 1
+  deriv: (z) => {
+    const round = z.dtype === "float32" ? Math.fround : (v: number) => v;
+    return mapFloat(z, "sigmoid.deriv", (v) => {
+      const s = round(logistic(v));
       return s * (1 - s);
-    }),
+    });
+  },
 };
 
 export const tanh: Activation = {
