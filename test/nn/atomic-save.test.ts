@@ -1,8 +1,17 @@
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Linear, loadModel, saveModel } from "@tapegrad/nn";
+import { Linear, loadModel, saveModel, writeFileAtomic } from "@tapegrad/nn";
 import { afterAll, describe, expect, it } from "vitest";
 
 const root = mkdtempSync(join(tmpdir(), "tapegrad-atomic-"));
@@ -90,5 +99,25 @@ describe("issue 9.13: a save killed mid-write leaves a temporary file that the n
       /saveModel: cannot write .*missing-folder/,
     );
     expect(readdirSync(dir)).toEqual([]);
+  });
+
+  it("writeFileAtomic (exported for the CLI) writes text, makes folders on request and sweeps the same way", async () => {
+    const dir = mkdtempSync(join(root, "text-"));
+    const target = join(dir, "runs", "1", "history.json");
+    await expect(writeFileAtomic(target, "{}")).rejects.toThrow(
+      /writeFileAtomic: cannot write .*history\.json/,
+    );
+    await writeFileAtomic(target, '{"epochs": 1}', { makeDirs: true });
+    expect(readFileSync(target, "utf8")).toBe('{"epochs": 1}');
+    // a stale temporary in the old CLI naming (.<file>.<pid>.<hex>.tmp) of a process that is gone
+    const deadPid = await new Promise<number>((resolve) => {
+      const p = spawn(process.execPath, ["-e", ""]);
+      p.on("exit", () => resolve(p.pid ?? 0));
+    });
+    const legacy = join(dir, "runs", "1", `.history.json.${deadPid}.1a2b3c4d.tmp`);
+    writeFileSync(legacy, "partial");
+    age(legacy, 600);
+    await writeFileAtomic(target, '{"epochs": 2}', { who: "train" });
+    expect(readdirSync(join(dir, "runs", "1"))).toEqual(["history.json"]);
   });
 });

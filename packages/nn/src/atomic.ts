@@ -71,6 +71,13 @@ export async function removeStaleTemporaries(path: string, now = Date.now()): Pr
   return removed;
 }
 
+export interface AtomicWriteOptions {
+  /** The operation named in errors (default "writeFileAtomic"). */
+  who?: string;
+  /** Create the folder (and its parents) first (default false: a missing folder is an error). */
+  makeDirs?: boolean;
+}
+
 /**
  * Writes `data` to `path` atomically (temporary file, fsync, rename), after sweeping stale temporaries of
  * the same path. Errors are TapegradErrors naming `who` and the path; the temporary never outlives a failure.
@@ -78,11 +85,19 @@ export async function removeStaleTemporaries(path: string, now = Date.now()): Pr
 export async function writeFileAtomic(
   path: string,
   data: Uint8Array | string,
-  who = "writeFileAtomic",
+  opts: AtomicWriteOptions = {},
 ): Promise<void> {
+  const who = opts.who ?? "writeFileAtomic";
   const instead = "write the bytes yourself outside Node.js";
   const fs = nodeBuiltin<typeof Fs>("node:fs", who, instead);
   const p = nodeBuiltin<typeof Path>("node:path", who, instead);
+  if (opts.makeDirs) {
+    try {
+      await fs.promises.mkdir(p.dirname(path), { recursive: true });
+    } catch (e) {
+      throw new TapegradError(`${who}: cannot create the folder of ${path}: ${(e as Error).message}`);
+    }
+  }
   await removeStaleTemporaries(path);
   const tmp = p.join(p.dirname(path), `${p.basename(path)}.tmp-${process.pid}-${randomHex()}`);
   try {

@@ -9,7 +9,12 @@ export {
   softplus,
   tanh,
 } from "./activations.js";
-export { removeStaleTemporaries, STALE_TEMP_MS, writeFileAtomic } from "./atomic.js";
+export {
+  type AtomicWriteOptions,
+  removeStaleTemporaries,
+  STALE_TEMP_MS,
+  writeFileAtomic,
+} from "./atomic.js";
 export {
   type CsvData,
   type CsvOptions,

@@ -251,7 +251,9 @@ export async function saveModel(
     architecture: JSON.stringify(module.architecture()),
     layout: "W[in,out]",
   };
-  await writeFileAtomic(path, encodeSafetensors(module.namedParameters(), meta), "saveModel");
+  await writeFileAtomic(path, encodeSafetensors(module.namedParameters(), meta), {
+    who: "saveModel",
+  });
 }
 
 /** Reads and validates a safetensors file. */
