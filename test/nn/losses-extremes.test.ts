@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { type DType, Tensor, ValueError } from "@tapegrad/autograd";
+import { type DType, gradcheck, gradgradcheck, Tensor, ValueError } from "@tapegrad/autograd";
 import { crossEntropy, type Loss, l2, mse, NN, quadratic, sigmoid, softmaxCrossEntropy } from "@tapegrad/nn";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
@@ -167,6 +167,14 @@ describe("issue 9.2: crossEntropy clamps each log at -100 like PyTorch's BCELoss
       ),
       { seed: 9002, numRuns: 150 },
     );
+  });
+
+  it("inside (0, 1) the gradient, for ŷ and for y, is the exact one, and twice differentiable (gradcheck)", () => {
+    const yHat = make([0.2, 0.7, 0.5, 0.95, 0.05, 0.33], [2, 3], "float64");
+    const y = make([0.1, 0.8, 0.25, 0.9, 0.5, 0.6], [2, 3], "float64"); // inside: finite differences step both ways
+    const f = (p: Tensor, t: Tensor) => crossEntropy.fn(p, t);
+    expect(gradcheck(f, [yHat, y]).ok).toBe(true);
+    expect(gradgradcheck(f, [yHat, y]).ok).toBe(true);
   });
 
   const bad: Array<[string, number[], number[], RegExp]> = [
