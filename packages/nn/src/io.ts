@@ -156,7 +156,9 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
     fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header))
-    fail(`header is not a JSON object (it is ${Array.isArray(header) ? "an array" : String(header)})`);
+    fail(
+      `header is not a JSON object (it is ${Array.isArray(header) ? "an array" : JSON.stringify(header)})`,
+    );
   const entries = Object.entries(header as Record<string, unknown>);
   // JSON.parse makes "__proto__" an own key; these objects keep it one (and have no "constructor")
   const metadata = nameMap<string>();
