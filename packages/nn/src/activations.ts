@@ -1,6 +1,6 @@
 import type { Tensor } from "@tapegrad/autograd";
 import { noGrad, ValueError } from "@tapegrad/autograd";
-import { mapFloat } from "./util.js";
+import { mapFloat, nameMap } from "./util.js";
 
 /**
  * An activation a: `fn` is a tape op (differentiable), `deriv` is the closed form a′(z) that the
@@ -25,12 +25,15 @@ const INV_SQRT_2PI = 1 / Math.sqrt(2 * Math.PI);
 export const sigmoid: Activation = {
   name: "sigmoid",
   fn: (z) => z.sigmoid(),
-  // σ′ = σ(1 − σ)
-  deriv: (z) =>
-    mapFloat(z, "sigmoid.deriv", (v) => {
-      const s = logistic(v);
+  // σ′ = σ(1 − σ), with σ rounded to z's dtype first as the tape's σ is: in float32 σ(20) is exactly 1, so
+  // σ′ is 0 there on both paths (and in PyTorch), rather than 2e-9 beside a loss derivative taken at ŷ = 1
+  deriv: (z) => {
+    const round = z.dtype === "float32" ? Math.fround : (v: number) => v;
+    return mapFloat(z, "sigmoid.deriv", (v) => {
+      const s = round(logistic(v));
       return s * (1 - s);
-    }),
+    });
+  },
 };
 
 export const tanh: Activation = {
@@ -87,8 +90,8 @@ export function leakyRelu(alpha = 0.01): Activation {
   };
 }
 
-/** Every built-in activation by name (leakyRelu with its default slope). */
-export const activations: Readonly<Record<string, Activation>> = {
+/** Every built-in activation by name (leakyRelu with its default slope); no prototype, so "toString" is not one. */
+export const activations: Readonly<Record<string, Activation>> = Object.assign(nameMap<Activation>(), {
   sigmoid,
   tanh,
   relu,
@@ -96,4 +99,4 @@ export const activations: Readonly<Record<string, Activation>> = {
   softplus,
   gelu,
   leakyRelu: leakyRelu(),
-};
+});

@@ -10,6 +10,12 @@ export {
   tanh,
 } from "./activations.js";
 export {
+  type AtomicWriteOptions,
+  removeStaleTemporaries,
+  STALE_TEMP_MS,
+  writeFileAtomic,
+} from "./atomic.js";
+export {
   type CsvData,
   type CsvOptions,
   type IdxOptions,

@@ -1,9 +1,10 @@
 import type * as Fs from "node:fs";
 import type * as Path from "node:path";
-import { DTypeError, ShapeError, TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
+import { DTypeError, ShapeError, type TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
+import { writeFileAtomic } from "./atomic.js";
 import type { Module } from "./module.js";
 import { nodeBuiltin } from "./node-builtin.js";
-import { sizeOf } from "./util.js";
+import { nameMap, sizeOf } from "./util.js";
 
 /**
  * safetensors model files: an 8-byte little-endian header length N, N bytes of JSON (padded with spaces to
@@ -50,14 +51,17 @@ export function encodeSafetensors(
   tensors: Array<[string, Tensor]>,
   metadata: Record<string, string> = {},
 ): Uint8Array {
-  const header: Record<string, unknown> = {};
+  // no prototype: a tensor named "__proto__" or "constructor" is an ordinary key
+  const header = nameMap<unknown>();
   if (Object.keys(metadata).length > 0) header.__metadata__ = metadata;
   let offset = 0;
   const parts: Uint8Array[] = [];
+  const seen = new Set<string>();
   for (const [name, t] of tensors) {
     if (name === "__metadata__")
       throw new ValueError(`encodeSafetensors: "__metadata__" cannot name a tensor`);
-    if (name in header) throw new ValueError(`encodeSafetensors: tensor name "${name}" appears twice`);
+    if (seen.has(name)) throw new ValueError(`encodeSafetensors: tensor name "${name}" appears twice`);
+    seen.add(name);
     const bytes = toLittleEndian(t.data);
     header[name] = {
       dtype: CODES[t.dtype],
@@ -85,6 +89,27 @@ export function encodeSafetensors(
   return out;
 }
 
+/**
+ * What a file looks like from its first bytes, when those failed as a header length: JSON, PNG or text (all
+ * printable), or null when nothing is recognised and the file may be a damaged safetensors file.
+ */
+function foreignFormat(bytes: Uint8Array): string | null {
+  const head = bytes.subarray(0, 8);
+  if (head.length === 0) return null;
+  const b0 = head[0];
+  if (b0 === 0x7b || b0 === 0x5b) return `JSON (its first byte is "${String.fromCharCode(b0)}")`;
+  if (head.length >= 4 && head[0] === 0x89 && head[1] === 0x50 && head[2] === 0x4e && head[3] === 0x47)
+    return "a PNG image";
+  // a header length below MAX_HEADER (< 2^27) has zero bytes 4-7; text has none
+  const printable = (c: number): boolean => (c >= 0x20 && c < 0x7f) || c === 0x09 || c === 0x0a || c === 0x0d;
+  if (head.length === 8 && head.every(printable)) {
+    const shown = Array.from(head, (c) => (c >= 0x20 && c < 0x7f ? String.fromCharCode(c) : " ")).join("");
+    return `text ("${shown}...")`;
+  }
+  if (head.length < 8 && head.length > 0 && head.every(printable)) return "text";
+  return null;
+}
+
 const isNonNegInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
 
 /** Parses and fully validates safetensors bytes; `source` names the file in errors. */
@@ -92,24 +117,51 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
   const fail = (msg: string, Err: typeof ValueError = ValueError): never => {
     throw new Err(`safetensors ${source}: ${msg}`);
   };
+  // Only a file whose first 8 bytes cannot be a header length is called foreign: a valid length may well
+  // start with the byte of "{".
+  const notSafetensors = (): string | null => {
+    const like = foreignFormat(bytes);
+    return like === null
+      ? null
+      : `not a safetensors file: it starts like ${like}, not with an 8-byte little-endian header length`;
+  };
   if (bytes.length < 8)
-    fail(`truncated: ${bytes.length} bytes, the file must start with an 8-byte header length`);
+    fail(
+      notSafetensors() ??
+        `truncated: ${bytes.length} bytes, the file must start with an 8-byte header length`,
+    );
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = view.getBigUint64(0, true);
-  if (n64 > BigInt(MAX_HEADER)) fail(`bad header length ${n64} (more than ${MAX_HEADER} bytes)`);
+  if (n64 > BigInt(MAX_HEADER))
+    fail(
+      notSafetensors() ?? `not a safetensors file: bad header length ${n64} (more than ${MAX_HEADER} bytes)`,
+    );
   const n = Number(n64);
-  if (8 + n > bytes.length)
-    fail(`truncated or bad header length: header of ${n} bytes, but only ${bytes.length - 8} bytes follow`);
+  if (8 + n > bytes.length) {
+    fail(
+      notSafetensors() ??
+        `truncated or bad header length: header of ${n} bytes, but only ${bytes.length - 8} bytes follow`,
+    );
+  }
+  let text = "";
+  try {
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
+  } catch (e) {
+    fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
   let header: unknown;
   try {
-    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n)));
+    header = JSON.parse(text);
   } catch (e) {
     fail(`header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== "object" || Array.isArray(header))
-    fail("header is not a JSON object");
+    fail(
+      `header is not a JSON object (it is ${Array.isArray(header) ? "an array" : JSON.stringify(header)})`,
+    );
   const entries = Object.entries(header as Record<string, unknown>);
-  const metadata: Record<string, string> = {};
+  // JSON.parse makes "__proto__" an own key; these objects keep it one (and have no "constructor")
+  const metadata = nameMap<string>();
   const specs: Array<{ name: string; code: SafeDType; shape: number[]; begin: number; end: number }> = [];
   for (const [name, value] of entries) {
     if (name === "__metadata__") {
@@ -125,7 +177,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
     if (e === null || typeof e !== "object") fail(`entry "${name}" is not an object`);
     const e2 = e as { dtype?: unknown; shape?: unknown; data_offsets?: unknown };
     if (typeof e2.dtype !== "string") fail(`tensor "${name}" has no dtype`);
-    if (!((e2.dtype as string) in DTYPES)) {
+    if (!Object.hasOwn(DTYPES, e2.dtype as string)) {
       fail(
         `tensor "${name}" has unsupported dtype ${String(e2.dtype)} (tapegrad reads F32, F64, I32)`,
         DTypeError,
@@ -162,7 +214,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
     fail(`${dataLength - covered} bytes after the last tensor are not described by the header`);
 
   const base = 8 + n;
-  const tensors: Record<string, Tensor> = {};
+  const tensors = nameMap<Tensor>();
   for (const s of specs) {
     // a fresh, aligned copy (Buffer#slice would return a view into the file's buffer)
     const raw = new Uint8Array(s.end - s.begin);
@@ -180,28 +232,6 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
     tensors[s.name] = new Tensor(data, s.shape);
   }
   return { tensors, metadata };
-}
-
-/** Writes bytes to path atomically: a temporary file in the same folder, fsync, then rename. */
-async function writeAtomic(path: string, bytes: Uint8Array, who: string): Promise<void> {
-  const { fs, path: p } = nodeFs(who);
-  const tmp = p.join(
-    p.dirname(path),
-    `.${p.basename(path)}.${process.pid}.${Date.now()}.${Math.floor(Math.random() * 1e9)}.tmp`,
-  );
-  try {
-    const fh = await fs.promises.open(tmp, "w");
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await fs.promises.rename(tmp, path);
-  } catch (e) {
-    await fs.promises.rm(tmp, { force: true }).catch(() => undefined);
-    throw new TapegradError(`${who}: cannot write ${path}: ${(e as Error).message}`);
-  }
 }
 
 /**
@@ -223,7 +253,9 @@ export async function saveModel(
     architecture: JSON.stringify(module.architecture()),
     layout: "W[in,out]",
   };
-  await writeAtomic(path, encodeSafetensors(module.namedParameters(), meta), "saveModel");
+  await writeFileAtomic(path, encodeSafetensors(module.namedParameters(), meta), {
+    who: "saveModel",
+  });
 }
 
 /** Reads and validates a safetensors file. */
@@ -233,7 +265,14 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
   try {
     bytes = await fs.promises.readFile(path);
   } catch (e) {
-    throw new ValueError(`readSafetensors: cannot read ${path}: ${(e as Error).message}`);
+    const code = (e as NodeJS.ErrnoException).code;
+    const why =
+      code === "EISDIR"
+        ? "it is a directory, not a safetensors file"
+        : code === "ENOENT"
+          ? "no such file"
+          : (e as Error).message;
+    throw new ValueError(`readSafetensors: cannot read ${path}: ${why}`);
   }
   return decodeSafetensors(bytes, path);
 }

@@ -1,5 +1,5 @@
-import { DTypeError, ShapeError, Tensor, ValueError } from "@tapegrad/autograd";
-import { allocFloat, floatDtypeOf, rowsOf, sameShape, shapeStr } from "./util.js";
+import { customOp, DTypeError, ShapeError, Tensor, ValueError, where } from "@tapegrad/autograd";
+import { allocFloat, floatDtypeOf, nameMap, rowsOf, sameShape, shapeStr } from "./util.js";
 
 /**
  * A loss L(ŷ, y): `fn` is a tape op returning a size-1 tensor, `deriv` the closed form ∂L/∂ŷ (ŷ's shape).
@@ -82,27 +82,96 @@ export const mse: Loss = {
   },
 };
 
-/** Binary cross-entropy on probabilities: −Σ[y ln ŷ + (1 − y) ln(1 − ŷ)] / n (Nielsen's network2.py). */
+/** Where a value sits in a tensor, as "[i, j]" (or "[i]"), for error messages. */
+function positionOf(shape: readonly number[], flat: number): string {
+  const index: number[] = [];
+  for (let d = shape.length - 1; d >= 0; d--) {
+    index.unshift(flat % shape[d]);
+    flat = Math.floor(flat / shape[d]);
+  }
+  return `[${index.join(", ")}]`;
+}
+
+/** Every element of t in [0, 1] (NaN is not), else a ValueError naming the loss, the value and its position. */
+function checkProbabilities(name: string, t: Tensor, role: string, hint: string): void {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++) {
+    if (!(d[i] >= 0 && d[i] <= 1)) {
+      throw new ValueError(
+        `${name}: ${role} ${d[i]} at ${positionOf(t.shape, i)} is not a probability in [0, 1]${hint}`,
+      );
+    }
+  }
+}
+
+function checkBinaryCrossEntropy(yHat: Tensor, y: Tensor): void {
+  checkFloatTargets("crossEntropy", yHat, y);
+  checkProbabilities(
+    "crossEntropy",
+    yHat,
+    "prediction",
+    " (crossEntropy needs sigmoid outputs; for logits or tanh outputs use softmaxCrossEntropy or another loss)",
+  );
+  checkProbabilities("crossEntropy", y, "target", "");
+}
+
+/** ln p, clamped below at −100 as PyTorch's BCELoss does, so that ŷ = 0 or 1 costs 100 and not ∞ or NaN. */
+const clampedLog = (p: number): number => Math.max(Math.log(p), -100);
+
+/**
+ * The denominator floor of PyTorch's BCELoss gradient: 1e-12 rounded to float32, which torch uses for
+ * float64 too (so saturated float64 gradients are 1.0000000039958e12, as in torch).
+ */
+const BCE_EPS = Math.fround(1e-12);
+
+/**
+ * Elementwise −[y·max(ln ŷ, −100) + (1 − y)·max(ln(1 − ŷ), −100)] as one primitive, with PyTorch's
+ * gradient (ŷ − y) / max(ŷ(1 − ŷ), ε) for ŷ. Composing log and a clamp on the tape cannot give it: the
+ * clamp's zero cotangent meets log's 1/0 at ŷ = 0 or 1 (NaN), and a clamped log has no gradient at all
+ * where a saturated prediction is wrong, which is where training most needs one. Past the clamp this is a
+ * surrogate (the clamped loss itself is flat there); elsewhere it is the exact derivative. For y the
+ * gradient is the exact one of the clamped loss, max(ln(1 − ŷ), −100) − max(ln ŷ, −100) (torch leaves it
+ * unclamped, ±∞). The vjp is written with tensor ops, so the loss can be differentiated twice.
+ */
+const binaryCrossEntropyElements = customOp({
+  name: "crossEntropy",
+  forward: (yHat, y) => {
+    const out = allocFloat(floatDtypeOf(yHat, "crossEntropy"), yHat.size);
+    const p = yHat.data;
+    const t = y.data;
+    for (let i = 0; i < out.length; i++)
+      out[i] = -(t[i] * clampedLog(p[i]) + (1 - t[i]) * clampedLog(1 - p[i]));
+    return new Tensor(out, yHat.shape);
+  },
+  vjp: (g, [yHat, y]) => {
+    const dYHat = g.mul(yHat.sub(y)).div(yHat.mul(yHat.neg().add(1)).maximum(BCE_EPS));
+    const tapeLog = (p: Tensor): Tensor => p.maximum(0).log().maximum(-100);
+    const dY = g.mul(tapeLog(yHat.neg().add(1)).sub(tapeLog(yHat)));
+    return [dYHat, dY];
+  },
+});
+
+/**
+ * Binary cross-entropy on probabilities: −Σ[y ln ŷ + (1 − y) ln(1 − ŷ)] / n (Nielsen's network2.py), each log
+ * clamped at −100 as in PyTorch's BCELoss. ŷ and y must lie in [0, 1].
+ */
 export const crossEntropy: Loss = {
   name: "crossEntropy",
   reduction: "mean",
   fn(yHat, y) {
-    checkFloatTargets("crossEntropy", yHat, y);
-    const hit = y.mul(yHat.log());
-    const miss = y.neg().add(1).mul(yHat.neg().add(1).log());
-    return hit
-      .add(miss)
+    checkBinaryCrossEntropy(yHat, y);
+    return binaryCrossEntropyElements(yHat, y)
       .sum()
-      .mul(-1 / rowsOf(yHat));
+      .mul(1 / rowsOf(yHat));
   },
   deriv(yHat, y) {
-    checkFloatTargets("crossEntropy", yHat, y);
+    checkBinaryCrossEntropy(yHat, y);
     const n = rowsOf(yHat);
     const out = allocFloat(floatDtypeOf(yHat, "crossEntropy"), yHat.size);
     const p = yHat.data;
     const t = y.data;
-    // ∂/∂ŷ of −[y ln ŷ + (1−y) ln(1−ŷ)] = (ŷ − y) / (ŷ (1 − ŷ))
-    for (let i = 0; i < out.length; i++) out[i] = (p[i] - t[i]) / (p[i] * (1 - p[i]) * n);
+    // ∂/∂ŷ of −[y ln ŷ + (1−y) ln(1−ŷ)] = (ŷ − y) / (ŷ (1 − ŷ)), its denominator floored as in the tape's vjp
+    for (let i = 0; i < out.length; i++) out[i] = (p[i] - t[i]) / (Math.max(p[i] * (1 - p[i]), BCE_EPS) * n);
     return new Tensor(out, yHat.shape);
   },
 };
@@ -146,17 +215,37 @@ export function classTargets(name: string, logits: Tensor, y: Tensor): Tensor {
   return new Tensor(oneHot, logits.shape);
 }
 
-/** Mean over rows of −log softmax(logits)[target]; targets one-hot rows or int32 class ids. */
+/** The flat positions r·C + id of each row's target class, for gathering from flattened [rows, C] values. */
+function targetPositions(logits: Tensor, ids: Tensor): Int32Array {
+  const classes = logits.shape[logits.ndim - 1];
+  const rows = rowsOf(logits);
+  const at = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) at[r] = r * classes + ids.data[r];
+  return at;
+}
+
+/**
+ * Mean over rows of −log softmax(logits)[target]; targets one-hot (or probability) rows or int32 class ids.
+ * The target's log-probability is picked, never multiplied by a 0: a masked logit (−∞, whose
+ * log-probability is −∞) outside the target costs nothing, where −∞·0 would make the loss NaN.
+ */
 export const softmaxCrossEntropy: Loss = {
   name: "softmaxCrossEntropy",
   reduction: "mean",
   fn(logits, y) {
+    const logp = logits.logSoftmax(-1);
+    const scale = -1 / rowsOf(logits);
+    if (y.dtype === "int32") {
+      classTargets("softmaxCrossEntropy", logits, y); // validates the ids
+      return logp
+        .reshape([logits.size])
+        .gather(new Tensor(targetPositions(logits, y), [rowsOf(logits)]))
+        .sum()
+        .mul(scale);
+    }
     const target = classTargets("softmaxCrossEntropy", logits, y);
-    return logits
-      .logSoftmax(-1)
-      .mul(target)
-      .sum()
-      .mul(-1 / rowsOf(logits));
+    // zero-target terms are 0 whatever logp is; where() also gives them a zero cotangent (no −∞·0 there)
+    return where(target.equal(0), 0, logp.mul(target)).sum().mul(scale);
   },
   deriv(logits, y) {
     const target = classTargets("softmaxCrossEntropy", logits, y);
@@ -184,11 +273,11 @@ export const softmaxCrossEntropy: Loss = {
   },
 };
 
-/** Every built-in loss by name. */
-export const losses: Readonly<Record<string, Loss>> = {
+/** Every built-in loss by name; no prototype, so "constructor" is not one. */
+export const losses: Readonly<Record<string, Loss>> = Object.assign(nameMap<Loss>(), {
   l2,
   quadratic,
   mse,
   crossEntropy,
   softmaxCrossEntropy,
-};
+});

@@ -1,5 +1,5 @@
 import { DTypeError, ShapeError, Tensor, ValueError } from "@tapegrad/autograd";
-import { sameShape, shapeStr } from "./util.js";
+import { nameMap, sameShape, shapeStr } from "./util.js";
 
 type FloatData = Float32Array | Float64Array;
 
@@ -109,23 +109,24 @@ export abstract class Module {
     for (const p of this.parameters()) p.grad = null;
   }
 
-  /** Copies of every parameter, by name. */
+  /** Copies of every parameter, by name (an object without a prototype, so any name is an own key). */
   stateDict(): Record<string, Tensor> {
-    const sd: Record<string, Tensor> = {};
+    const sd = nameMap<Tensor>();
     for (const [name, p] of this.namedParameters()) sd[name] = new Tensor(p.data.slice(), p.shape);
     return sd;
   }
 
   /**
    * Copies `sd` into the parameters in place. Everything is checked first (no missing or extra names unless
-   * strict is false, equal shapes and dtypes), so a failed load changes nothing.
+   * strict is false, equal shapes and dtypes), so a failed load changes nothing. Only own entries of `sd`
+   * count: a "constructor" or "toString" parameter is not found on Object.prototype.
    */
   loadStateDict(sd: Record<string, Tensor>, opts: { strict?: boolean } = {}): void {
     const strict = opts.strict ?? true;
     const named = this.namedParameters();
     const own = new Set(named.map(([n]) => n));
     if (strict) {
-      const missing = named.filter(([n]) => !(n in sd)).map(([n]) => n);
+      const missing = named.filter(([n]) => !Object.hasOwn(sd, n)).map(([n]) => n);
       const extra = Object.keys(sd).filter((n) => !own.has(n));
       if (missing.length > 0 || extra.length > 0) {
         const parts: string[] = [];
@@ -136,8 +137,8 @@ export abstract class Module {
     }
     const plan: Array<[Parameter, Tensor]> = [];
     for (const [name, p] of named) {
+      if (!Object.hasOwn(sd, name)) continue;
       const t = sd[name];
-      if (t === undefined) continue;
       if (!(t instanceof Tensor)) throw new ValueError(`loadStateDict: "${name}" is not a Tensor`);
       if (!sameShape(t.shape, p.shape)) {
         throw new ShapeError(

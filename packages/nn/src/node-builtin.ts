@@ -5,7 +5,7 @@ type BuiltinId = "node:fs" | "node:path" | "node:zlib";
 /**
  * A Node built-in module, loaded at call time through process.getBuiltinModule (Node >= 20.16), so that
  * no file of @tapegrad/nn imports node:* statically and the package loads in browsers. Only the file
- * readers (data/idx.ts, data/csv.ts) and io.ts call this.
+ * readers (data/idx.ts, data/csv.ts), io.ts and the atomic writer (atomic.ts) call this.
  */
 export function nodeBuiltin<T>(id: BuiltinId, who: string, instead: string): T {
   const proc = (

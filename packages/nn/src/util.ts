@@ -63,3 +63,11 @@ export function takeRows(t: Tensor, indices: ArrayLike<number>, start = 0, end =
   }
   return new Tensor(out, [count, ...t.shape.slice(1)]);
 }
+
+/**
+ * An empty object without a prototype, for maps keyed by names from files or users: "__proto__" is then an
+ * ordinary key (not the prototype setter), and "constructor" or "toString" are absent unless set.
+ */
+export function nameMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
