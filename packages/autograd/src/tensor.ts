@@ -250,6 +250,10 @@ export class Tensor {
   takeAlongAxis(indices: Tensor, axis: number): Tensor {
     return ops.takeAlongAxis(this, indices, axis);
   }
+  /** Adds this tensor's entries into zeros(shape) at `indices` along `axis` (takeAlongAxis's transpose). */
+  scatterAddAlongAxis(indices: Tensor, axis: number, shape: readonly number[]): Tensor {
+    return ops.scatterAddAlongAxis(this, indices, axis, shape);
+  }
   /** Equal parts (a count) or parts of the given sizes along `axis`. */
   split(sizesOrCount: number | readonly number[], axis = 0): Tensor[] {
     return ops.split(this, sizesOrCount, axis);
