@@ -98,6 +98,38 @@ describe("sort, argsort, topk", () => {
     expect(Array.from(withNaN.argsort(0, { descending: true }).data)).toEqual([1, 3, 0, 4, 2]);
   });
 
+  it("argsort of long lines with ties and NaN equals a stable comparator sort (property)", () => {
+    // Lines longer than the kernel's insertion-sort runs, so the merges are exercised too.
+    const value = fc.oneof(
+      fc.integer({ min: -5, max: 5 }),
+      fc.constant(Number.NaN),
+      fc.double({ noNaN: true }),
+    );
+    fc.assert(
+      fc.property(
+        // an explicit length: fast-check's own array sizes stay too short to need a merge
+        fc.integer({ min: 0, max: 120 }).chain((n) => fc.array(value, { minLength: n, maxLength: n })),
+        fc.boolean(),
+        (values, descending) => {
+          const rank = (v: number) => (Number.isNaN(v) ? Number.POSITIVE_INFINITY : v);
+          const expected = values
+            .map((_, i) => i)
+            .sort((a, b) => {
+              const va = rank(values[a]);
+              const vb = rank(values[b]);
+              const nanA = Number.isNaN(values[a]);
+              const nanB = Number.isNaN(values[b]);
+              let c = nanA || nanB ? Number(nanA) - Number(nanB) : va < vb ? -1 : va > vb ? 1 : 0;
+              if (descending) c = -c;
+              return c !== 0 ? c : a - b;
+            });
+          expect(Array.from(ag.argsort(f64(values), 0, { descending }).data)).toEqual(expected);
+        },
+      ),
+      { seed: 11, numRuns: 60 },
+    );
+  });
+
   it("sorted values are x taken at the indices, for any axis (property)", () => {
     fc.assert(
       fc.property(

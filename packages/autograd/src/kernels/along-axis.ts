@@ -100,7 +100,9 @@ function view(shape: Shape, axis: number): { outer: number; inner: number } {
 /**
  * Indices that sort each line along the middle axis of x viewed as [outer, n, inner], written to out
  * (same view). Stable: equal values keep their order in either direction. NaN counts as larger than
- * every number (last ascending, first descending), as in torch.sort.
+ * every number (last ascending, first descending), as in torch.sort. NaNs are set aside first and the
+ * rest merge-sorted on keys negated for descending order, which keeps ties in index order both ways;
+ * a hand-written merge sort is about twice as fast as Array.prototype.sort with a comparator.
  */
 export function argsortAxis(
   x: NumericArray,
@@ -110,32 +112,67 @@ export function argsortAxis(
   inner: number,
   descending: boolean,
 ): void {
-  const order = new Array<number>(n);
-  const values = new Float64Array(n);
-  const sign = descending ? -1 : 1;
-  const compare = (a: number, b: number): number => {
-    const va = values[a];
-    const vb = values[b];
-    const nanA = va !== va;
-    const nanB = vb !== vb;
-    let c = 0;
-    if (nanA || nanB) c = nanA === nanB ? 0 : nanA ? 1 : -1;
-    else if (va < vb) c = -1;
-    else if (va > vb) c = 1;
-    // The index tie-break makes the order stable whatever the engine's sort does.
-    return c !== 0 ? sign * c : a - b;
-  };
+  const keys = new Float64Array(n);
+  const order = new Int32Array(n);
+  const scratch = new Int32Array(n);
+  const nans = new Int32Array(n);
   for (let o = 0; o < outer; o++) {
     for (let i = 0; i < inner; i++) {
       const base = o * n * inner + i;
+      let m = 0;
+      let nanCount = 0;
       for (let j = 0; j < n; j++) {
-        order[j] = j;
-        values[j] = x[base + j * inner];
+        const v = x[base + j * inner];
+        keys[j] = descending ? -v : v;
+        if (v !== v) nans[nanCount++] = j;
+        else order[m++] = j;
       }
-      order.sort(compare);
-      for (let j = 0; j < n; j++) out[base + j * inner] = order[j];
+      const sorted = mergeSortByKey(order, scratch, keys, m);
+      let at = 0;
+      if (descending) for (let j = 0; j < nanCount; j++) out[base + at++ * inner] = nans[j];
+      for (let j = 0; j < m; j++) out[base + at++ * inner] = sorted[j];
+      if (!descending) for (let j = 0; j < nanCount; j++) out[base + at++ * inner] = nans[j];
     }
   }
+}
+
+const RUN = 16;
+
+/** Stable bottom-up merge sort of a[0, m) by keys[a[i]]; returns whichever buffer holds the result. */
+function mergeSortByKey(a: Int32Array, b: Int32Array, keys: Float64Array, m: number): Int32Array {
+  // Insertion sort of short runs (stable: only strictly greater keys move right).
+  for (let lo = 0; lo < m; lo += RUN) {
+    const hi = Math.min(m, lo + RUN);
+    for (let i = lo + 1; i < hi; i++) {
+      const idx = a[i];
+      const k = keys[idx];
+      let j = i - 1;
+      while (j >= lo && keys[a[j]] > k) {
+        a[j + 1] = a[j];
+        j--;
+      }
+      a[j + 1] = idx;
+    }
+  }
+  let src = a;
+  let dst = b;
+  for (let width = RUN; width < m; width *= 2) {
+    for (let lo = 0; lo < m; lo += 2 * width) {
+      const mid = Math.min(m, lo + width);
+      const hi = Math.min(m, lo + 2 * width);
+      let i = lo;
+      let j = mid;
+      let k = lo;
+      // Take from the left run on ties: that keeps the sort stable.
+      while (i < mid && j < hi) dst[k++] = keys[src[j]] < keys[src[i]] ? src[j++] : src[i++];
+      while (i < mid) dst[k++] = src[i++];
+      while (j < hi) dst[k++] = src[j++];
+    }
+    const t = src;
+    src = dst;
+    dst = t;
+  }
+  return src;
 }
 
 /**
