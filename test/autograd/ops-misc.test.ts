@@ -408,3 +408,15 @@ describe("rearranging ops", () => {
     expect(t.cumsum().dtype).toBe("int32");
   });
 });
+
+describe("cumsum in float32", () => {
+  it("accumulates in float64 (as torch's CPU cumsum): 1 + 1e-8·k keeps its small terms", () => {
+    // In float32, 1 + 1e-8 rounds to 1; a float32 running sum would never grow past 1.
+    const n = 1000;
+    const data = new Float32Array(n).fill(1e-8);
+    data[0] = 1;
+    const c = tensor(data, { shape: [n] }).cumsum(0);
+    expect(c.data[n - 1]).toBe(Math.fround(1 + (n - 1) * Math.fround(1e-8)));
+    expect(c.data[n - 1]).toBeGreaterThan(1);
+  });
+});

@@ -23,7 +23,8 @@ export function unaryMath(op: MathOp, x: NumericArray, out: NumericArray): void 
 
 /**
  * Running sums along the middle axis of x viewed as [outer, n, inner] (from the end when `reverse`).
- * Whole rows of length `inner` are added at a time, so reads and writes stay contiguous.
+ * Whole rows of length `inner` are added at a time, so reads and writes stay contiguous. float32 sums
+ * run in a float64 row and round once per output, as torch's CPU cumsum accumulates in double.
  */
 export function cumsumAxis(
   x: NumericArray,
@@ -33,12 +34,18 @@ export function cumsumAxis(
   inner: number,
   reverse: boolean,
 ): void {
+  const acc = out instanceof Float32Array ? new Float64Array(inner) : null;
   for (let o = 0; o < outer; o++) {
     const base = o * n * inner;
+    if (acc !== null) acc.fill(0);
     for (let s = 0; s < n; s++) {
-      const j = reverse ? n - 1 - s : s;
-      const row = base + j * inner;
-      if (s === 0) {
+      const row = base + (reverse ? n - 1 - s : s) * inner;
+      if (acc !== null) {
+        for (let i = 0; i < inner; i++) {
+          acc[i] += x[row + i];
+          out[row + i] = acc[i];
+        }
+      } else if (s === 0) {
         for (let i = 0; i < inner; i++) out[row + i] = x[row + i];
       } else {
         const prev = row + (reverse ? inner : -inner);
