@@ -3,7 +3,20 @@ import { cumsumAxis, prodAxis } from "../kernels/math.js";
 import { formatShape, normalizeAxes, normalizeAxis, reducedShape, sizeOf } from "../shape.js";
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
-import { abs, div, equal, greater, mul, notEqual, pow, sqrt, square, where } from "./elementwise.js";
+import {
+  abs,
+  add,
+  div,
+  equal,
+  greater,
+  mul,
+  notEqual,
+  pow,
+  sqrt,
+  square,
+  sub,
+  where,
+} from "./elementwise.js";
 import type { RuleTable } from "./primitive.js";
 import { max, mean, min, sum } from "./reduce.js";
 import { checkTensor, empty, requireFloat } from "./util.js";
@@ -44,19 +57,22 @@ export const statisticsRules: RuleTable<"prod" | "cumsum"> = {
 
 /**
  * ∂y/∂x_i = Π_{j≠i} x_j along the axis, exactly, also where x has zeros (as torch's prod backward).
- * Without zeros it is y / x_i. With zeros, Z is the product of the zero entries (0, but differentiable)
- * and P that of the others: a nonzero x_i gets Z·P / x_i (0, and its derivative towards the zero is
- * right), the single zero of a line gets P, and lines with several zeros give 0 everywhere. All masks
- * are constants, so this differentiates again (exactly up to one zero per line).
+ * Without zeros it is y / x_i. With zeros, P is the product of the nonzero entries and Z that of the
+ * zero ones (0, but differentiable): a nonzero x_i gets Z·P / x_i; a zero x_i gets P times the product
+ * of the other zeros, which is 1 for a lone zero and 0 otherwise, written as [c = 1] + [c = 2]·(S − x_i)
+ * (c zeros in the line, S their sum: 0 in value) so that its derivative towards the other zero is right
+ * too. Masks and counts are constants, so the rule differentiates again, exactly to second order.
  */
 function productOfOthers(x: Tensor, y: Tensor, axis: number): Tensor {
   if (!x.data.includes(0)) return div(y, x);
   const isZero = equal(x, 0);
-  const single = equal(isZero.sum(axis, true), 1);
+  const count = isZero.sum(axis, true);
   const nonzero = where(isZero, 1, x);
   const p = apply(statisticsRules.prod, [nonzero], { axis });
   const z = apply(statisticsRules.prod, [where(isZero, x, 1)], { axis });
-  return where(isZero, mul(p, single), div(mul(z, p), nonzero));
+  const zerosSum = sum(where(isZero, x, 0), axis, true);
+  const otherZeros = add(equal(count, 1), mul(equal(count, 2), sub(zerosSum, x)));
+  return where(isZero, mul(p, otherZeros), div(mul(z, p), nonzero));
 }
 
 /** Product over `axis` (a number, a list, or all axes when omitted); an empty product is 1. */
