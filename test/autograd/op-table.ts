@@ -17,6 +17,7 @@ import {
   size,
   unravel,
 } from "../support/reference.js";
+import { miscOpTable } from "./op-table-misc.js";
 
 export interface RefTensor {
   data: ArrayLike<number>;
@@ -659,6 +660,9 @@ export const opTable: OpInfo[] = [
     },
     smooth: true,
   },
+  // sin/cos, log1p/expm1, var/std/norm/prod/cumsum, takeAlongAxis, sort/topk, split/chunk, flip/roll,
+  // tril/triu, strided slice, einsum (issue 10)
+  ...miscOpTable,
 ];
 
 export { broadcastShape };

@@ -130,3 +130,137 @@ export function erfRef(x: number): number {
   }
   return (2 / Math.sqrt(Math.PI)) * sum;
 }
+
+// ---- references for the ops added with custom architectures (issue 10) ----
+
+type Ref = { data: number[]; shape: number[] };
+
+/** Positions (flat indices) of every line along `axis`, each in axis order. */
+export function linesAlong(shape: Shape, axis: number): number[][] {
+  const lines = new Map<string, number[]>();
+  for (let i = 0; i < size(shape); i++) {
+    const idx = unravel(i, shape);
+    idx[axis] = 0;
+    const key = idx.join(",");
+    if (!lines.has(key)) lines.set(key, []);
+    lines.get(key)!.push(i); // flat order visits a line in increasing axis coordinate
+  }
+  return [...lines.values()];
+}
+
+/** Applies f to every line along `axis`, writing its results back at the same positions. */
+export function mapLines(
+  data: ArrayLike<number>,
+  shape: Shape,
+  axis: number,
+  f: (values: number[]) => number[],
+): Ref {
+  const out = new Array<number>(size(shape)).fill(0);
+  for (const line of linesAlong(shape, axis)) {
+    const values = f(line.map((p) => data[p]));
+    line.forEach((p, j) => {
+      out[p] = values[j];
+    });
+  }
+  return { data: out, shape: shape.slice() };
+}
+
+export function cumsumRef(data: ArrayLike<number>, shape: Shape, axis: number): Ref {
+  return mapLines(data, shape, axis, (v) => v.map((_, j) => v.slice(0, j + 1).reduce((a, b) => a + b, 0)));
+}
+
+/** Sorted lines: NaN largest, ties keep their order (checked against torch.sort(stable=True)). */
+export function sortRef(data: ArrayLike<number>, shape: Shape, axis: number, descending: boolean): Ref {
+  return mapLines(data, shape, axis, (v) => {
+    const order = v.map((_, i) => i);
+    const key = (x: number) => (Number.isNaN(x) ? Number.POSITIVE_INFINITY : x);
+    order.sort((a, b) => {
+      const d = descending ? key(v[b]) - key(v[a]) : key(v[a]) - key(v[b]);
+      return d !== 0 && !Number.isNaN(d) ? d : a - b;
+    });
+    return order.map((i) => v[i]);
+  });
+}
+
+/** torch.gather: out[p] = x[p with its axis coordinate replaced by index[p]] (negative counts from the end). */
+export function takeAlongRef(
+  x: ArrayLike<number>,
+  shape: Shape,
+  index: ArrayLike<number>,
+  indexShape: Shape,
+  axis: number,
+): Ref {
+  const data: number[] = [];
+  for (let p = 0; p < size(indexShape); p++) {
+    const idx = unravel(p, indexShape);
+    const j = index[p];
+    idx[axis] = j < 0 ? j + shape[axis] : j;
+    data.push(x[ravel(idx, shape)]);
+  }
+  return { data, shape: indexShape.slice() };
+}
+
+export function scatterAddAlongRef(
+  src: ArrayLike<number>,
+  index: ArrayLike<number>,
+  indexShape: Shape,
+  axis: number,
+  shape: Shape,
+): Ref {
+  const data = new Array<number>(size(shape)).fill(0);
+  for (let p = 0; p < size(indexShape); p++) {
+    const idx = unravel(p, indexShape);
+    const j = index[p];
+    idx[axis] = j < 0 ? j + shape[axis] : j;
+    data[ravel(idx, shape)] += src[p];
+  }
+  return { data, shape: shape.slice() };
+}
+
+/** out[idx] = x[source(idx)] for an output of shape `outShape`. */
+export function remapRef(
+  x: ArrayLike<number>,
+  shape: Shape,
+  outShape: Shape,
+  source: (idx: number[]) => number[] | null,
+): Ref {
+  const data: number[] = [];
+  for (let p = 0; p < size(outShape); p++) {
+    const src = source(unravel(p, outShape));
+    data.push(src === null ? 0 : x[ravel(src, shape)]);
+  }
+  return { data, shape: outShape.slice() };
+}
+
+/**
+ * Einstein summation by brute force over every assignment of the labels (letters only, explicit
+ * output): the definition, with no lowering.
+ */
+export function einsumRef(spec: string, ...xs: { data: ArrayLike<number>; shape: Shape }[]): Ref {
+  const [lhs, rhs] = spec.split("->");
+  const terms = lhs.split(",");
+  const sizes = new Map<string, number>();
+  terms.forEach((t, i) => {
+    [...t].forEach((l, d) => {
+      sizes.set(l, Math.max(sizes.get(l) ?? 1, xs[i].shape[d]));
+    });
+  });
+  const labels = [...sizes.keys()];
+  const outShape = [...rhs].map((l) => sizes.get(l) as number);
+  const data = new Array<number>(size(outShape)).fill(0);
+  const total = size(labels.map((l) => sizes.get(l) as number));
+  for (let a = 0; a < total; a++) {
+    const assign = unravel(
+      a,
+      labels.map((l) => sizes.get(l) as number),
+    );
+    const value = (l: string) => assign[labels.indexOf(l)];
+    let prod = 1;
+    terms.forEach((t, i) => {
+      const idx = [...t].map((l, d) => (xs[i].shape[d] === 1 ? 0 : value(l)));
+      prod *= xs[i].data[ravel(idx, xs[i].shape)];
+    });
+    data[ravel([...rhs].map(value), outShape)] += prod;
+  }
+  return { data, shape: outShape };
+}

@@ -172,6 +172,20 @@ export class Tensor {
   gelu(): Tensor {
     return ops.gelu(this);
   }
+  sin(): Tensor {
+    return ops.sin(this);
+  }
+  cos(): Tensor {
+    return ops.cos(this);
+  }
+  /** log(1 + x), accurate near 0. */
+  log1p(): Tensor {
+    return ops.log1p(this);
+  }
+  /** eˣ − 1, accurate near 0. */
+  expm1(): Tensor {
+    return ops.expm1(this);
+  }
   clamp(min: number, max: number): Tensor {
     return ops.clamp(this, min, max);
   }
@@ -228,8 +242,41 @@ export class Tensor {
   unsqueeze(axis: number): Tensor {
     return ops.unsqueeze(this, axis);
   }
-  slice(axis: number, start: number, end?: number): Tensor {
-    return ops.slice(this, axis, start, end);
+  /** Entries [start, end) along `axis`, every `step`-th (step >= 1); negative indices count from the end. */
+  slice(axis: number, start: number, end?: number, step = 1): Tensor {
+    return ops.slice(this, axis, start, end, step);
+  }
+  /** torch.gather along `axis`: out[p] = this[p with its axis coordinate replaced by indices[p]]. */
+  takeAlongAxis(indices: Tensor, axis: number): Tensor {
+    return ops.takeAlongAxis(this, indices, axis);
+  }
+  /** Adds this tensor's entries into zeros(shape) at `indices` along `axis` (takeAlongAxis's transpose). */
+  scatterAddAlongAxis(indices: Tensor, axis: number, shape: readonly number[]): Tensor {
+    return ops.scatterAddAlongAxis(this, indices, axis, shape);
+  }
+  /** Equal parts (a count) or parts of the given sizes along `axis`. */
+  split(sizesOrCount: number | readonly number[], axis = 0): Tensor[] {
+    return ops.split(this, sizesOrCount, axis);
+  }
+  /** Up to n parts of ceil(size / n) entries along `axis` (torch.chunk). */
+  chunk(n: number, axis = 0): Tensor[] {
+    return ops.chunk(this, n, axis);
+  }
+  /** Reverses the order along `axes` (all when omitted). */
+  flip(axes?: number | readonly number[]): Tensor {
+    return ops.flip(this, axes);
+  }
+  /** Rotates entries by `shift` along `axis` (the flattened tensor when omitted). */
+  roll(shift: number | readonly number[], axis?: number | readonly number[]): Tensor {
+    return ops.roll(this, shift, axis);
+  }
+  /** Lower triangle of the last two axes (col − row <= k), zeros above. */
+  tril(k = 0): Tensor {
+    return ops.tril(this, k);
+  }
+  /** Upper triangle of the last two axes (col − row >= k), zeros below. */
+  triu(k = 0): Tensor {
+    return ops.triu(this, k);
   }
   gather(indices: Tensor | readonly number[], axis = 0): Tensor {
     return ops.gather(this, indices, axis);
@@ -261,6 +308,35 @@ export class Tensor {
   }
   logsumexp(axis?: Axes, keepdims = false): Tensor {
     return ops.logsumexp(this, axis, keepdims);
+  }
+  prod(axis?: Axes, keepdims = false): Tensor {
+    return ops.prod(this, axis, keepdims);
+  }
+  /** Variance (correction 1 by default: the unbiased estimate). */
+  var(axis?: Axes, opts?: ops.VarOptions): Tensor {
+    return ops.variance(this, axis, opts);
+  }
+  std(axis?: Axes, opts?: ops.VarOptions): Tensor {
+    return ops.std(this, axis, opts);
+  }
+  /** Vector p-norm (p = 2 by default; 1, Infinity, -Infinity, 0 or any p > 0). */
+  norm(p = 2, axis?: Axes, keepdims = false): Tensor {
+    return ops.norm(this, p, axis, keepdims);
+  }
+  /** Running sum along `axis` (the flattened tensor when omitted). */
+  cumsum(axis?: number): Tensor {
+    return ops.cumsum(this, axis);
+  }
+  /** Sorted values (differentiable) and their int32 indices along `axis`; stable, NaN largest. */
+  sort(axis = -1, opts?: ops.SortOptions): { values: Tensor; indices: Tensor } {
+    return ops.sort(this, axis, opts);
+  }
+  argsort(axis = -1, opts?: ops.SortOptions): Tensor {
+    return ops.argsort(this, axis, opts);
+  }
+  /** The k largest (or smallest, { largest: false }) entries along `axis` and their indices. */
+  topk(k: number, axis = -1, opts?: ops.TopkOptions): { values: Tensor; indices: Tensor } {
+    return ops.topk(this, k, axis, opts);
   }
   argmax(axis?: number): Tensor {
     return ops.argmax(this, axis);

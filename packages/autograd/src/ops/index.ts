@@ -1,5 +1,15 @@
 export { clamp, gelu, leakyRelu } from "./activation.js";
+export {
+  argsort,
+  type SortOptions,
+  scatterAddAlongAxis,
+  sort,
+  type TopkOptions,
+  takeAlongAxis,
+  topk,
+} from "./along-axis.js";
 export { type CustomOpSpec, customOp } from "./custom.js";
+export { einsum } from "./einsum.js";
 export {
   abs,
   add,
@@ -29,7 +39,9 @@ export {
   where,
 } from "./elementwise.js";
 export { gather, scatterAdd } from "./indexing.js";
+export { cos, expm1, log1p, sin } from "./math.js";
 export { type MatmulOptions, matmul } from "./matmul.js";
+export { chunk, flip, roll, split, tril, triu } from "./rearrange.js";
 export { argmax, argmin, logSoftmax, logsumexp, max, mean, min, softmax, sum } from "./reduce.js";
 export {
   broadcastTo,
@@ -44,3 +56,4 @@ export {
   transpose,
   unsqueeze,
 } from "./shape.js";
+export { cumsum, norm, prod, std, type VarOptions, variance, variance as var } from "./statistics.js";

@@ -18,6 +18,10 @@ export interface PrimitiveParams {
   relu: null;
   softplus: null;
   erf: null;
+  sin: null;
+  cos: null;
+  log1p: null;
+  expm1: null;
   // elementwise binary, NumPy broadcasting
   add: null;
   sub: null;
@@ -38,15 +42,23 @@ export interface PrimitiveParams {
   sum: { axes: number[]; keepdims: boolean };
   max: { axes: number[]; keepdims: boolean };
   min: { axes: number[]; keepdims: boolean };
+  // product over one axis, kept as size 1 (composites reduce several axes one at a time)
+  prod: { axis: number };
+  // running sums along one axis (from the end when reverse: cumsum's own transpose)
+  cumsum: { axis: number; reverse: boolean };
   // layout
   reshape: { shape: number[] };
   transpose: { perm: number[] };
   broadcastTo: { shape: number[] };
-  slice: { axis: number; start: number; end: number };
+  // every step-th entry of [start, end) along axis (step >= 1)
+  slice: { axis: number; start: number; end: number; step: number };
   pad: { axis: number; before: number; after: number };
   concat: { axis: number };
   gather: { axis: number };
   scatterAdd: { axis: number; size: number };
+  // torch.gather along axis (inputs: x, int32 indices of x's rank) and its transpose into `shape`
+  takeAlongAxis: { axis: number };
+  scatterAddAlongAxis: { axis: number; shape: number[] };
   cast: { dtype: DType };
   // user-defined primitives (customOp)
   custom: CustomParams;

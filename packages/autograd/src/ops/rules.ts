@@ -1,10 +1,13 @@
+import { alongAxisRules } from "./along-axis.js";
 import { customRules } from "./custom.js";
 import { elementwiseRules } from "./elementwise.js";
 import { indexingRules } from "./indexing.js";
+import { mathRules } from "./math.js";
 import { matmulRules } from "./matmul.js";
 import type { Primitive, RuleTable } from "./primitive.js";
 import { reduceRules } from "./reduce.js";
 import { shapeRules } from "./shape.js";
+import { statisticsRules } from "./statistics.js";
 
 /**
  * Every primitive with its forward and vjp. Typed over the whole Primitive union: a primitive without
@@ -16,6 +19,9 @@ export const primitiveRules: RuleTable<Primitive> = {
   ...reduceRules,
   ...shapeRules,
   ...indexingRules,
+  ...mathRules,
+  ...statisticsRules,
+  ...alongAxisRules,
   ...customRules,
 };
 

@@ -1,5 +1,6 @@
 import { allocate, checkDtype, type DType } from "../dtype.js";
 import { ShapeError, ValueError } from "../errors.js";
+import { copyAxisStrided } from "../kernels/along-axis.js";
 import { castInto, copyAxisBlock, expand, permute } from "../kernels/layout.js";
 import {
   broadcastShapes,
@@ -57,15 +58,21 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
   },
   slice: {
     name: "slice",
-    forward: ([x], { axis, start, end }) => {
+    forward: ([x], { axis, start, end, step }) => {
       const shape = x.shape.slice();
-      shape[axis] = end - start;
+      const count = stridedCount(start, end, step);
+      shape[axis] = count;
       const out = empty(x.dtype, shape);
       const { outer, inner } = axisView(x.shape, axis);
-      copyAxisBlock(x.data, x.shape[axis], start, out.data, end - start, 0, outer, inner, end - start);
+      // step 1 is a block copy per outer index (the fast path); larger steps copy row by row.
+      if (step === 1) copyAxisBlock(x.data, x.shape[axis], start, out.data, count, 0, outer, inner, count);
+      else copyAxisStrided(x.data, x.shape[axis], start, step, out.data, count, outer, inner);
       return out;
     },
-    vjp: (g, { inputs: [x], params: { axis, start, end } }) => [pad(g, axis, start, x.shape[axis] - end)],
+    vjp: (g, { inputs: [x], params: { axis, start, end, step } }) => {
+      if (step === 1) return [pad(g, axis, start, x.shape[axis] - end)];
+      return [spreadStrided(g, axis, start, step, x.shape[axis])];
+    },
   },
   // Zero padding along one axis: the transpose of slice.
   pad: {
@@ -205,19 +212,46 @@ export function unsqueeze(x: Tensor, axis: number): Tensor {
   return reshape(x, shape);
 }
 
-/** Half-open slice [start, end) along `axis`; negative indices count from the end, bounds are clamped. */
-export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
+/** Entries start, start + step, … below end. */
+function stridedCount(start: number, end: number, step: number): number {
+  return Math.max(0, Math.ceil((end - start) / step));
+}
+
+/**
+ * The transpose of a strided slice, from primitives: each row of g is followed by step − 1 zero rows
+ * (pad on a new axis, then merge it), then the whole is shifted to `start` and cut or padded to `size`.
+ */
+function spreadStrided(g: Tensor, axis: number, start: number, step: number, size: number): Tensor {
+  const count = g.shape[axis];
+  const spread = unsqueeze(g, axis + 1).pad(axis + 1, 0, step - 1);
+  const merged = spread.shape.slice();
+  merged.splice(axis, 2, count * step);
+  const rows = pad(reshape(spread, merged), axis, start, 0);
+  const length = start + count * step;
+  return length >= size ? slice(rows, axis, 0, size) : pad(rows, axis, 0, size - length);
+}
+
+/**
+ * Slice [start, end) along `axis`, every `step`-th entry (step >= 1, default 1), as Python's
+ * x[start:end:step]: negative indices count from the end, bounds are clamped.
+ */
+export function slice(x: Tensor, axis: number, start: number, end?: number, step = 1): Tensor {
   checkTensor(x, "slice");
   const ax = normalizeAxis(axis, x.ndim, "slice");
   const n = x.shape[ax];
   if (!Number.isInteger(start) || (end !== undefined && !Number.isInteger(end))) {
     throw new ValueError(`slice: start and end must be integers, got ${start} and ${end}`);
   }
+  if (!Number.isInteger(step) || step < 1) {
+    throw new ValueError(
+      `slice: step must be an integer >= 1, got ${step} (slicing axis ${axis} of ${formatShape(x.shape)}); use flip for a reversed order`,
+    );
+  }
   const clampIndex = (i: number): number => Math.min(n, Math.max(0, i < 0 ? i + n : i));
   const s = clampIndex(start);
   const e = Math.max(s, end === undefined ? n : clampIndex(end));
-  if (s === 0 && e === n) return x;
-  return apply(shapeRules.slice, [x], { axis: ax, start: s, end: e });
+  if (s === 0 && e === n && step === 1) return x;
+  return apply(shapeRules.slice, [x], { axis: ax, start: s, end: e, step });
 }
 
 /** Zero padding along one axis. */
