@@ -205,7 +205,7 @@ async function writeAtomic(path: string, bytes: Uint8Array, who: string): Promis
 }
 
 /**
- * Saves every parameter of `module` (names from namedParameters) to a safetensors file, atomically.
+ * Saves every parameter and buffer of `module` (names from namedState) to a safetensors file, atomically.
  * metadata adds string entries; format, architecture and layout are always tapegrad's.
  */
 export async function saveModel(
@@ -223,7 +223,7 @@ export async function saveModel(
     architecture: JSON.stringify(module.architecture()),
     layout: "W[in,out]",
   };
-  await writeAtomic(path, encodeSafetensors(module.namedParameters(), meta), "saveModel");
+  await writeAtomic(path, encodeSafetensors(module.namedState(), meta), "saveModel");
 }
 
 /** Reads and validates a safetensors file. */
