@@ -126,6 +126,8 @@ describe("gradcheck through each layer (float64)", () => {
     const opts = { attnMask, keyPaddingMask };
     checkInputs((a, b, c) => combine(m.forward(a, b, c, opts)), [q, k, v]);
     checkParameters(m, () => m.forward(q, k, v, opts), 6);
+    // a float attnMask that requires grad receives its gradient (finite entries; −∞ ones have none)
+    checkInputs((a, mask) => combine(m.forward(a, a, a, { attnMask: mask })), [q, gaussian([2, 2], rng)]);
     const kv = new MultiheadAttention(4, 2, { ...f64, seed: 6, kdim: 3, vdim: 2 });
     const [k2, v2] = [gaussian([2, 3, 3], rng), gaussian([2, 3, 2], rng)];
     checkInputs((a, b, c) => combine(kv.forward(a, b, c, { isCausal: false })), [q, k2, v2]);
