@@ -29,7 +29,7 @@ export {
   RNNCell,
   type RNNOptions,
 } from "./recurrent.js";
-export { Sequential } from "./sequential.js";
+export { Sequential, type SequentialLayer } from "./sequential.js";
 export {
   type EncoderForwardOptions,
   TransformerEncoderLayer,
