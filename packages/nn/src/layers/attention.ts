@@ -161,7 +161,7 @@ export class MultiheadAttention extends Module<
     let dead: Tensor | null = null;
     if (mask !== null) {
       scores = scores.add(mask);
-      dead = fullyMaskedRows(mask, [B, H, L, S]);
+      dead = fullyMaskedRows(mask);
       // A row with nothing to attend to gets weights 0 instead of softmax's 0/0 = NaN.
       if (dead !== null) scores = where(dead, 0, scores);
     }
@@ -180,8 +180,9 @@ export class MultiheadAttention extends Module<
 
   /**
    * The masks as one additive tensor broadcastable to [B, H, L, S] (boolean masks become −Infinity),
-   * or null when there is none. Constant masks are folded into one array; a float attnMask that
-   * requires grad is added as a tensor so its gradient flows.
+   * or null when there is none. It is only as large as the masks need: [1, 1, L, S] for a causal or
+   * [L, S] mask, [B, 1, L, S] with key padding, [B, H, L, S] for a per-head mask. Constant masks are
+   * folded into one array; a float attnMask that requires grad is added as a tensor so its gradient flows.
    */
   private combinedMask(
     B: number,
@@ -193,60 +194,63 @@ export class MultiheadAttention extends Module<
   ): Tensor | null {
     const who = "MultiheadAttention";
     const H = this.numHeads;
-    const total = allocFloat(dtype === "float32" ? "float32" : "float64", B * H * L * S);
-    let any = false;
-    let tracked: Tensor | null = null;
     const { attnMask, keyPaddingMask, isCausal } = opts;
-    if (attnMask !== undefined && attnMask !== null) {
+    if (isCausal !== undefined && isCausal !== true && isCausal !== false)
+      throw new ValueError(`${who}: isCausal must be true or false, got ${String(isCausal)}`);
+    const hasAttn = attnMask !== undefined && attnMask !== null;
+    const hasPadding = keyPaddingMask !== undefined && keyPaddingMask !== null;
+    if (!hasAttn && !hasPadding && isCausal !== true) return null;
+    let perHead = false;
+    if (hasAttn) {
       const ok2 = attnMask.ndim === 2 && attnMask.shape[0] === L && attnMask.shape[1] === S;
-      const ok3 =
+      perHead =
         attnMask.ndim === 3 &&
         attnMask.shape[0] === B * H &&
         attnMask.shape[1] === L &&
         attnMask.shape[2] === S;
-      if (!ok2 && !ok3)
+      if (!ok2 && !perHead)
         throw new ShapeError(
           `${who}: attnMask must be [${L}, ${S}] or [${B * H}, ${L}, ${S}], got ${shapeStr(attnMask.shape)}`,
         );
-      if (attnMask.dtype !== "int32" && attnMask.requiresGrad) {
-        tracked = ok2 ? attnMask : attnMask.reshape([B, H, L, S]);
-      } else {
-        const m = attnMask.data;
-        const isBool = attnMask.dtype === "int32";
-        for (let i = 0; i < total.length; i++) {
-          const src = ok2 ? i % (L * S) : i;
-          total[i] += isBool ? (m[src] !== 0 ? -Infinity : 0) : m[src];
-        }
-      }
-      any = true;
     }
-    if (keyPaddingMask !== undefined && keyPaddingMask !== null) {
+    if (hasPadding) {
       const want = unbatched ? [S] : [B, S];
       if (keyPaddingMask.ndim !== want.length || keyPaddingMask.shape.some((d, i) => d !== want[i]))
         throw new ShapeError(
           `${who}: keyPaddingMask must be ${shapeStr(want)}, got ${shapeStr(keyPaddingMask.shape)}`,
         );
-      const m = keyPaddingMask.data;
-      const isBool = keyPaddingMask.dtype === "int32";
-      for (let i = 0; i < total.length; i++) {
-        const src = Math.floor(i / (H * L * S)) * S + (i % S);
-        total[i] += isBool ? (m[src] !== 0 ? -Infinity : 0) : m[src];
-      }
-      any = true;
     }
-    if (isCausal === true) {
-      for (let i = 0; i < total.length; i++) {
-        const j = i % S;
-        const row = Math.floor(i / S) % L;
-        if (j > row) total[i] = -Infinity;
+    const nb = perHead || hasPadding ? B : 1;
+    const nh = perHead ? H : 1;
+    const total = allocFloat(dtype === "float32" ? "float32" : "float64", nb * nh * L * S);
+    const tracked = hasAttn && attnMask.dtype !== "int32" && attnMask.requiresGrad;
+    const am = hasAttn && !tracked ? attnMask.data : null;
+    const amBool = hasAttn && attnMask.dtype === "int32";
+    const kp = hasPadding ? keyPaddingMask.data : null;
+    const kpBool = hasPadding && keyPaddingMask.dtype === "int32";
+    for (let b = 0, o = 0; b < nb; b++) {
+      for (let h = 0; h < nh; h++) {
+        // a per-head mask is indexed [b·H + h, i, j], which is o itself; a 2-D one [i, j]
+        for (let i = 0; i < L; i++) {
+          for (let j = 0; j < S; j++, o++) {
+            let v = 0;
+            if (am !== null) {
+              const m = am[perHead ? o : i * S + j];
+              v = amBool ? (m !== 0 ? -Infinity : 0) : m;
+            }
+            if (kp !== null) {
+              const m = kp[b * S + j];
+              v += kpBool ? (m !== 0 ? -Infinity : 0) : m;
+            }
+            if (isCausal === true && j > i) v = -Infinity;
+            total[o] = v;
+          }
+        }
       }
-      any = true;
-    } else if (isCausal !== undefined && isCausal !== false) {
-      throw new ValueError(`${who}: isCausal must be true or false, got ${String(isCausal)}`);
     }
-    if (!any) return null;
-    const constant = new Tensor(total, [B, H, L, S]);
-    return tracked === null ? constant : constant.add(tracked);
+    const constant = new Tensor(total, [nb, nh, L, S]);
+    if (!tracked) return constant;
+    return constant.add(perHead ? attnMask.reshape([B, H, L, S]) : attnMask);
   }
 
   override architecture(): Record<string, unknown> {
@@ -263,17 +267,20 @@ export class MultiheadAttention extends Module<
   }
 }
 
-/** A constant [B, H, L, 1] 0/1 tensor marking the query rows whose every key is masked (−Infinity), or null. */
-function fullyMaskedRows(mask: Tensor, shape: number[]): Tensor | null {
-  const [B, H, L, S] = shape;
+/** A constant [b, h, L, 1] 0/1 tensor marking the rows of a [b, h, L, S] mask whose every entry is −Infinity, or null. */
+function fullyMaskedRows(mask: Tensor): Tensor | null {
+  const S = mask.shape[3];
   const m = mask.data;
-  const rows = B * H * L;
+  const rows = mask.size / S;
   let out: Tensor | null = null;
   for (let r = 0; r < rows; r++) {
     let dead = true;
     for (let j = 0; j < S && dead; j++) if (m[r * S + j] !== -Infinity) dead = false;
     if (dead) {
-      out ??= new Tensor(allocFloat(mask.dtype === "float32" ? "float32" : "float64", rows), [B, H, L, 1]);
+      out ??= new Tensor(allocFloat(mask.dtype === "float32" ? "float32" : "float64", rows), [
+        ...mask.shape.slice(0, 3),
+        1,
+      ]);
       out.data[r] = 1;
     }
   }
