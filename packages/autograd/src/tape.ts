@@ -131,7 +131,11 @@ export function scope<T>(label: string, fn: () => T): T {
   return synchronous(value, "scope");
 }
 
-/** Turns anomaly detection on or off: NaN/Inf in any op output or backward cotangent then throws. */
+/**
+ * Turns anomaly detection on or off. Then a NaN in any op output or backward cotangent throws, and so
+ * does ±Infinity when the op made it from finite values (an overflow, log(0), 1/0). An infinity that an
+ * input already held is passed on, not reported: a −∞ attention mask is meant (see checkFinite).
+ */
 export function setAnomalyMode(on: boolean): void {
   state.anomaly = on;
 }
@@ -183,20 +187,45 @@ export function apply<P extends Primitive>(
     }
   }
   if (state.recorders.length > 0) for (const r of state.recorders) r.add(rule.name, params, inputs, out);
-  if (state.anomaly) checkFinite(out, `forward of ${rule.name}`, out._node);
+  if (state.anomaly) checkFinite(out, `forward of ${rule.name}`, out._node, inputs);
   return out;
 }
 
-function checkFinite(t: Tensor, what: string, node: Node | null): void {
+/**
+ * Anomaly check of an op's result. NaN is always an anomaly. ±Infinity is one only when every tensor
+ * the op read (`sources`) is finite, so the op itself overflowed or divided by zero; when a source
+ * already holds an infinity (a −∞ mask, a deliberate +∞ bound) the infinity is data being carried, and
+ * checking each op against its own inputs still catches the op where a wrong infinity first appears.
+ * Sources are scanned only when the result holds an infinity.
+ */
+function checkFinite(t: Tensor, what: string, node: Node | null, sources: readonly Tensor[]): void {
+  const d = t.data;
+  let infinity = -1;
+  for (let i = 0; i < d.length; i++) {
+    const v = d[i];
+    if (v - v === 0) continue; // finite
+    if (Number.isNaN(v)) throw anomaly(t, what, node, i, "");
+    if (infinity < 0) infinity = i;
+  }
+  if (infinity < 0) return;
+  for (const s of sources) if (!allFinite(s)) return;
+  throw anomaly(t, what, node, infinity, " from finite inputs");
+}
+
+function allFinite(t: Tensor): boolean {
   const d = t.data;
   for (let i = 0; i < d.length; i++) {
-    if (!Number.isFinite(d[i])) {
-      const where = node ? ` (f_${node.index})` : "";
-      throw new ValueError(
-        `anomaly: ${what}${where} produced ${d[i]} at flat index ${i} of a tensor of shape ${formatShape(t.shape)}`,
-      );
-    }
+    const v = d[i];
+    if (v - v !== 0) return false;
   }
+  return true;
+}
+
+function anomaly(t: Tensor, what: string, node: Node | null, i: number, why: string): ValueError {
+  const where = node ? ` (f_${node.index})` : "";
+  return new ValueError(
+    `anomaly: ${what}${where} produced ${t.data[i]}${why} at flat index ${i} of a tensor of shape ${formatShape(t.shape)}`,
+  );
 }
 
 // ---- backward ------------------------------------------------------------------------------------
@@ -472,7 +501,8 @@ function runBackward(
           `backward: the vjp of ${node.op} (f_${node.index}) returned a cotangent of shape ${formatShape(gi.shape)} for input ${i} of shape ${formatShape(input.shape)}`,
         );
       }
-      if (state.anomaly) checkFinite(gi, `backward of ${node.op}, cotangent of input ${i},`, node);
+      if (state.anomaly)
+        checkFinite(gi, `backward of ${node.op}, cotangent of input ${i},`, node, [g, ...inputs, output]);
       const gt = gi.dtype === input.dtype ? gi : gi.cast(input.dtype);
       const inNode = input._node;
       if (inNode !== null) {

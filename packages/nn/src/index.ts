@@ -50,7 +50,7 @@ export {
 } from "./losses.js";
 export { type Gradients, NN, type NNOptions } from "./manual.js";
 export { accuracy, countCorrect } from "./metrics.js";
-export { Module, type ModuleMember, Parameter } from "./module.js";
+export { type AnyModule, BufferTensor, Module, type ModuleMember, Parameter } from "./module.js";
 export * from "./optim/index.js";
 export { constantLR, cosineLR, expLR, type Schedule, stepLR, warmup } from "./schedule.js";
 export {

@@ -235,7 +235,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
 }
 
 /**
- * Saves every parameter of `module` (names from namedParameters) to a safetensors file, atomically.
+ * Saves every parameter and buffer of `module` (names from namedState) to a safetensors file, atomically.
  * metadata adds string entries; format, architecture and layout are always tapegrad's.
  */
 export async function saveModel(
@@ -253,9 +253,7 @@ export async function saveModel(
     architecture: JSON.stringify(module.architecture()),
     layout: "W[in,out]",
   };
-  await writeFileAtomic(path, encodeSafetensors(module.namedParameters(), meta), {
-    who: "saveModel",
-  });
+  await writeFileAtomic(path, encodeSafetensors(module.namedState(), meta), { who: "saveModel" });
 }
 
 /** Reads and validates a safetensors file. */

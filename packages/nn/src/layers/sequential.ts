@@ -1,17 +1,23 @@
 import type { Tensor } from "@tapegrad/autograd";
 import { Module, type ModuleMember } from "../module.js";
 
+/**
+ * A module Sequential can hold: forward takes one tensor (further arguments optional, such as
+ * TransformerEncoderLayer's masks) and returns one.
+ */
+export type SequentialLayer = Module<[Tensor, ...never[]], Tensor>;
+
 /** Applies its modules in order; parameters are named by position ("0.weight", "2.bias"). */
 export class Sequential extends Module {
-  readonly layers: Module[];
+  readonly layers: SequentialLayer[];
 
-  constructor(...layers: Module[]) {
+  constructor(...layers: SequentialLayer[]) {
     super();
     this.layers = layers;
   }
 
   /** Appends a module and returns this, for chaining. */
-  add(layer: Module): this {
+  add(layer: SequentialLayer): this {
     this.layers.push(layer);
     return this;
   }
