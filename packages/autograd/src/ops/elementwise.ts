@@ -3,8 +3,9 @@ import { DTypeError } from "../errors.js";
 import { activationGrad, type BinaryOp, binary, select } from "../kernels/binary.js";
 import { type UnaryOp, unary as unaryKernel } from "../kernels/unary.js";
 import { broadcastShapes, formatShape, shapesEqual } from "../shape.js";
-import { apply } from "../tape.js";
+import { apply, recordNonDifferentiable } from "../tape.js";
 import type { Tensor } from "../tensor.js";
+import type { NonDifferentiableOp } from "./non-differentiable.js";
 import type { Primitive, Rule, RuleTable } from "./primitive.js";
 import { checkTensor, coerce, empty, type Operand, requireFloat, scalar, unbroadcast } from "./util.js";
 
@@ -227,7 +228,9 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
 
 function constantBinary(op: BinaryOp, a: Operand, b: Operand): Tensor {
   const [ta, tb] = coerce(a, b, op);
-  return mapBinary(op, ta, tb);
+  const out = mapBinary(op, ta, tb);
+  recordNonDifferentiable(op as NonDifferentiableOp, null, [ta, tb], out);
+  return out;
 }
 
 /** 1 where a > b else 0, in the operands' dtype. Not differentiable. */
@@ -241,5 +244,7 @@ export const notEqual = (a: Operand, b: Operand): Tensor => constantBinary("notE
 /** -1, 0 or 1 by the sign of each element. Not differentiable (its derivative is 0 almost everywhere). */
 export function sign(x: Tensor): Tensor {
   checkTensor(x, "sign");
-  return mapUnary("sign", x);
+  const out = mapUnary("sign", x);
+  recordNonDifferentiable("sign", null, [x], out);
+  return out;
 }

@@ -1,7 +1,7 @@
 import { ShapeError } from "../errors.js";
 import { argReduce, type ReduceOp, reduce as reduceKernel } from "../kernels/reduce.js";
 import { formatShape, normalizeAxes, normalizeAxis, reducedShape, sizeOf } from "../shape.js";
-import { apply } from "../tape.js";
+import { apply, recordNonDifferentiable } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import { where } from "./elementwise.js";
 import type { RuleTable } from "./primitive.js";
@@ -157,6 +157,7 @@ function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Te
     if (x.size === 0) throw noValues();
     const out = empty("int32", []);
     argReduce(op, x.data, 1, x.size, 1, out.data as Int32Array);
+    recordNonDifferentiable(op, { axis: null }, [x], out);
     return out;
   }
   const ax = normalizeAxis(axis, x.ndim, op);
@@ -166,6 +167,7 @@ function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Te
   if (out.size === 0) return out;
   if (x.shape[ax] === 0) throw noValues();
   argReduce(op, x.data, outer, x.shape[ax], inner, out.data as Int32Array);
+  recordNonDifferentiable(op, { axis: ax }, [x], out);
   return out;
 }
 
