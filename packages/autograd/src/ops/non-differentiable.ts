@@ -13,6 +13,8 @@ export interface NonDifferentiableParams {
   equal: null;
   notEqual: null;
   sign: null;
+  /** The same values cut from the graph (softmax's stabilising max). */
+  detach: null;
   /** axis null: over the flattened tensor. */
   argmax: { axis: number | null };
   argmin: { axis: number | null };
