@@ -34,6 +34,11 @@ export interface ExportOptions {
   batchAxis?: number | number[];
   /** The graph's name (default "tapegrad"). */
   graphName?: string;
+  /**
+   * When exporting a function that calls a module (e.g. `(x) => mha.forward(x, x, x)[0]`): the module
+   * whose parameter and buffer paths name the initializers, put in eval mode while recording.
+   */
+  module?: AnyModule;
 }
 
 export type ExportFunction = (...inputs: Tensor[]) => Tensor | readonly Tensor[];
@@ -84,11 +89,11 @@ export function buildOnnxModel(
     return ax as number;
   });
 
-  const module = fnOrModule instanceof Module ? fnOrModule : null;
+  const module = fnOrModule instanceof Module ? fnOrModule : (opts.module ?? null);
   const fn: ExportFunction =
-    module !== null
-      ? (...xs) => (module.forward as (...a: Tensor[]) => Tensor | Tensor[])(...xs)
-      : (fnOrModule as ExportFunction);
+    fnOrModule instanceof Module
+      ? (...xs) => (fnOrModule.forward as (...a: Tensor[]) => Tensor | Tensor[])(...xs)
+      : fnOrModule;
   const stateNames = new Map<Tensor, string>();
   if (module !== null) for (const [name, t] of module.namedState()) stateNames.set(t, name);
 

@@ -1,4 +1,5 @@
 export { type Dim, GraphBuilder } from "./builder.js";
+export { checkModel } from "./checker.js";
 export { buildOnnxModel, type ExportFunction, type ExportOptions, exportOnnx } from "./export.js";
 export {
   type EmitContext,
