@@ -41,7 +41,9 @@ export interface ExportOptions {
   module?: AnyModule;
 }
 
-export type ExportFunction = (...inputs: Tensor[]) => Tensor | readonly Tensor[];
+/** What an exported function may return: a tensor, or arrays (tuples) of them; nulls are left out. */
+export type ExportOutput = Tensor | null | readonly ExportOutput[];
+export type ExportFunction = (...inputs: Tensor[]) => ExportOutput;
 
 const MIN_OPSET = 13;
 const MAX_OPSET = 21;
@@ -92,7 +94,7 @@ export function buildOnnxModel(
   const module = fnOrModule instanceof Module ? fnOrModule : (opts.module ?? null);
   const fn: ExportFunction =
     fnOrModule instanceof Module
-      ? (...xs) => (fnOrModule.forward as (...a: Tensor[]) => Tensor | Tensor[])(...xs)
+      ? (...xs) => (fnOrModule.forward as (...a: Tensor[]) => ExportOutput)(...xs)
       : fnOrModule;
   const stateNames = new Map<Tensor, string>();
   if (module !== null) for (const [name, t] of module.namedState()) stateNames.set(t, name);
@@ -116,6 +118,7 @@ export function buildOnnxModel(
 
 function flattenOutputs(value: unknown): Tensor[] {
   if (value instanceof Tensor) return [value];
+  if (value === null) return [];
   if (Array.isArray(value)) {
     const out: Tensor[] = [];
     for (const v of value) out.push(...flattenOutputs(v));

@@ -1,6 +1,12 @@
 export { type Dim, GraphBuilder } from "./builder.js";
 export { checkModel } from "./checker.js";
-export { buildOnnxModel, type ExportFunction, type ExportOptions, exportOnnx } from "./export.js";
+export {
+  buildOnnxModel,
+  type ExportFunction,
+  type ExportOptions,
+  type ExportOutput,
+  exportOnnx,
+} from "./export.js";
 export {
   type EmitContext,
   type MappingTable,
