@@ -116,6 +116,9 @@ export function buildOnnxModel(
   return new Exporter(first, second, inputs, axes, stateNames, opset, opts).model();
 }
 
+const sameShape = (a: Tensor, b: Tensor): boolean =>
+  a.ndim === b.ndim && a.shape.every((d, k) => d === b.shape[k]);
+
 function flattenOutputs(value: unknown): Tensor[] {
   if (value instanceof Tensor) return [value];
   if (value === null) return [];
@@ -170,6 +173,8 @@ class Exporter {
   /** ONNX value name of each tape node, once emitted. */
   private readonly values = new Map<number, string>();
   private readonly fIndex: number[] = [];
+  /** Leaves that are a graph input (or share its buffer): tape index -> input position. */
+  private readonly inputAliases = new Map<number, number>();
   private readonly inputNames: string[];
   private readonly batchB: [number, number] | null;
 
@@ -242,10 +247,7 @@ class Exporter {
         ? this.leafKinds.get(i)?.kind !== "input"
         : n.inputs.every((j) => this.constant[j]) && this.shapes[i].every(isStatic);
     }
-    for (let k = 0; k < this.exampleInputs.length; k++) {
-      const i = tape.indexOf(this.exampleInputs[k]);
-      if (i >= 0) this.values.set(i, this.inputNames[k]);
-    }
+    for (const [i, k] of this.inputAliases) this.values.set(i, this.inputNames[k]);
     const gemm = this.gemmPairs();
     for (let i = 0; i < nodes.length; i++) {
       if (nodes[i].leaf || this.constant[i] || gemm.fused.has(i)) continue;
@@ -262,15 +264,25 @@ class Exporter {
     for (let i = 0; i < tape.nodes.length; i++) {
       if (!tape.nodes[i].leaf) continue;
       const t = tape.tensor(i);
-      const k = this.exampleInputs.indexOf(t);
+      // An input, or a view of one: grad(f)(x) inside the function differentiates a fresh leaf that
+      // shares x's buffer.
+      const k = this.exampleInputs.findIndex((x) => x === t || (x.data === t.data && sameShape(x, t)));
       if (k >= 0) {
-        if (other !== null && other.tensor(i) !== this.second?.inputs[k])
+        const t2 = other?.tensor(i);
+        const x2 = this.second?.inputs[k];
+        if (
+          t2 !== undefined &&
+          x2 !== undefined &&
+          !(t2 === x2 || (t2.data === x2.data && sameShape(t2, x2)))
+        )
           throw new GraphError(`${WHO}: input ${k} is read at a different place at another batch size`);
+        this.inputAliases.set(i, k);
         this.leafKinds.set(i, { kind: "input", k });
         continue;
       }
       const name = this.stateNames.get(t);
       if (name !== undefined || (t.requiresGrad && this.stateNames.size === 0)) {
+        if (name === undefined && other !== null) this.checkConstant(i, t, other.tensor(i));
         this.leafKinds.set(i, { kind: "state", name: name ?? t.name ?? `param_${i}` });
         continue;
       }
