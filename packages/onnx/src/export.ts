@@ -173,6 +173,7 @@ class Exporter {
   /** ONNX value name of each tape node, once emitted. */
   private readonly values = new Map<number, string>();
   private readonly fIndex: number[] = [];
+  private nextF: number;
   /** Leaves that are a graph input (or share its buffer): tape index -> input position. */
   private readonly inputAliases = new Map<number, number>();
   private readonly inputNames: string[];
@@ -188,6 +189,7 @@ class Exporter {
     private readonly opts: ExportOptions,
   ) {
     this.tape = first.tape;
+    this.nextF = exampleInputs.length;
     const taken = new Set<string>();
     this.inputNames = exampleInputs.map((t, k) => {
       let name = opts.inputNames?.[k] ?? t.name ?? (k === 0 ? "input" : `input_${k}`);
@@ -339,10 +341,15 @@ class Exporter {
     return { fused, bias };
   }
 
+  /**
+   * "scope/f_k_op": k counts the graph's own steps (inputs first, then each emitted tape node, a fused
+   * Gemm once, folded constants not at all), so the article's network reads f_1 = W_1·f_0 + b_1,
+   * f_2 = sigmoid, ... as in its figure. (Errors name the tape's f_i, as the tape's full picture does.)
+   */
   private baseName(i: number, op: string): string {
     const n = this.tape.nodes[i];
     const scope = n.scope.map((s) => s.replace(/\s+/g, "")).join("/");
-    return `${scope === "" ? "" : `${scope}/`}f_${this.fIndex[i]}_${op}`;
+    return `${scope === "" ? "" : `${scope}/`}f_${this.nextF++}_${op}`;
   }
 
   /** The ONNX value of tape node j: emitted already, or a constant materialised as an initializer. */
@@ -360,7 +367,7 @@ class Exporter {
       const fill = this.b.scalar(t.data[0], t.dtype, "fill");
       name = this.b.unique(`${t.name ?? "const"}_filled`);
       this.b.node("Expand", [fill, this.b.shape(this.shapes[j], "fill")], name);
-    } else if (t.size <= 16) name = this.b.constant(t.dtype, t.shape, Array.from(t.data), t.name ?? "const");
+    } else if (t.size <= 16) name = this.b.constant(t.dtype, t.shape, Array.from(t.data), this.foldedName(j));
     else name = this.b.initializer(this.foldedName(j), t.dtype, t.shape, t.data);
     this.values.set(j, name);
     return name;
