@@ -85,7 +85,7 @@ describe("torch layout details", () => {
     const dir = await mkdtemp(join(tmpdir(), "tapegrad-interop-"));
     const path = join(dir, "m.safetensors");
     const m = new Sequential(new Linear(3, 2, { seed: 1 }));
-    m.layers[0].bias!.data.set([0.5, -0.25]);
+    (m.layers[0] as Linear).bias!.data.set([0.5, -0.25]);
     await saveModel(path, m, { layout: "torch", metadata: { note: "kept" } });
     const { tensors, metadata } = await readSafetensors(path);
     expect(tensors["0.weight"].shape).toEqual([2, 3]);
