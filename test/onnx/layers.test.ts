@@ -14,15 +14,19 @@ import {
   Linear,
   LSTM,
   MultiheadAttention,
+  NN,
+  quadratic,
   ReLU,
   RNN,
   Sequential,
   Sigmoid,
   Softplus,
+  sigmoid,
   Tanh,
   TransformerEncoderLayer,
 } from "@tapegrad/nn";
 import { describe, expect, it } from "vitest";
+import { buildNetwork } from "../../packages/cli/src/model-spec.js";
 import { randomInput, roundTrip } from "./harness.js";
 
 const DTYPES: FloatDType[] = ["float32", "float64"];
@@ -49,6 +53,23 @@ function trainStats(bn: BatchNorm1d | BatchNorm2d, shape: number[], dtype: Float
 describe.each(DTYPES)(
   "every layer round-trips through onnxruntime (%s, batch 3 exported, run at 3 and 5)",
   (dtype) => {
+    it("the article's network (NN), small and the CLI's default 784-30-10 sigmoid", async () => {
+      await roundTrip(
+        new NN([3, 4, 2], sigmoid, quadratic, { seed: 1, dtype }),
+        randomInput([3], dtype),
+        dtype,
+      );
+      const cliDefault = buildNetwork({
+        sizes: [784, 30, 10],
+        activation: "sigmoid",
+        loss: "quadratic",
+        init: "normal",
+        dtype,
+        seed: 1,
+      });
+      await roundTrip(cliDefault, randomInput([784], dtype), dtype);
+    });
+
     it("an MLP with every activation (sigmoid, tanh, relu, leakyRelu, softplus, gelu, identity)", async () => {
       const acts = [
         new Sigmoid(),
