@@ -123,16 +123,16 @@ export const elementwiseRules: RuleTable<ElementwisePrimitive> = {
     // d/db a^b = a^b ln a; taken as 0 where a == 0 (as PyTorch does), NaN for negative a.
     (g, a, _b, y) => mul(g, mul(y, log(where(equal(a, 0), scalar(1, a.dtype), a)))),
   ),
-  // Ties split the cotangent evenly between the operands.
+  // Ties split the cotangent evenly; with a NaN operand both sides get all of it (see tieWeight).
   maximum: binaryRule(
     "maximum",
-    (g, a, b) => mul(g, tieWeight(a, b, "greater")),
-    (g, a, b) => mul(g, tieWeight(b, a, "greater")),
+    (g, a, b) => mul(g, tieWeight(a, b, "less")),
+    (g, a, b) => mul(g, tieWeight(b, a, "less")),
   ),
   minimum: binaryRule(
     "minimum",
-    (g, a, b) => mul(g, tieWeight(a, b, "less")),
-    (g, a, b) => mul(g, tieWeight(b, a, "less")),
+    (g, a, b) => mul(g, tieWeight(a, b, "greater")),
+    (g, a, b) => mul(g, tieWeight(b, a, "greater")),
   ),
 
   tanhGrad: gradRule("tanhGrad", (ct, y, g) => mul(mul(ct, g), mul(y, -2))),
@@ -168,12 +168,17 @@ function powBaseGrad(a: Tensor, b: Tensor): Tensor {
   return mul(b, pow(a, sub(safe, 1)));
 }
 
-/** 1 where x wins the comparison against y, ½ on ties, 0 otherwise (a constant mask). */
-function tieWeight(x: Tensor, y: Tensor, wins: "greater" | "less"): Tensor {
-  const win = mapBinary(wins, x, y);
+/**
+ * The share of the cotangent x gets from maximum/minimum(x, y), a constant mask: 0 where x loses
+ * (`loses` is "less" for maximum), ½ on ties, 1 otherwise. Written as 1 − lose − ½·tie, PyTorch's
+ * rule (torch 1.13), so that where either operand is NaN (every comparison false) BOTH operands get the
+ * whole cotangent: the NaN output then carries its gradient to the NaN side instead of silently 0.
+ */
+function tieWeight(x: Tensor, y: Tensor, loses: "greater" | "less"): Tensor {
+  const lose = mapBinary(loses, x, y);
   const tie = mapBinary("equal", x, y);
-  const w = mapBinary("add", win, mapBinary("mul", tie, scalar(0.5, tie.dtype)));
-  return w;
+  const dtype = lose.dtype;
+  return mapBinary("sub", mapBinary("sub", scalar(1, dtype), lose), mapBinary("mul", tie, scalar(0.5, dtype)));
 }
 
 function unaryOp(name: UnaryPrimitive, x: Tensor): Tensor {
