@@ -178,7 +178,11 @@ function tieWeight(x: Tensor, y: Tensor, loses: "greater" | "less"): Tensor {
   const lose = mapBinary(loses, x, y);
   const tie = mapBinary("equal", x, y);
   const dtype = lose.dtype;
-  return mapBinary("sub", mapBinary("sub", scalar(1, dtype), lose), mapBinary("mul", tie, scalar(0.5, dtype)));
+  return mapBinary(
+    "sub",
+    mapBinary("sub", scalar(1, dtype), lose),
+    mapBinary("mul", tie, scalar(0.5, dtype)),
+  );
 }
 
 function unaryOp(name: UnaryPrimitive, x: Tensor): Tensor {
