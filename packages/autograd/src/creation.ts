@@ -1,5 +1,5 @@
 import { allocate, checkDtype, type DType, getDefaultDtype, type TypedArray } from "./dtype.js";
-import { DTypeError, ShapeError, ValueError } from "./errors.js";
+import { AllocationError, DTypeError, ShapeError, ValueError } from "./errors.js";
 import { defaultRng, Rng } from "./random.js";
 import { checkShape, formatShape, sizeOf } from "./shape.js";
 import { Tensor } from "./tensor.js";
@@ -121,7 +121,12 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
 function filled(shape: readonly number[], value: number, opts: TensorOptions, op: string): Tensor {
   const s = checkShape(shape, op);
   const dtype = opts.dtype === undefined ? getDefaultDtype() : checkDtype(opts.dtype, op);
-  const data = allocate(dtype, sizeOf(s));
+  let data: TypedArray;
+  try {
+    data = allocate(dtype, sizeOf(s));
+  } catch (e) {
+    throw e instanceof AllocationError ? e.naming(op, s) : e;
+  }
   if (value !== 0) data.fill(value);
   return finish(new Tensor(data, s), opts);
 }

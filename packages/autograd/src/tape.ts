@@ -1,5 +1,5 @@
 import { allocate } from "./dtype.js";
-import { GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
+import { AllocationError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 import type { TapeNode } from "./graph.js";
 import { Tape } from "./graph-tape.js";
 import { binary } from "./kernels/binary.js";
@@ -164,7 +164,14 @@ export function apply<P extends Primitive>(
   inputs: readonly Tensor[],
   params: PrimitiveParams[P],
 ): Tensor {
-  const out = rule.forward(inputs, params);
+  let out: Tensor;
+  try {
+    out = rule.forward(inputs, params);
+  } catch (e) {
+    // Storage does not know the op: name it here (a composite names the op the user called).
+    if (e instanceof AllocationError) throw e.naming(opLabel(rule, params));
+    throw e;
+  }
   // int32 outputs (casts, custom roundings) are constants: int32 never requires grad.
   if (state.gradEnabled && out.dtype !== "int32") {
     for (let i = 0; i < inputs.length; i++) {
@@ -185,6 +192,10 @@ export function apply<P extends Primitive>(
   if (state.recorders.length > 0) for (const r of state.recorders) r.add(rule.name, params, inputs, out);
   if (state.anomaly) checkFinite(out, `forward of ${rule.name}`, out._node);
   return out;
+}
+
+function opLabel(rule: { readonly name: Primitive }, params: unknown): string {
+  return rule.name === "custom" ? `customOp "${(params as { name: string }).name}"` : rule.name;
 }
 
 function checkFinite(t: Tensor, what: string, node: Node | null): void {

@@ -1,15 +1,15 @@
 import { ValueError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { erf, greater, less, mul, where } from "./elementwise.js";
-import { checkTensor, empty, requireFloat } from "./util.js";
+import { checkTensor, composite, empty, requireFloat } from "./util.js";
 
 /** x for x > 0, alpha·x otherwise. */
-export function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
+export const leakyRelu = composite("leakyRelu", function leakyRelu(x: Tensor, alpha = 0.01): Tensor {
   checkTensor(x, "leakyRelu");
   requireFloat(x, "leakyRelu");
   if (!Number.isFinite(alpha)) throw new ValueError(`leakyRelu: alpha must be a finite number, got ${alpha}`);
   return where(greater(x, 0), x, mul(x, alpha));
-}
+});
 
 /** Beyond these finite inputs GELU is x (Φ(x) rounds to 1, x·φ(x) < 1e-20) or 0 (Φ(x) underflows) in both float dtypes. */
 const GELU_LINEAR_FROM = 10;
@@ -24,7 +24,7 @@ const geluCore = (x: Tensor): Tensor => mul(mul(x, 0.5), erf(mul(x, Math.SQRT1_2
  * the largest float and then meets erf's zero derivative as Inf·0 = NaN (torch's gelu(3e38) is 3e38
  * with gradient 1). ±Infinity keeps the formula's values, as in torch (gelu(-Inf) is NaN there).
  */
-export function gelu(x: Tensor): Tensor {
+export const gelu = composite("gelu", function gelu(x: Tensor): Tensor {
   checkTensor(x, "gelu");
   requireFloat(x, "gelu");
   const d = x.data;
@@ -38,7 +38,7 @@ export function gelu(x: Tensor): Tensor {
   const zero = mask(x, (v) => v < GELU_ZERO_BELOW && v !== Number.NEGATIVE_INFINITY);
   const inside = where(linear, 0, where(zero, 0, x)); // the formula never sees the extremes
   return where(linear, x, where(zero, 0, geluCore(inside)));
-}
+});
 
 /** A constant 0/1 tensor of x's dtype and shape: 1 where `test` holds. */
 function mask(x: Tensor, test: (v: number) => boolean): Tensor {
@@ -48,10 +48,10 @@ function mask(x: Tensor, test: (v: number) => boolean): Tensor {
 }
 
 /** Limits values to [min, max]; the gradient is 1 inside the interval (bounds included) and 0 outside. */
-export function clamp(x: Tensor, min: number, max: number): Tensor {
+export const clamp = composite("clamp", function clamp(x: Tensor, min: number, max: number): Tensor {
   checkTensor(x, "clamp");
   if (Number.isNaN(min) || Number.isNaN(max) || min > max) {
     throw new ValueError(`clamp: expected min <= max, got min ${min} and max ${max}`);
   }
   return where(less(x, min), min, where(greater(x, max), max, x));
-}
+});

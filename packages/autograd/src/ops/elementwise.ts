@@ -6,7 +6,17 @@ import { broadcastShapes, formatShape, shapesEqual } from "../shape.js";
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import type { Primitive, Rule, RuleTable } from "./primitive.js";
-import { checkTensor, coerce, empty, type Operand, requireFloat, scalar, unbroadcast } from "./util.js";
+import {
+  checkTensor,
+  coerce,
+  composite,
+  empty,
+  type Operand,
+  relabelError,
+  requireFloat,
+  scalar,
+  unbroadcast,
+} from "./util.js";
 
 type UnaryPrimitive =
   | "neg"
@@ -192,7 +202,13 @@ function unaryOp(name: UnaryPrimitive, x: Tensor): Tensor {
 }
 
 function binaryOp(name: BinaryPrimitive, a: Operand, b: Operand): Tensor {
-  const [ta, tb] = coerce(a, b, name);
+  let ta: Tensor;
+  let tb: Tensor;
+  try {
+    [ta, tb] = coerce(a, b, name); // may cast float32 to float64: errors there name this op
+  } catch (e) {
+    throw relabelError(e, name);
+  }
   if ((name === "div" || name === "pow") && ta.dtype === "int32") {
     throw new DTypeError(
       `${name}: int32 operands of shapes ${formatShape(ta.shape)} and ${formatShape(tb.shape)} are not supported; cast to a float dtype first`,
@@ -222,7 +238,7 @@ export const maximum = (a: Operand, b: Operand): Tensor => binaryOp("maximum", a
 export const minimum = (a: Operand, b: Operand): Tensor => binaryOp("minimum", a, b);
 
 /** where(cond, a, b): a where cond is nonzero, else b (broadcast). cond gets no gradient. */
-export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+export const where = composite("where", function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   checkTensor(cond, "where", "cond");
   if (typeof a === "number" && typeof b === "number") {
     // Two numbers take cond's float dtype (or the default one), like a number operand takes its tensor's.
@@ -230,7 +246,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   }
   const [ta, tb] = coerce(a, b, "where");
   return apply(elementwiseRules.where, [cond, ta, tb], null);
-}
+});
 
 // ---- non-differentiable elementwise functions: outputs never require grad ----
 

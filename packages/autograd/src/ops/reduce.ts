@@ -5,7 +5,7 @@ import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import { where } from "./elementwise.js";
 import type { RuleTable } from "./primitive.js";
-import { checkTensor, empty, requireFloat, scalar } from "./util.js";
+import { checkTensor, composite, empty, requireFloat, scalar } from "./util.js";
 
 type Axes = number | readonly number[] | undefined | null;
 
@@ -74,7 +74,7 @@ export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   return apply(reduceRules.sum, [x], { axes, keepdims });
 }
 
-export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+export const mean = composite("mean", function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   checkTensor(x, "mean");
   requireFloat(x, "mean");
   const axes = normalizeAxes(axis, x.ndim, "mean");
@@ -87,7 +87,7 @@ export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   // first. Only then, since n divisions round more than one.
   if (!hasInfinity(total) || hasInfinity(x)) return total.div(count);
   return sum(x.div(count), axes, keepdims);
-}
+});
 
 function hasInfinity(t: Tensor): boolean {
   const d = t.data;
@@ -110,14 +110,17 @@ export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  * log Σ exp(x), stable: the max is subtracted first and detached. The detach is exact, since the
  * expression does not depend on the shift, and it makes the gradient softmax(x).
  */
-export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
-  checkTensor(x, "logsumexp");
-  requireFloat(x, "logsumexp");
-  const axes = normalizeAxes(axis, x.ndim, "logsumexp");
-  const m = stableShift(x, axes);
-  const lse = x.sub(m).exp().sum(axes, true).log().add(m);
-  return keepdims ? lse : lse.reshape(reducedShape(x.shape, axes, false));
-}
+export const logsumexp = composite(
+  "logsumexp",
+  function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+    checkTensor(x, "logsumexp");
+    requireFloat(x, "logsumexp");
+    const axes = normalizeAxes(axis, x.ndim, "logsumexp");
+    const m = stableShift(x, axes);
+    const lse = x.sub(m).exp().sum(axes, true).log().add(m);
+    return keepdims ? lse : lse.reshape(reducedShape(x.shape, axes, false));
+  },
+);
 
 /**
  * The detached max over `axes` (kept), or 0 over an empty axis, where the max is undefined but log Σ exp = -Inf.
@@ -144,25 +147,25 @@ function finiteShift(m: Tensor, keepPlusInf: boolean): Tensor {
 }
 
 /** softmax along `axis`: exp(x − max) / Σ exp(x − max). */
-export function softmax(x: Tensor, axis = -1): Tensor {
+export const softmax = composite("softmax", function softmax(x: Tensor, axis = -1): Tensor {
   checkTensor(x, "softmax");
   requireFloat(x, "softmax");
   const ax = normalizeAxis(axis, x.ndim, "softmax");
   const e = x.sub(stableShift(x, [ax], true)).exp();
   return e.div(e.sum(ax, true));
-}
+});
 
 /**
  * log softmax along `axis`: (x − m) − log Σ exp(x − m) with m the detached max. Subtracting the small
  * log-sum from the shifted logits, rather than x − logsumexp(x), keeps float32 accuracy for large logits.
  */
-export function logSoftmax(x: Tensor, axis = -1): Tensor {
+export const logSoftmax = composite("logSoftmax", function logSoftmax(x: Tensor, axis = -1): Tensor {
   checkTensor(x, "logSoftmax");
   requireFloat(x, "logSoftmax");
   const ax = normalizeAxis(axis, x.ndim, "logSoftmax");
   const shifted = x.sub(stableShift(x, [ax], true));
   return shifted.sub(shifted.exp().sum(ax, true).log());
-}
+});
 
 function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Tensor {
   checkTensor(x, op);

@@ -1,4 +1,4 @@
-import { allocate, checkDtype, type DType } from "../dtype.js";
+import { checkDtype, type DType } from "../dtype.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { castInto, copyAxisBlock, expand, permute } from "../kernels/layout.js";
 import {
@@ -13,7 +13,7 @@ import {
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import type { RuleTable } from "./primitive.js";
-import { checkTensor, empty, unbroadcast } from "./util.js";
+import { checkTensor, composite, empty, unbroadcast } from "./util.js";
 
 type ShapePrimitive = "reshape" | "transpose" | "broadcastTo" | "slice" | "pad" | "concat" | "cast";
 
@@ -106,7 +106,7 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
   cast: {
     name: "cast",
     forward: ([x], { dtype }) => {
-      const out = new Tensor(allocate(dtype, x.size), x.shape);
+      const out = empty(dtype, x.shape);
       castInto(x.data, out.data);
       return out;
     },
@@ -177,7 +177,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** Removes `axis` (which must have size 1), or every size-1 axis when omitted. */
-export function squeeze(x: Tensor, axis?: number): Tensor {
+export const squeeze = composite("squeeze", function squeeze(x: Tensor, axis?: number): Tensor {
   checkTensor(x, "squeeze");
   if (axis === undefined)
     return reshape(
@@ -194,16 +194,16 @@ export function squeeze(x: Tensor, axis?: number): Tensor {
     x,
     x.shape.filter((_, i) => i !== ax),
   );
-}
+});
 
 /** Inserts a size-1 axis at `axis` (−1 appends). */
-export function unsqueeze(x: Tensor, axis: number): Tensor {
+export const unsqueeze = composite("unsqueeze", function unsqueeze(x: Tensor, axis: number): Tensor {
   checkTensor(x, "unsqueeze");
   const ax = normalizeAxis(axis, x.ndim + 1, "unsqueeze");
   const shape = x.shape.slice();
   shape.splice(ax, 0, 1);
   return reshape(x, shape);
-}
+});
 
 /** Half-open slice [start, end) along `axis`; negative indices count from the end, bounds are clamped. */
 export function slice(x: Tensor, axis: number, start: number, end?: number): Tensor {
@@ -232,7 +232,7 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
 }
 
 /** Joins tensors along an existing axis; all other dimensions must match. */
-export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+export const concat = composite("concat", function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0)
     throw new ValueError("concat: expected a non-empty array of tensors");
   tensors.forEach((t, i) => {
@@ -255,10 +255,10 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const inputs = tensors.map((t) => (t.dtype === dtype ? t : cast(t, dtype)));
   if (inputs.length === 1) return inputs[0];
   return apply(shapeRules.concat, inputs, { axis: ax });
-}
+});
 
 /** Joins tensors of equal shape along a new axis. */
-export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+export const stack = composite("stack", function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0)
     throw new ValueError("stack: expected a non-empty array of tensors");
   const first = checkTensor(tensors[0], "stack", "tensors[0]");
@@ -275,7 +275,7 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
     tensors.map((t) => unsqueeze(t, ax)),
     ax,
   );
-}
+});
 
 /** Converts to another dtype (differentiable between float dtypes). */
 export function cast(x: Tensor, dtype: DType): Tensor {
