@@ -1,4 +1,4 @@
-import { checkDtype, type DType } from "../dtype.js";
+import { checkDtype, type DType, INT32_MAX, INT32_MIN } from "../dtype.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { castInto, copyAxisBlock, expand, permute } from "../kernels/layout.js";
 import {
@@ -277,11 +277,26 @@ export const stack = composite("stack", function stack(tensors: readonly Tensor[
   );
 });
 
-/** Converts to another dtype (differentiable between float dtypes). */
+/**
+ * Converts to another dtype (differentiable between float dtypes). To int32, a float truncates toward
+ * zero, as torch's .to(torch.int32) does; NaN, ±Infinity and values whose truncation lies outside
+ * [-2^31, 2^31 - 1] are a ValueError (torch gives an unspecified int there, C++ undefined behaviour).
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   checkTensor(x, "cast");
   checkDtype(dtype, "cast");
   if (x.dtype === dtype) return x;
+  if (dtype === "int32") {
+    const d = x.data;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i];
+      if (!(v > INT32_MIN - 1 && v < INT32_MAX + 1)) {
+        throw new ValueError(
+          `cast: the value ${v} at flat index ${i} cannot be converted to int32 (a finite number whose truncation lies in [${INT32_MIN}, ${INT32_MAX}]); tensor of shape ${formatShape(x.shape)}`,
+        );
+      }
+    }
+  }
   return apply(shapeRules.cast, [x], { dtype });
 }
 

@@ -1,4 +1,4 @@
-import { allocate, type DType, promoteTypes } from "../dtype.js";
+import { allocate, type DType, fitsInt32, promoteTypes } from "../dtype.js";
 import { AllocationError, DTypeError, TapegradError } from "../errors.js";
 import { formatShape, type Shape, shapesEqual } from "../shape.js";
 import { Tensor } from "../tensor.js";
@@ -66,9 +66,9 @@ export function checkTensor(x: unknown, op: string, what = "argument"): Tensor {
   throw new DTypeError(`${op}: ${what} must be a Tensor, got ${x === null ? "null" : typeof x}`);
 }
 
-/** A number operand in the dtype of its tensor partner; int32 cannot hold a fraction, so that is an error. */
+/** A number operand in the dtype of its tensor partner; int32 cannot hold a fraction or a number past ±2^31, so that is an error. */
 function numberLike(value: number, t: Tensor, op: string): Tensor {
-  if (t.dtype === "int32" && !Number.isInteger(value)) {
+  if (t.dtype === "int32" && !fitsInt32(value)) {
     throw new DTypeError(
       `${op}: the number ${value} cannot take the int32 dtype of the tensor of shape ${formatShape(t.shape)}; cast the tensor to a float dtype first`,
     );
