@@ -80,6 +80,8 @@ function close(got: number, want: number, dtype: DType, ulps: number): boolean {
  * Where torch itself overflows and tapegrad does not, the expectation is the exact value instead:
  * - float32 sums accumulate in float64 here (torch: float32), so max + max/2 − max is max/2, not Inf;
  * - a mean whose sum overflows is computed as Σ x/n here: mean([max, max]) is max, not Inf;
+ * - at a NaN input, abs′ is NaN (sign(NaN)) and clamp passes the cotangent on (its bounds do not exclude
+ *   NaN), where torch 1.13 gives both a gradient of 0: a silently zero gradient, which issue 9 rules out;
  * - logsumexp's gradient is softmax(x), ½ each for two equal entries; torch computes exp(x − lse) with
  *   lse rounded to x at ±max and so gives 1 each.
  */
@@ -96,6 +98,8 @@ function exactInstead(c: Case): Case {
     const value = round(quarterSum / xs[0].length) * 4;
     if (String(value) !== c.out[0]) return { ...c, out: [String(value)] };
   }
+  if (c.op === "abs" && Number.isNaN(xs[0][0])) return { ...c, grads: [["nan"]] };
+  if (c.op === "clamp" && Number.isNaN(xs[0][0])) return { ...c, grads: [["3.0"]] };
   if (c.op === "logsumexp" && xs[0].length === 2 && xs[0][0] === xs[0][1] && Number.isFinite(xs[0][0])) {
     return { ...c, grads: [["1.5", "1.5"]] };
   }
