@@ -43,7 +43,7 @@ describe("issue 9.6: erf within a stated bound of the exact value (mpmath refere
     });
     const got = erf(new Tensor(xs, [xs.length])).data;
     let worst = { ulps: 0, x: 0 };
-    points.forEach(([x, rounded, residual], i) => {
+    points.forEach(([, rounded, residual], i) => {
       for (const k of [0, 1]) {
         const v = got[2 * i + k];
         expect(Math.sign(v) || 1, `sign at ${xs[2 * i + k]}`).toBe(k === 0 ? 1 : -1);

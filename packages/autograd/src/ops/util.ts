@@ -27,13 +27,15 @@ export function empty(dtype: DType, shape: Shape): Tensor {
  */
 // biome-ignore lint/suspicious/noExplicitAny: any function type, its signature is kept as is
 export function composite<F extends (...args: any[]) => unknown>(name: string, body: F): F {
-  return ((...args: Parameters<F>) => {
+  const wrapped = (...args: Parameters<F>) => {
     try {
       return body(...args);
     } catch (e) {
       throw relabelError(e, name);
     }
-  }) as F;
+  };
+  Object.defineProperty(wrapped, "name", { value: name }); // gelu.name is still "gelu"
+  return wrapped as F;
 }
 
 /** `e` re-labelled with the op the user called (see composite). */
