@@ -155,6 +155,11 @@ export function withAnomalyMode<T>(fn: () => T): T {
 
 // ---- applying primitives -------------------------------------------------------------------------
 
+/** The op name an error from this primitive should carry (a custom op by its own name). */
+function opLabel(rule: { readonly name: Primitive }, params: unknown): string {
+  return rule.name === "custom" ? `customOp "${(params as { name: string }).name}"` : rule.name;
+}
+
 /**
  * Runs a primitive: the forward computes the output with kernels; when recording and any input
  * requires grad, the output gets a node holding the rule's vjp. This is the only place nodes are made.
@@ -192,10 +197,6 @@ export function apply<P extends Primitive>(
   if (state.recorders.length > 0) for (const r of state.recorders) r.add(rule.name, params, inputs, out);
   if (state.anomaly) checkFinite(out, `forward of ${rule.name}`, out._node);
   return out;
-}
-
-function opLabel(rule: { readonly name: Primitive }, params: unknown): string {
-  return rule.name === "custom" ? `customOp "${(params as { name: string }).name}"` : rule.name;
 }
 
 function checkFinite(t: Tensor, what: string, node: Node | null): void {
