@@ -265,6 +265,8 @@ describe("issue 9.12: custom op vjps are checked, errors name the op the user ca
       expect(e).toBeInstanceOf(AllocationError);
       expect(e.name).toBe("AllocationError");
       expect(e.message).toMatch(/^softmax: .*\(raised by \w+ inside softmax\)$/);
+      expect(e.op).toBe("softmax");
+      expect(e.stack?.split("\n")[0]).toBe(`AllocationError: ${e.message}`);
       expect(e.cause).toBeInstanceOf(AllocationError);
       expect((e.cause as Error).message).not.toMatch(/^softmax/);
     } finally {

@@ -51,7 +51,7 @@ export class AllocationError extends ValueError {
       this.bytes,
       this.reason,
     );
-    e.stack = this.stack;
+    e.stack = this.stack?.replace(this.message, e.message);
     return e;
   }
 }

@@ -52,6 +52,8 @@ export function relabelError(e: unknown, name: string): unknown {
   Object.assign(copy, e);
   Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true });
   Object.defineProperty(copy, "cause", { value: e, writable: true, configurable: true });
+  // An AllocationError's `op` field is the op the user called, like its message.
+  if (e instanceof AllocationError) Object.defineProperty(copy, "op", { value: name, enumerable: true });
   copy.stack = e.stack?.replace(e.message, message);
   return copy;
 }
