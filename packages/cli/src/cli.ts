@@ -50,6 +50,14 @@ function dataOptions(cmd: Command, forTraining: boolean): Command {
   return cmd;
 }
 
+/** --output-activation: the last layer's activation, shared by train, gradcheck and graph. */
+function outputActivationOption(): Option {
+  return new Option(
+    "--output-activation <name>",
+    `activation of the output layer: ${ACTIVATIONS.join(", ")} (default: identity for softmaxCrossEntropy, which takes logits; otherwise the --activation, as in the article)`,
+  ).argParser(parseChoice("--output-activation", ACTIVATIONS));
+}
+
 export function buildProgram(io: CliIO): Command {
   const program = new Command("tapegrad");
   program
@@ -81,10 +89,11 @@ export function buildProgram(io: CliIO): Command {
         .default([784, 30, 10], "784,30,10"),
     )
     .addOption(
-      new Option("--activation <name>", `activation after every layer: ${ACTIVATIONS.join(", ")}`)
+      new Option("--activation <name>", `activation of the hidden layers: ${ACTIVATIONS.join(", ")}`)
         .argParser(parseChoice("--activation", ACTIVATIONS))
         .default("sigmoid"),
     )
+    .addOption(outputActivationOption())
     .addOption(
       new Option("--loss <name>", `loss: ${LOSSES.join(", ")}`)
         .argParser(parseChoice("--loss", LOSSES))
@@ -175,10 +184,11 @@ export function buildProgram(io: CliIO): Command {
       new Option("--sizes <list>", "layer sizes").argParser(parseSizes).default([784, 30, 10], "784,30,10"),
     )
     .addOption(
-      new Option("--activation <name>", `activation: ${ACTIVATIONS.join(", ")}`)
+      new Option("--activation <name>", `activation of the hidden layers: ${ACTIVATIONS.join(", ")}`)
         .argParser(parseChoice("--activation", ACTIVATIONS))
         .default("sigmoid"),
     )
+    .addOption(outputActivationOption())
     .addOption(
       new Option("--loss <name>", `loss: ${LOSSES.join(", ")}`)
         .argParser(parseChoice("--loss", LOSSES))
@@ -225,10 +235,11 @@ export function buildProgram(io: CliIO): Command {
         .default([3, 4, 2], "3,4,2"),
     )
     .addOption(
-      new Option("--activation <name>", `activation: ${ACTIVATIONS.join(", ")}`)
+      new Option("--activation <name>", `activation of the hidden layers: ${ACTIVATIONS.join(", ")}`)
         .argParser(parseChoice("--activation", ACTIVATIONS))
         .default("sigmoid"),
     )
+    .addOption(outputActivationOption())
     .addOption(
       new Option("--loss <name>", `loss: ${LOSSES.join(", ")}`)
         .argParser(parseChoice("--loss", LOSSES))

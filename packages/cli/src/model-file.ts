@@ -1,11 +1,12 @@
 import { readFile } from "node:fs/promises";
-import { decodeSafetensors, NN } from "@tapegrad/nn";
+import { decodeSafetensors } from "@tapegrad/nn";
 import type { DataSpec } from "./data/source.js";
 import { activationByName, lossByName } from "./model-spec.js";
+import { LayeredNN } from "./network.js";
 import { UsageError } from "./util/errors.js";
 
 export interface LoadedModel {
-  net: NN;
+  net: LayeredNN;
   dtype: "float32" | "float64";
   data: DataSpec | undefined;
   training: Record<string, unknown>;
@@ -31,6 +32,8 @@ export async function loadNetwork(path: string): Promise<LoadedModel> {
         type?: string;
         sizes?: number[];
         activation?: string;
+        /** Since issue 9: older files apply the activation on every layer, the output too. */
+        outputActivation?: string;
         loss?: string;
         init?: "normal" | "nielsen" | "xavier" | "he";
       }
@@ -42,7 +45,9 @@ export async function loadNetwork(path: string): Promise<LoadedModel> {
   }
   const first = Object.values(tensors)[0];
   const dtype = first?.dtype === "float64" ? "float64" : "float32";
-  const net = new NN(arch.sizes, activationByName(arch.activation ?? ""), lossByName(arch.loss ?? ""), {
+  const activation = activationByName(arch.activation ?? "");
+  const output = arch.outputActivation === undefined ? activation : activationByName(arch.outputActivation);
+  const net = new LayeredNN(arch.sizes, activation, output, lossByName(arch.loss ?? ""), {
     dtype,
     init: arch.init,
     seed: 0,

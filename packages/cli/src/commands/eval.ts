@@ -2,6 +2,7 @@ import { evaluate } from "@tapegrad/nn";
 import { type DataFlags, loadData } from "../data/load.js";
 import { type CliIO, line } from "../io.js";
 import { loadNetwork } from "../model-file.js";
+import { describeActivations } from "../model-spec.js";
 import { UsageError } from "../util/errors.js";
 import { formatTable } from "../util/table.js";
 
@@ -47,7 +48,7 @@ export async function evalCommand(flags: EvalFlags, io: CliIO): Promise<void> {
   }
   line(
     io.stdout,
-    `model ${flags.model}: [${net.sizes.join(", ")}] ${net.activation.name}, ${net.loss.name} loss, ${model.dtype}`,
+    `model ${flags.model}: [${net.sizes.join(", ")}] ${describeActivations({ activation: net.activation.name, outputActivation: net.outputActivation.name, loss: net.loss.name })}, ${net.loss.name} loss, ${model.dtype}`,
   );
   line(io.stdout, `data: ${data.description}: ${data.test.count} test examples`);
   line(

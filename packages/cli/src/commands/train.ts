@@ -4,7 +4,7 @@ import { evaluate, fit, saveModel } from "@tapegrad/nn";
 import { type DataFlags, loadData } from "../data/load.js";
 import type { LoadedData } from "../data/source.js";
 import { type CliIO, line } from "../io.js";
-import { buildNetwork } from "../model-spec.js";
+import { buildNetwork, defaultOutputActivation, describeActivations } from "../model-spec.js";
 import { buildOptimizer } from "../optimizer.js";
 import {
   type ActivationName,
@@ -24,6 +24,7 @@ import { ProgressBar } from "../util/progress.js";
 export interface TrainFlags extends DataFlags {
   sizes: number[];
   activation: ActivationName;
+  outputActivation?: ActivationName;
   loss: LossName;
   init: InitName;
   optimizer: OptimizerName;
@@ -91,8 +92,10 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       `--batch-size ${flags.batchSize}: larger than the ${data.train.count} training examples`,
     );
   }
+  const outputActivation = (flags.outputActivation ??
+    defaultOutputActivation(flags.loss, flags.activation)) as ActivationName;
   const outDir = await makeRunDir(flags.out);
-  const net = buildNetwork({ ...flags, sizes });
+  const net = buildNetwork({ ...flags, sizes, outputActivation });
   const loss = net.loss;
   const stepsPerEpoch = Math.ceil(data.train.count / flags.batchSize);
   const optimizer = buildOptimizer(net, flags, stepsPerEpoch);
@@ -100,7 +103,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     if (!flags.quiet) line(io.stdout, text);
   };
   say(
-    `training [${sizes.join(", ")}] ${flags.activation}, ${flags.loss} loss, init ${flags.init}, ${flags.optimizer} lr ${flags.lr}` +
+    `training [${sizes.join(", ")}] ${describeActivations({ ...flags, outputActivation })}, ${flags.loss} loss, init ${flags.init}, ${flags.optimizer} lr ${flags.lr}` +
       `${flags.schedule.kind === "none" ? "" : ` (${formatSchedule(flags.schedule)})`}, batch ${flags.batchSize}, ` +
       `${flags.epochs} epoch${flags.epochs === 1 ? "" : "s"}, seed ${flags.seed}, ${flags.dtype}, gradients from ${flags.backprop === "tape" ? "the tape" : "hand-derived deltas"}`,
   );
@@ -174,6 +177,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     flags: {
       sizes,
       activation: flags.activation,
+      outputActivation,
       loss: flags.loss,
       init: flags.init,
       optimizer: flags.optimizer,
