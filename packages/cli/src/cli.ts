@@ -142,7 +142,7 @@ export function buildProgram(io: CliIO): Command {
         .default(30),
     )
     .addOption(
-      new Option("--seed <n>", "seed for initial weights and shuffling").argParser(parseSeed).default(1),
+      new Option("--seed <n>", "seed for weights and shuffling").argParser(parseSeed).default(1),
     )
     .addOption(
       new Option("--dtype <type>", "float32 or float64")
@@ -157,7 +157,8 @@ export function buildProgram(io: CliIO): Command {
         .argParser(parseChoice("--backprop", BACKPROPS))
         .default("tape"),
     )
-    .option("--out <dir>", "output folder (default: runs/<timestamp>/)")
+    .option("--out <dir>", "output folder (default: runs/<timestamp>/); must be empty or new unless --force")
+    .option("--force", "write into a non-empty --out folder, replacing an earlier run's files")
     .addOption(
       new Option("--limit <n>", "train on the first N training examples only").argParser(
         parsePositiveInt("--limit"),
@@ -229,10 +230,10 @@ export function buildProgram(io: CliIO): Command {
     .addOption(
       new Option(
         "--sizes <list>",
-        "layer sizes (the default is a small 3-layer example, f_0 ... f_5 as in the article)",
+        "layer sizes (default: the article's network, f_0 ... f_5 as in the README)",
       )
         .argParser(parseSizes)
-        .default([3, 4, 2], "3,4,2"),
+        .default([784, 30, 10], "784,30,10"),
     )
     .addOption(
       new Option("--activation <name>", `activation of the hidden layers: ${ACTIVATIONS.join(", ")}`)
@@ -246,7 +247,7 @@ export function buildProgram(io: CliIO): Command {
         .default("l2"),
     )
     .addOption(
-      new Option("--batch-size <n>", "rows of X").argParser(parsePositiveInt("--batch-size")).default(1),
+      new Option("--batch-size <n>", "rows of X").argParser(parsePositiveInt("--batch-size")).default(10),
     )
     .option("--out <dir>", "output folder", "runs/graph")
     .option("--name <base>", "file name stem", "graph")

@@ -34,6 +34,10 @@ export async function evalCommand(flags: EvalFlags, io: CliIO): Promise<void> {
   }
   const classification = data.task === "classification";
   const result = evaluate(net, data.test, { loss: net.loss, metrics: classification ? ["accuracy"] : [] });
+  const confusion =
+    flags.confusion && classification && data.test.labels
+      ? confusionMatrix(net.forwardPass(data.test.x).data, data.test.labels, data.outputs)
+      : undefined;
   if (flags.json) {
     line(
       io.stdout,
@@ -42,6 +46,7 @@ export async function evalCommand(flags: EvalFlags, io: CliIO): Promise<void> {
         examples: data.test.count,
         loss: result.loss,
         accuracy: result.accuracy,
+        confusion,
       }),
     );
     return;
@@ -55,9 +60,8 @@ export async function evalCommand(flags: EvalFlags, io: CliIO): Promise<void> {
     io.stdout,
     `test loss ${result.loss.toFixed(4)}${classification ? `  test accuracy ${(100 * (result.accuracy ?? Number.NaN)).toFixed(2)}%` : ""}`,
   );
-  if (flags.confusion && classification && data.test.labels) {
-    const output = net.forwardPass(data.test.x).data;
-    const m = confusionMatrix(output, data.test.labels, data.outputs);
+  if (confusion) {
+    const m = confusion;
     line(io.stdout);
     line(io.stdout, "confusion matrix (rows: true class, columns: predicted class)");
     line(

@@ -38,6 +38,8 @@ export interface TrainFlags extends DataFlags {
   dtype: FloatDTypeName;
   backprop: BackpropName;
   out?: string;
+  /** Write into a non-empty --out folder. */
+  force?: boolean;
   progress: boolean;
   quiet?: boolean;
   /** Set by the caller when --sizes was given explicitly (CSV picks its own sizes otherwise). */
@@ -94,7 +96,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
   }
   const outputActivation = (flags.outputActivation ??
     defaultOutputActivation(flags.loss, flags.activation)) as ActivationName;
-  const outDir = await makeRunDir(flags.out);
+  const outDir = await makeRunDir(flags.out, new Date(), flags.force);
   const net = buildNetwork({ ...flags, sizes, outputActivation });
   const loss = net.loss;
   const stepsPerEpoch = Math.ceil(data.train.count / flags.batchSize);
@@ -182,7 +184,10 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       init: flags.init,
       optimizer: flags.optimizer,
       lr: flags.lr,
-      momentum: flags.momentum,
+      // Only the optimisers that use a momentum get one recorded (plain SGD and Adam have none).
+      ...(flags.optimizer === "momentum" || flags.optimizer === "nesterov"
+        ? { momentum: flags.momentum }
+        : {}),
       weightDecay: flags.weightDecay ?? (flags.optimizer === "adamw" ? 0.01 : 0),
       schedule: formatSchedule(flags.schedule),
       batchSize: flags.batchSize,
