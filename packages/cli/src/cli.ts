@@ -141,9 +141,7 @@ export function buildProgram(io: CliIO): Command {
         .argParser(parsePositiveInt("--epochs"))
         .default(30),
     )
-    .addOption(
-      new Option("--seed <n>", "seed for weights and shuffling").argParser(parseSeed).default(1),
-    )
+    .addOption(new Option("--seed <n>", "seed for weights and shuffling").argParser(parseSeed).default(1))
     .addOption(
       new Option("--dtype <type>", "float32 or float64")
         .argParser(parseChoice("--dtype", DTYPES))

@@ -18,7 +18,7 @@ import {
 } from "../options.js";
 import { makeRunDir } from "../run-dir.js";
 import { type EpochRecord, type RunHistory, writeRunOutputs } from "../run-outputs.js";
-import { UsageError } from "../util/errors.js";
+import { Interrupted, UsageError } from "../util/errors.js";
 import { ProgressBar } from "../util/progress.js";
 
 export interface TrainFlags extends DataFlags {
@@ -72,6 +72,9 @@ export function checkSizes(
   return sizes;
 }
 
+/** Thrown from fit's callbacks to leave the batch loop when Ctrl-C was pressed. */
+class StopTraining extends Error {}
+
 function pct(v: number): string {
   return `${(100 * v).toFixed(2)}%`;
 }
@@ -118,6 +121,10 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     stepsPerEpoch,
   );
   const metrics: "accuracy"[] = classification ? ["accuracy"] : [];
+  // Ctrl-C: the flag is checked after every batch; the weights of the last finished epoch are kept aside so
+  // that an epoch cut short is not what gets saved.
+  const stopRequested = () => io.interrupt !== undefined && Atomics.load(io.interrupt, 0) !== 0;
+  let finishedState: ReturnType<typeof net.stateDict> | undefined;
   const started = performance.now();
   const training = fit(
     net,
@@ -133,6 +140,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       validation: { x: data.test.x, y: data.test.y },
       metrics,
       onBatch: (info) => {
+        if (stopRequested()) throw new StopTraining();
         bar.update(info.batch, `epoch ${info.epoch}/${flags.epochs}`, `loss ${info.loss.toFixed(4)}`);
       },
       onEpoch: (info) => {
@@ -160,19 +168,33 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
             `train: the training loss became ${record.loss} in epoch ${record.epoch} (lr ${record.lr}); try a smaller --lr or another --init`,
           );
         }
+        if (io.interrupt) finishedState = net.stateDict();
+        if (stopRequested() && record.epoch < flags.epochs) throw new StopTraining();
       },
     },
   );
+  let stopped = false;
   try {
     await training;
   } catch (error) {
     bar.clear();
-    // Leave nothing behind for a run that produced nothing: remove the folder if it is still empty.
-    await rmdir(outDir).catch(() => undefined);
-    throw error;
+    if (error instanceof StopTraining && epochs.length > 0 && finishedState) {
+      net.loadStateDict(finishedState);
+      stopped = true;
+    } else {
+      // Leave nothing behind for a run that produced nothing: remove the folder if it is still empty.
+      await rmdir(outDir).catch(() => undefined);
+      if (error instanceof StopTraining)
+        throw new Interrupted("interrupted before the first epoch finished; nothing written");
+      throw error;
+    }
   }
   const totalSeconds = (performance.now() - started) / 1000;
-  const final = evaluate(net, data.test, { loss, metrics });
+  const lastEpoch = epochs[epochs.length - 1];
+  // Stopped: the last finished epoch was scored on the test set with these very weights; no need to wait.
+  const final = stopped
+    ? { loss: lastEpoch.testLoss, accuracy: lastEpoch.testAccuracy }
+    : evaluate(net, data.test, { loss, metrics });
   const trainSeconds = epochs.reduce((a, e) => a + e.seconds, 0);
   const run: RunHistory = {
     command: "tapegrad train",
@@ -202,7 +224,17 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     secondsPerEpoch: trainSeconds / epochs.length,
     totalSeconds,
   };
+  if (stopped) run.interrupted = { finishedEpochs: epochs.length, epochs: flags.epochs };
   const files = await writeRunOutputs(outDir, run, async (path, metadata) => saveModel(path, net, metadata));
+  if (stopped) {
+    const n = epochs.length;
+    const score = classification
+      ? `test accuracy ${pct(lastEpoch.testAccuracy ?? Number.NaN)}`
+      : `test loss ${lastEpoch.testLoss.toFixed(4)}`;
+    throw new Interrupted(
+      `interrupted: kept the ${n} finished epoch${n === 1 ? "" : "s"} of ${flags.epochs} in ${outDir}/ (${files.join(", ")}), ${score}`,
+    );
+  }
   const best = classification
     ? epochs.reduce((b, e) => ((e.testAccuracy ?? 0) > (b.testAccuracy ?? 0) ? e : b), epochs[0])
     : undefined;
