@@ -120,7 +120,12 @@ describe("item 15: Ctrl-C during training", () => {
     const out = join(dir, "early");
     const code = await run(["train", ...MANY_EPOCHS, "--out", out], {
       stdout: { write: () => true },
-      stderr: { write: (s: string) => ((stderr += s), true) },
+      stderr: {
+        write: (s: string) => {
+          stderr += s;
+          return true;
+        },
+      },
       interrupt: stop,
     });
     expect(code).toBe(130);

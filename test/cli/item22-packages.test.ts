@@ -34,7 +34,7 @@ function targets(exportsMap: unknown): string[] {
 
 /** The fenced blocks of a Markdown text in a given language. */
 function blocks(markdown: string, lang: string): string[] {
-  return [...markdown.matchAll(new RegExp("```" + lang + "\\n([\\s\\S]*?)```", "g"))].map((m) => m[1]);
+  return [...markdown.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, "g"))].map((m) => m[1]);
 }
 
 const pnpmVersion = spawnSync("pnpm", ["--version"], { encoding: "utf8" });
