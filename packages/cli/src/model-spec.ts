@@ -33,7 +33,7 @@ export interface NetworkSpec {
  * The output layer's activation when --output-activation is not given: softmaxCrossEntropy takes logits, so
  * `identity`; every other loss keeps the hidden activation on the output, as the article's network does.
  */
-export function defaultOutputActivation(loss: string, activation: string): string {
+export function defaultOutputActivation<A extends string>(loss: string, activation: A): A | "identity" {
   return loss === "softmaxCrossEntropy" ? "identity" : activation;
 }
 

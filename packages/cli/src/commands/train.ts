@@ -97,8 +97,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       `--batch-size ${flags.batchSize}: larger than the ${data.train.count} training examples`,
     );
   }
-  const outputActivation = (flags.outputActivation ??
-    defaultOutputActivation(flags.loss, flags.activation)) as ActivationName;
+  const outputActivation = flags.outputActivation ?? defaultOutputActivation(flags.loss, flags.activation);
   const outDir = await makeRunDir(flags.out, new Date(), flags.force);
   const net = buildNetwork({ ...flags, sizes, outputActivation });
   const loss = net.loss;
