@@ -31,13 +31,15 @@ function defaultOut(model: string, format: ExportFormat): string {
 export async function exportCommand(flags: ExportFlags, io: CliIO): Promise<void> {
   const { net, dtype } = await loadNetwork(flags.model);
   const out = flags.out ?? defaultOut(flags.model, flags.format);
-  const arch = `[${net.sizes.join(", ")}] ${net.activation.name}, ${dtype}`;
+  const output = net.outputActivation === net.activation ? "" : ` (output ${net.outputActivation.name})`;
+  const arch = `[${net.sizes.join(", ")}] ${net.activation.name}${output}, ${dtype}`;
   if (flags.format === "torch") {
     await saveModel(out, net, { layout: "torch" });
     line(io.stdout, `wrote ${out}: PyTorch state_dict layout for ${arch}`);
-    const layers = net.sizes
-      .slice(1)
-      .map((n, l) => `nn.Linear(${net.sizes[l]}, ${n}), <${net.activation.name}>`);
+    const layers = net.sizes.slice(1).map((n, l) => {
+      const act = l === net.sizes.length - 2 ? net.outputActivation : net.activation;
+      return `nn.Linear(${net.sizes[l]}, ${n}), <${act.name}>`;
+    });
     line(io.stdout, `torch: nn.Sequential(${layers.join(", ")}).load_state_dict(tensors)`);
     return;
   }
