@@ -1,5 +1,5 @@
 import { customOp, GraphError, randn, type Tensor, tensor, ValueError } from "@tapegrad/autograd";
-import { Linear, NN, quadratic, Sequential, Sigmoid, sigmoid } from "@tapegrad/nn";
+import { BatchNorm1d, BatchNorm2d, Linear, NN, quadratic, Sequential, Sigmoid, sigmoid } from "@tapegrad/nn";
 import { buildOnnxModel, checkModel, exportOnnx, type ModelProto, onnx } from "@tapegrad/onnx";
 import { describe, expect, it } from "vitest";
 import { runOnnx } from "./ort.js";
@@ -43,6 +43,24 @@ describe("exportOnnx: names", () => {
     expect(inits[0].dims!.map(Number)).toEqual([3, 5]);
     expect(model.graph!.node!.map((n) => n.opType)).toEqual(["MatMul", "Identity"]);
   });
+});
+
+describe("exportOnnx: BatchNorm in eval is one BatchNormalization node", () => {
+  for (const dtype of ["float32", "float64"] as const) {
+    it(`${dtype}: BatchNorm1d and BatchNorm2d inside a Sequential, torch's buffer names as initializers`, () => {
+      const m = new Sequential(new Linear(3, 4, { seed: 1, dtype }), new BatchNorm1d(4, { dtype }));
+      const g = buildOnnxModel(m, [randn([5, 3], { seed: 2, dtype })]).graph!;
+      expect(g.node!.map((n) => n.opType)).toEqual(["Gemm", "BatchNormalization", "Identity"]);
+      const bn = g.node![1];
+      const varName = dtype === "float32" ? "1.running_var" : "1.running_var.add_eps";
+      expect(bn.input!.slice(1)).toEqual(["1.weight", "1.bias", "1.running_mean", varName]);
+      const eps = bn.attribute!.find((a) => a.name === "epsilon")!.f;
+      expect(eps).toBeCloseTo(dtype === "float32" ? 1e-5 : 0, 12);
+      const conv = buildOnnxModel(new BatchNorm2d(3, { dtype }), [randn([2, 3, 4, 4], { seed: 3, dtype })])
+        .graph!;
+      expect(conv.node!.map((n) => n.opType)).toEqual(["BatchNormalization", "Identity"]);
+    });
+  }
 });
 
 describe("exportOnnx: errors", () => {

@@ -96,6 +96,11 @@ const schemas: Record<string, OpSchema> = {
   TopK: { inputs: [2, 2], outputs: [2, 2], attrs: { axis: A.INT, largest: A.INT, sorted: A.INT } },
   ArgMax: { inputs: [1, 1], attrs: { axis: A.INT, keepdims: A.INT, select_last_index: A.INT } },
   ArgMin: { inputs: [1, 1], attrs: { axis: A.INT, keepdims: A.INT, select_last_index: A.INT } },
+  BatchNormalization: {
+    inputs: [5, 5],
+    outputs: [1, 3],
+    attrs: { epsilon: A.FLOAT, momentum: A.FLOAT, training_mode: A.INT },
+  },
   Conv: {
     inputs: [2, 3],
     attrs: {

@@ -251,10 +251,13 @@ class Exporter {
     }
     for (const [i, k] of this.inputAliases) this.values.set(i, this.inputNames[k]);
     const gemm = this.gemmPairs();
+    const norms = this.batchNorms(gemm.fused);
     for (let i = 0; i < nodes.length; i++) {
-      if (nodes[i].leaf || this.constant[i] || gemm.fused.has(i)) continue;
+      if (nodes[i].leaf || this.constant[i] || gemm.fused.has(i) || norms.fused.has(i)) continue;
       const pair = gemm.bias.get(i);
+      const bn = norms.at.get(i);
       if (pair !== undefined) this.emitGemm(pair, i);
+      else if (bn !== undefined) this.emitBatchNorm(bn, i);
       else this.emit(i);
     }
     return this.assemble();
@@ -346,6 +349,104 @@ class Exporter {
    * Gemm once, folded constants not at all), so the article's network reads f_1 = W_1·f_0 + b_1,
    * f_2 = sigmoid, ... as in its figure. (Errors name the tape's f_i, as the tape's full picture does.)
    */
+  private usesOf(): Map<number, number[]> {
+    const uses = new Map<number, number[]>();
+    for (const n of this.tape.nodes) for (const j of n.inputs) uses.set(j, [...(uses.get(j) ?? []), n.index]);
+    return uses;
+  }
+
+  private primitiveAt(i: number): string | null {
+    const op = this.tape.op(i);
+    return op.kind === "primitive" ? op.primitive : null;
+  }
+
+  /** The leaf under a chain of reshapes (BatchNorm reshapes its [C] vectors to [1, C, 1, ...]). */
+  private reshapedLeaf(i: number): number | null {
+    let j = i;
+    while (this.primitiveAt(j) === "reshape") j = this.tape.nodes[j].inputs[0];
+    return this.tape.nodes[j].leaf ? j : null;
+  }
+
+  /**
+   * BatchNorm in eval mode, recorded as ((x − mean) / √(var + eps))·weight + bias with every operand a
+   * per-channel parameter or buffer: one BatchNormalization node. float32 passes running_var and eps
+   * as they are; float64 passes the folded var + eps with epsilon 0, since an ONNX float attribute is
+   * 32-bit and eps rounded to float32 would move a float64 result by up to 1e-10 of small variances.
+   */
+  private batchNorms(taken: ReadonlySet<number>): {
+    fused: Set<number>;
+    at: Map<
+      number,
+      { x: number; mean: number; std: number; variance: number; eps: number; weight: number; bias: number }
+    >;
+  } {
+    const nodes = this.tape.nodes;
+    const uses = this.usesOf();
+    const outputs = new Set(this.first.outputs.map((t) => this.tape.indexOf(t)));
+    const only = (i: number, prim: string): number | null => {
+      const u = uses.get(i) ?? [];
+      if (u.length !== 1 || outputs.has(i) || this.primitiveAt(u[0]) !== prim) return null;
+      return nodes[u[0]].inputs[0] === i ? u[0] : null;
+    };
+    const fused = new Set<number>();
+    const at = new Map();
+    for (let i = 0; i < nodes.length; i++) {
+      if (this.primitiveAt(i) !== "sub" || this.constant[i] || taken.has(i)) continue;
+      const [x, m] = nodes[i].inputs;
+      const rank = this.shapes[x].length;
+      const c = nodes[x].shape[1];
+      const channel = (j: number): boolean =>
+        this.constant[j] &&
+        nodes[j].shape.length === rank &&
+        nodes[j].shape.every((d, k) => d === (k === 1 ? c : 1));
+      const d = only(i, "div");
+      const u = d === null ? null : only(d, "mul");
+      const a = u === null ? null : only(u, "add");
+      if (rank < 2 || d === null || u === null || a === null) continue;
+      const std = nodes[d].inputs[1];
+      const w = nodes[u].inputs[1];
+      const b = nodes[a].inputs[1];
+      if (![m, std, w, b].every(channel) || this.primitiveAt(std) !== "sqrt") continue;
+      const sum = nodes[std].inputs[0];
+      if (this.primitiveAt(sum) !== "add") continue;
+      const [vr, e] = nodes[sum].inputs;
+      const leaves = [m, vr, w, b].map((j) => this.reshapedLeaf(j));
+      if (leaves.some((l) => l === null || nodes[l].shape.length !== 1 || nodes[l].shape[0] !== c)) continue;
+      if (!nodes[e].leaf || this.tape.tensor(e).size !== 1) continue;
+      const [mean, variance, weight, bias] = leaves as number[];
+      for (const j of [i, d, u]) fused.add(j);
+      at.set(a, { x, mean, std: sum, variance, eps: e, weight, bias });
+    }
+    return { fused, at };
+  }
+
+  private emitBatchNorm(
+    bn: { x: number; mean: number; std: number; variance: number; eps: number; weight: number; bias: number },
+    out: number,
+  ): void {
+    const { b } = this;
+    const float64 = this.tape.nodes[out].dtype === "float64";
+    // the [C] vector of var + eps, folded in float64 exactly as tapegrad added them
+    const folded = (): string => {
+      const t = this.tape.tensor(bn.std);
+      return b.initializer(`${this.foldedName(bn.variance)}.add_eps`, t.dtype, [t.size], t.data);
+    };
+    const base = b.unique(this.baseName(out, "batchnorm"));
+    b.node(
+      "BatchNormalization",
+      [
+        this.value(bn.x),
+        this.value(bn.weight),
+        this.value(bn.bias),
+        this.value(bn.mean),
+        float64 ? folded() : this.value(bn.variance),
+      ],
+      base,
+      { epsilon: { float: float64 ? 0 : this.tape.tensor(bn.eps).data[0] } },
+    );
+    this.values.set(out, base);
+  }
+
   private baseName(i: number, op: string): string {
     const n = this.tape.nodes[i];
     const scope = n.scope.map((s) => s.replace(/\s+/g, "")).join("/");
