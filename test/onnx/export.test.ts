@@ -1,5 +1,16 @@
 import { customOp, GraphError, randn, type Tensor, tensor, ValueError } from "@tapegrad/autograd";
-import { BatchNorm1d, BatchNorm2d, Linear, NN, quadratic, Sequential, Sigmoid, sigmoid } from "@tapegrad/nn";
+import {
+  BatchNorm1d,
+  BatchNorm2d,
+  LayerNorm,
+  Linear,
+  NN,
+  quadratic,
+  Sequential,
+  Sigmoid,
+  sigmoid,
+  TransformerEncoderLayer,
+} from "@tapegrad/nn";
 import { buildOnnxModel, checkModel, exportOnnx, type ModelProto, onnx } from "@tapegrad/onnx";
 import { describe, expect, it } from "vitest";
 import { runOnnx } from "./ort.js";
@@ -61,6 +72,25 @@ describe("exportOnnx: BatchNorm in eval is one BatchNormalization node", () => {
       expect(conv.node!.map((n) => n.opType)).toEqual(["BatchNormalization", "Identity"]);
     });
   }
+});
+
+describe("exportOnnx: LayerNorm is one LayerNormalization node when its eps fits the float attribute", () => {
+  it("float32 (and float64 with eps = 2^-16); float64 with eps = 1e-5 keeps the exact elementwise form", () => {
+    const ops = (m: LayerNorm | TransformerEncoderLayer, dtype: "float32" | "float64"): string[] =>
+      buildOnnxModel(m, [randn([2, 3, 8], { seed: 1, dtype })]).graph!.node!.map((n) => n.opType ?? "");
+    expect(ops(new LayerNorm([8]), "float32")).toEqual(["LayerNormalization", "Identity"]);
+    expect(ops(new LayerNorm([3, 8], { elementwiseAffine: false }), "float32")).toEqual([
+      "LayerNormalization",
+      "Identity",
+    ]);
+    expect(ops(new LayerNorm([8], { dtype: "float64", eps: 2 ** -16 }), "float64")).toEqual([
+      "LayerNormalization",
+      "Identity",
+    ]);
+    expect(ops(new LayerNorm([8], { dtype: "float64" }), "float64")).not.toContain("LayerNormalization");
+    const layer = new TransformerEncoderLayer(8, 2, { dimFeedforward: 16, seed: 1 });
+    expect(ops(layer, "float32").filter((op) => op === "LayerNormalization")).toHaveLength(2);
+  });
 });
 
 describe("exportOnnx: errors", () => {

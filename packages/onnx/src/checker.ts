@@ -101,6 +101,12 @@ const schemas: Record<string, OpSchema> = {
     outputs: [1, 3],
     attrs: { epsilon: A.FLOAT, momentum: A.FLOAT, training_mode: A.INT },
   },
+  LayerNormalization: {
+    inputs: [2, 3],
+    outputs: [1, 3],
+    attrs: { axis: A.INT, epsilon: A.FLOAT, stash_type: A.INT },
+    since: 17,
+  },
   Conv: {
     inputs: [2, 3],
     attrs: {

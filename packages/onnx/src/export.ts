@@ -252,12 +252,16 @@ class Exporter {
     for (const [i, k] of this.inputAliases) this.values.set(i, this.inputNames[k]);
     const gemm = this.gemmPairs();
     const norms = this.batchNorms(gemm.fused);
+    const layerNorms = this.layerNorms(new Set([...gemm.fused, ...norms.fused]));
+    const skip = (i: number): boolean => gemm.fused.has(i) || norms.fused.has(i) || layerNorms.fused.has(i);
     for (let i = 0; i < nodes.length; i++) {
-      if (nodes[i].leaf || this.constant[i] || gemm.fused.has(i) || norms.fused.has(i)) continue;
+      if (nodes[i].leaf || this.constant[i] || skip(i)) continue;
       const pair = gemm.bias.get(i);
       const bn = norms.at.get(i);
+      const ln = layerNorms.at.get(i);
       if (pair !== undefined) this.emitGemm(pair, i);
       else if (bn !== undefined) this.emitBatchNorm(bn, i);
+      else if (ln !== undefined) this.emitLayerNorm(ln, i);
       else this.emit(i);
     }
     return this.assemble();
@@ -418,6 +422,124 @@ class Exporter {
       at.set(a, { x, mean, std: sum, variance, eps: e, weight, bias });
     }
     return { fused, at };
+  }
+
+  /** A constant scalar leaf's value, or null. */
+  private scalarLeaf(i: number): number | null {
+    const n = this.tape.nodes[i];
+    return n.leaf && this.constant[i] && this.tape.tensor(i).size === 1 ? this.tape.tensor(i).data[0] : null;
+  }
+
+  /**
+   * LayerNorm, recorded as the two-pass normalisation over the last k axes, (x − mean)/√(var + eps),
+   * then ·weight + bias: one LayerNormalization node (opset 17). Used when eps is exact as the 32-bit
+   * float that ONNX's epsilon attribute holds (always in float32 models); otherwise the elementwise form
+   * stays, exact in float64.
+   */
+  private layerNorms(taken: ReadonlySet<number>): {
+    fused: Set<number>;
+    at: Map<number, { x: number; axis: number; eps: number; weight: number | null; bias: number | null }>;
+  } {
+    const nodes = this.tape.nodes;
+    const uses = this.usesOf();
+    const outputs = new Set(this.first.outputs.map((t) => this.tape.indexOf(t)));
+    const fused = new Set<number>();
+    const at = new Map();
+    if (this.opset < 17) return { fused, at };
+    const single = (i: number): number | null => {
+      const u = uses.get(i) ?? [];
+      return u.length === 1 && !outputs.has(i) ? u[0] : null;
+    };
+    const sumParams = (i: number): { axes: number[]; keepdims: boolean } | null => {
+      const op = this.tape.op(i);
+      return op.kind === "primitive" && op.primitive === "sum" ? op.params : null;
+    };
+    for (let i = 0; i < nodes.length; i++) {
+      if (this.primitiveAt(i) !== "sub" || this.constant[i] || taken.has(i)) continue;
+      const [x, mean] = nodes[i].inputs;
+      const rank = nodes[x].shape.length;
+      // mean = sum(x, last k axes, keepdims) / count
+      if (this.primitiveAt(mean) !== "div") continue;
+      const [s1, n1] = nodes[mean].inputs;
+      const p1 = sumParams(s1);
+      if (p1 === null || !p1.keepdims || nodes[s1].inputs[0] !== x || p1.axes.length === 0) continue;
+      if (single(s1) !== mean || single(mean) !== i) continue;
+      const axes = [...p1.axes].sort((a, b) => a - b);
+      const k = axes.length;
+      if (!axes.every((a, j) => a === rank - k + j)) continue;
+      const count = axes.reduce((acc, a) => acc * nodes[x].shape[a], 1);
+      if (this.scalarLeaf(n1) !== count) continue;
+      // var = sum(square(x − mean), same axes) / count; d = (x − mean) / sqrt(var + eps)
+      const u = uses.get(i) ?? [];
+      if (u.length !== 2 || outputs.has(i)) continue;
+      const sq = u.find((j) => this.primitiveAt(j) === "square");
+      const d = u.find((j) => this.primitiveAt(j) === "div" && nodes[j].inputs[0] === i);
+      if (sq === undefined || d === undefined) continue;
+      const s2 = single(sq);
+      const p2 = s2 === null ? null : sumParams(s2);
+      if (s2 === null || p2 === null || !p2.keepdims || p2.axes.join() !== p1.axes.join()) continue;
+      const v = single(s2);
+      if (v === null || this.primitiveAt(v) !== "div" || this.scalarLeaf(nodes[v].inputs[1]) !== count)
+        continue;
+      const ve = single(v);
+      if (ve === null || this.primitiveAt(ve) !== "add") continue;
+      const eps = this.scalarLeaf(nodes[ve].inputs[1]);
+      const sd = single(ve);
+      if (eps === null || sd === null || this.primitiveAt(sd) !== "sqrt" || nodes[d].inputs[1] !== sd)
+        continue;
+      if (nodes[x].dtype !== "float32" && Math.fround(eps) !== eps) continue;
+      // optional affine: ·weight + bias, both of the normalized shape
+      const tail = nodes[x].shape.slice(rank - k);
+      const affine = (j: number): boolean =>
+        this.constant[j] && nodes[j].shape.length === k && nodes[j].shape.every((dim, a) => dim === tail[a]);
+      let end = d;
+      let weight: number | null = null;
+      let bias: number | null = null;
+      const m = single(d);
+      if (
+        m !== null &&
+        this.primitiveAt(m) === "mul" &&
+        nodes[m].inputs[0] === d &&
+        affine(nodes[m].inputs[1])
+      ) {
+        const a = single(m);
+        if (
+          a !== null &&
+          this.primitiveAt(a) === "add" &&
+          nodes[a].inputs[0] === m &&
+          affine(nodes[a].inputs[1])
+        ) {
+          weight = nodes[m].inputs[1];
+          bias = nodes[a].inputs[1];
+          fused.add(d);
+          fused.add(m);
+          end = a;
+        }
+      }
+      for (const j of [i, mean, s1, sq, s2, v, ve, sd]) if (!this.constant[j]) fused.add(j);
+      at.set(end, { x, axis: rank - k, eps: nodes[ve].inputs[1], weight, bias });
+    }
+    return { fused, at };
+  }
+
+  private emitLayerNorm(
+    ln: { x: number; axis: number; eps: number; weight: number | null; bias: number | null },
+    out: number,
+  ): void {
+    const { b } = this;
+    const x = this.tape.nodes[ln.x];
+    const tail = x.shape.slice(ln.axis);
+    const size = tail.reduce((p, q) => p * q, 1);
+    const scale =
+      ln.weight !== null ? this.value(ln.weight) : b.constant(x.dtype, tail, new Array(size).fill(1), "ones");
+    const inputs = [this.value(ln.x), scale];
+    if (ln.bias !== null) inputs.push(this.value(ln.bias));
+    const base = b.unique(this.baseName(out, "layernorm"));
+    b.node("LayerNormalization", inputs, base, {
+      axis: ln.axis,
+      epsilon: { float: this.tape.tensor(ln.eps).data[0] },
+    });
+    this.values.set(out, base);
   }
 
   private emitBatchNorm(
