@@ -1,4 +1,4 @@
-import { type FloatDType, Tensor } from "@tapegrad/autograd";
+import { type FloatDType, randn, Tensor } from "@tapegrad/autograd";
 import {
   BatchNorm1d,
   BatchNorm2d,
@@ -157,6 +157,11 @@ describe.each(DTYPES)(
       await roundTrip(new RNN(3, 4, opts), randomInput([5, 3], dtype), dtype);
       await roundTrip(new GRU(3, 4, opts), randomInput([5, 3], dtype), dtype);
       await roundTrip(new LSTM(3, 4, opts), randomInput([5, 3], dtype), dtype);
+    });
+
+    it("sequence-first layers: the batch on axis 1 (batchAxis: 1)", async () => {
+      const gru = new GRU(3, 4, { dtype, seed: 9, batchFirst: false });
+      await roundTrip(gru, (b, s) => [randn([5, b, 3], { seed: s, dtype })], dtype, { batchAxis: 1 });
     });
 
     it("a fixed batch (dynamicBatch: false) keeps the example's batch size in the graph", async () => {
