@@ -66,7 +66,9 @@ describe("playground in headless Chromium", () => {
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM)) {
-      throw new Error(`no Chromium at ${CHROMIUM}: install it with apt-get install -y chromium (or set CHROMIUM_PATH)`);
+      throw new Error(
+        `no Chromium at ${CHROMIUM}: install it with apt-get install -y chromium (or set CHROMIUM_PATH)`,
+      );
     }
     ensureBuilt();
     mkdirSync(shots, { recursive: true });
@@ -95,9 +97,15 @@ describe("playground in headless Chromium", () => {
 
   it("loads the digits and draws the article's f_i graph from the tape", async () => {
     await page.locator("#run:not([disabled])").waitFor({ timeout: 60_000 });
-    const nodes = await page.locator(".card").evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset.node));
-    expect(nodes.sort()).toEqual(["W_1", "W_2", "X", "Y", "b_1", "b_2", "f_1", "f_2", "f_3", "f_4", "f_5"].sort());
-    await expect.poll(() => page.locator("#message").textContent()).toContain("8,000 training and 2,000 test digits");
+    const nodes = await page
+      .locator(".card")
+      .evaluateAll((cards) => cards.map((c) => (c as HTMLElement).dataset.node));
+    expect(nodes.sort()).toEqual(
+      ["W_1", "W_2", "X", "Y", "b_1", "b_2", "f_1", "f_2", "f_3", "f_4", "f_5"].sort(),
+    );
+    await expect
+      .poll(() => page.locator("#message").textContent())
+      .toContain("8,000 training and 2,000 test digits");
   });
 
   it("trains one epoch in the worker to above 80% test accuracy, tape and deltas agreeing below 1e-4", async () => {
@@ -117,7 +125,9 @@ describe("playground in headless Chromium", () => {
       join(shots, "timing.json"),
       `${JSON.stringify({ browserSecondsPerEpoch: seconds, testAccuracy: accuracy, tapeVsDeltas: diff }, null, 2)}\n`,
     );
-    console.log(`playground: 1 epoch in ${seconds.toFixed(2)} s in Chromium, test accuracy ${(100 * accuracy).toFixed(1)}%, tape vs deltas ${diff.toExponential(2)}`);
+    console.log(
+      `playground: 1 epoch in ${seconds.toFixed(2)} s in Chromium, test accuracy ${(100 * accuracy).toFixed(1)}%, tape vs deltas ${diff.toExponential(2)}`,
+    );
     await page.screenshot({ path: join(shots, "trained-1280.png"), fullPage: true });
   }, 240_000);
 
@@ -129,7 +139,9 @@ describe("playground in headless Chromium", () => {
     expect(await page.locator("#detail-body .summary").count()).toBe(2);
     await page.click('.card[data-node="W_1"]');
     expect(await page.locator("#detail-body .formula .delta").textContent()).toContain("∂L/∂W1 = f0ᵀ · δ1");
-    const tiles = await page.locator("#detail-heat canvas").evaluate((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+    const tiles = await page
+      .locator("#detail-heat canvas")
+      .evaluate((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
     expect(tiles).toEqual([298, 88]); // 30 units as 28×28 tiles, 10 per row, 2 px apart
     await page.screenshot({ path: join(shots, "node-W1.png"), fullPage: true });
   });
@@ -140,7 +152,9 @@ describe("playground in headless Chromium", () => {
     await page.locator('.card.active[data-node="f_5"]').waitFor({ timeout: 10_000 });
     await page.locator('.card.active[data-node="f_1"]').waitFor({ timeout: 15_000 });
     await page.screenshot({ path: join(shots, "backward-step.png") });
-    await expect.poll(() => page.locator("#backward-caption").textContent(), { timeout: 15_000 }).toContain("Backward pass done");
+    await expect
+      .poll(() => page.locator("#backward-caption").textContent(), { timeout: 15_000 })
+      .toContain("Backward pass done");
   }, 40_000);
 
   it("predicts a digit drawn on the canvas and draws its saliency map", async () => {
@@ -154,7 +168,9 @@ describe("playground in headless Chromium", () => {
     await page.mouse.move(x, b.y + b.height * 0.15, { steps: 4 });
     await page.mouse.move(x, b.y + b.height * 0.85, { steps: 20 });
     await page.mouse.up();
-    await expect.poll(() => page.locator("#prediction").getAttribute("data-value"), { timeout: 10_000 }).toMatch(/^[0-9]$/);
+    await expect
+      .poll(() => page.locator("#prediction").getAttribute("data-value"), { timeout: 10_000 })
+      .toMatch(/^[0-9]$/);
     expect(await page.locator("#prob-bars li").count()).toBe(10);
     const predicted = await page.locator("#prediction").getAttribute("data-value");
     console.log(`playground: the drawn "1" was read as ${predicted}`);

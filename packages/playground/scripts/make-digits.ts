@@ -45,7 +45,9 @@ async function main(): Promise<void> {
   const tmp = `${target}.${process.pid}.tmp`;
   await writeFile(tmp, bytes);
   await rename(tmp, target);
-  console.log(`wrote ${target}: ${split.train.count} train + ${split.test.count} test digits, ${bytes.length} bytes`);
+  console.log(
+    `wrote ${target}: ${split.train.count} train + ${split.test.count} test digits, ${bytes.length} bytes`,
+  );
 }
 
 main().catch((error: unknown) => {

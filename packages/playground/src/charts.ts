@@ -13,7 +13,12 @@ export interface Box {
 }
 
 /** Maps data points into the box (y up) and returns an SVG path "M x y L x y ...", skipping non-finite points. */
-export function linePath(points: readonly Point[], x: [number, number], y: [number, number], box: Box): string {
+export function linePath(
+  points: readonly Point[],
+  x: [number, number],
+  y: [number, number],
+  box: Box,
+): string {
   const sx = x[1] > x[0] ? box.width / (x[1] - x[0]) : 0;
   const sy = y[1] > y[0] ? box.height / (y[1] - y[0]) : 0;
   let d = "";
@@ -51,9 +56,13 @@ export function ticks(lo: number, hi: number, count = 4): number[] {
   if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return [lo];
   const raw = (hi - lo) / Math.max(1, count);
   const pow = 10 ** Math.floor(Math.log10(raw));
-  const step = [1, 2, 5, 10].map((m) => m * pow).find((s) => s >= raw) ?? 10 * pow;
+  // The round step nearest to the raw one (in ratio): rounding up to the next one could leave a single tick.
+  const step = [1, 2, 5, 10]
+    .map((m) => m * pow)
+    .reduce((best, s) => (Math.abs(Math.log(s / raw)) < Math.abs(Math.log(best / raw)) ? s : best));
   const out: number[] = [];
-  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step) out.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(lo / step) * step; v <= hi + step * 1e-9; v += step)
+    out.push(Number(v.toPrecision(12)));
   return out;
 }
 

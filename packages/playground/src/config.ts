@@ -58,12 +58,17 @@ export function parseSizes(text: string): number[] {
   if (sizes.length < 2 || sizes.some((n) => !Number.isInteger(n) || n < 1)) {
     throw new Error(`layer sizes "${text}": expected whole numbers separated by commas, e.g. 784, 30, 10`);
   }
-  if (sizes[0] !== INPUTS) throw new Error(`layer sizes: the first must be ${INPUTS} (28×28 pixels), got ${sizes[0]}`);
+  if (sizes[0] !== INPUTS)
+    throw new Error(`layer sizes: the first must be ${INPUTS} (28×28 pixels), got ${sizes[0]}`);
   if (sizes[sizes.length - 1] !== CLASSES)
-    throw new Error(`layer sizes: the last must be ${CLASSES} (one per digit), got ${sizes[sizes.length - 1]}`);
-  if (sizes.length - 1 > MAX_LAYERS) throw new Error(`layer sizes: at most ${MAX_LAYERS} layers, got ${sizes.length - 1}`);
+    throw new Error(
+      `layer sizes: the last must be ${CLASSES} (one per digit), got ${sizes[sizes.length - 1]}`,
+    );
+  if (sizes.length - 1 > MAX_LAYERS)
+    throw new Error(`layer sizes: at most ${MAX_LAYERS} layers, got ${sizes.length - 1}`);
   const wide = sizes.slice(1, -1).find((n) => n > MAX_WIDTH);
-  if (wide !== undefined) throw new Error(`layer sizes: hidden layers hold at most ${MAX_WIDTH} units, got ${wide}`);
+  if (wide !== undefined)
+    throw new Error(`layer sizes: hidden layers hold at most ${MAX_WIDTH} units, got ${wide}`);
   return sizes;
 }
 
@@ -80,7 +85,8 @@ export function checkConfig(c: unknown): TrainConfig {
   if (!Array.isArray(o.sizes)) throw new Error("config.sizes: expected an array of layer sizes");
   const sizes = parseSizes(o.sizes.join(","));
   const lr = o.lr;
-  if (typeof lr !== "number" || !(lr > 0 && lr <= 100)) throw new Error(`config.lr: expected a number in (0, 100], got ${String(lr)}`);
+  if (typeof lr !== "number" || !(lr > 0 && lr <= 100))
+    throw new Error(`config.lr: expected a number in (0, 100], got ${String(lr)}`);
   const batchSize = o.batchSize;
   if (typeof batchSize !== "number" || !Number.isInteger(batchSize) || batchSize < 1 || batchSize > 1000)
     throw new Error(`config.batchSize: expected a whole number 1..1000, got ${String(batchSize)}`);

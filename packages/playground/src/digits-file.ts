@@ -60,7 +60,8 @@ export function encodeDigits(file: DigitsFile): Uint8Array {
 
 /** Reads the file; the sets are views into `bytes` (no copy). */
 export function decodeDigits(bytes: Uint8Array): DigitsFile {
-  if (bytes.length < HEADER_BYTES) throw new Error(`digits file: ${bytes.length} bytes, too short for a header`);
+  if (bytes.length < HEADER_BYTES)
+    throw new Error(`digits file: ${bytes.length} bytes, too short for a header`);
   const magic = String.fromCharCode(bytes[0], bytes[1], bytes[2], bytes[3]);
   if (magic !== DIGITS_MAGIC) throw new Error(`digits file: magic "${magic}", expected "${DIGITS_MAGIC}"`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -89,6 +90,10 @@ export function decodeDigits(bytes: Uint8Array): DigitsFile {
       labels: labels.subarray(0, trainCount),
       pixels: pixels.subarray(0, trainCount * size),
     },
-    test: { count: testCount, labels: labels.subarray(trainCount), pixels: pixels.subarray(trainCount * size) },
+    test: {
+      count: testCount,
+      labels: labels.subarray(trainCount),
+      pixels: pixels.subarray(trainCount * size),
+    },
   };
 }

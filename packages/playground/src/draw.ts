@@ -30,7 +30,12 @@ export function heatmap(
 }
 
 /** W [in, out] with in = 784: one 28×28 tile per unit (column), laid out `perRow` tiles wide. */
-export function weightTiles(canvas: HTMLCanvasElement, w: ArrayLike<number>, inputs: number, units: number): void {
+export function weightTiles(
+  canvas: HTMLCanvasElement,
+  w: ArrayLike<number>,
+  inputs: number,
+  units: number,
+): void {
   const side = 28;
   const gap = 2;
   const perRow = Math.min(units, 10);
@@ -61,7 +66,12 @@ export function weightTiles(canvas: HTMLCanvasElement, w: ArrayLike<number>, inp
 }
 
 /** A small bar histogram at the canvas's CSS size (sharp on high-DPI screens). */
-export function histogramChart(canvas: HTMLCanvasElement, values: ArrayLike<number>, colour: string, bins = 24): void {
+export function histogramChart(
+  canvas: HTMLCanvasElement,
+  values: ArrayLike<number>,
+  colour: string,
+  bins = 24,
+): void {
   const dpr = globalThis.devicePixelRatio || 1;
   const w = Math.max(1, Math.round((canvas.clientWidth || 120) * dpr));
   const h = Math.max(1, Math.round((canvas.clientHeight || 22) * dpr));

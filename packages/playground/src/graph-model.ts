@@ -48,16 +48,18 @@ export function buildGraph(tape: readonly TapeNode[], inputName = "X"): GraphMod
     if (t.leaf) {
       if (t.name === undefined) continue;
       const kind: NodeKind = t.name === inputName ? "input" : t.requiresGrad ? "param" : "target";
-      const node = byId.get(t.name) ?? add({
-        id: t.name,
-        label: kind === "input" ? "f_0" : t.name,
-        title: t.name,
-        kind,
-        f: kind === "input" ? 0 : undefined,
-        shape: [...t.shape],
-        ops: [],
-        inputs: [],
-      });
+      const node =
+        byId.get(t.name) ??
+        add({
+          id: t.name,
+          label: kind === "input" ? "f_0" : t.name,
+          title: t.name,
+          kind,
+          f: kind === "input" ? 0 : undefined,
+          shape: [...t.shape],
+          ops: [],
+          inputs: [],
+        });
       owner.set(t.index, node.id);
       continue;
     }

@@ -200,7 +200,12 @@ function renderGraph(model: GraphModel): void {
       const path = document.createElementNS(SVG_NS, "path");
       path.setAttribute("marker-end", "url(#arrow)");
       svg.append(path);
-      edges.push({ from: i, to: id, path, kind: from.kind === "param" ? "param" : from.kind === "target" ? "target" : "chain" });
+      edges.push({
+        from: i,
+        to: id,
+        path,
+        kind: from.kind === "param" ? "param" : from.kind === "target" ? "target" : "chain",
+      });
     }
   }
   svg.insertAdjacentHTML(
@@ -261,7 +266,8 @@ function updateGraph(snap: Snapshot): void {
     if (heat) {
       const [rows, cols] = t.shape.length === 2 ? t.shape : [1, t.shape[0] ?? 1];
       // W is drawn units × inputs (transposed) so a wide card shows it; X and Y row by row.
-      if (card.classList.contains("param")) heatmap(heat, transpose(t.value, rows, cols), cols, rows, "signed");
+      if (card.classList.contains("param"))
+        heatmap(heat, transpose(t.value, rows, cols), cols, rows, "signed");
       else if (card.classList.contains("input")) digitStrip(heat, t.value, Math.min(rows, 4));
       else heatmap(heat, t.value, rows, cols, "signed", 1);
     }
@@ -289,7 +295,7 @@ function markSelected(): void {
 function summaryBlock(title: string, cls: "v" | "c", values: ArrayLike<number>): string {
   const s = summarize(values);
   const row = (k: string, v: number) => `<dt>${k}</dt><dd>${formatNumber(v)}</dd>`;
-  return `<div class="summary"><h3 class="${cls}">${title}</h3><dl>${row("mean", s.mean)}${row("std", s.std)}${row("min", s.min)}${row("max", s.max)}${row("norm", s.norm)}</dl><canvas class="hist" data-detail-hist="${cls}" aria-hidden="true"></canvas></div>`;
+  return `<div class="summary"><h3 class="${cls}">${mathToHtml(title)}</h3><dl>${row("mean", s.mean)}${row("std", s.std)}${row("min", s.min)}${row("max", s.max)}${row("norm", s.norm)}</dl><canvas class="hist" data-detail-hist="${cls}" aria-hidden="true"></canvas></div>`;
 }
 
 function renderDetail(): void {
@@ -304,7 +310,12 @@ function renderDetail(): void {
   const t = snapshot?.nodes[node.id];
   const label = node.kind === "input" ? "f_0 = X" : node.label;
   $("detail-title").innerHTML = `Node ${mathToHtml(label)}`;
-  const ops = node.ops.length > 0 ? `tape: ${node.ops.join(", ")}` : node.kind === "param" ? "a parameter (leaf)" : "a leaf";
+  const ops =
+    node.ops.length > 0
+      ? `tape: ${node.ops.join(", ")}`
+      : node.kind === "param"
+        ? "a parameter (leaf)"
+        : "a leaf";
   body.innerHTML = `
     <div class="detail-head"><span class="label">${mathToHtml(label)}</span><span>${mathToHtml(node.title)}</span>
       <span class="muted">${shapeText(t?.shape ?? node.shape)} float32</span></div>
@@ -344,11 +355,13 @@ function renderDetail(): void {
         heatmap(c, t.value, rows, cols, "signed"),
       );
       if (t.cotangent && t.cotangent.length === rows * cols)
-        add(`∂L/∂${label.split(" ")[0]}, ${rows} × ${cols}`, (c) => heatmap(c, t.cotangent as Float32Array, rows, cols, "signed"));
+        add(`∂L/∂${label.split(" ")[0]}, ${rows} × ${cols}`, (c) =>
+          heatmap(c, t.cotangent as Float32Array, rows, cols, "signed"),
+        );
     }
     for (const c of heat.querySelectorAll("canvas")) {
       // Whole pixels per cell, the map at most ~560 px wide and 200 px high; narrower screens shrink it.
-      const cell = Math.max(1, Math.min(14, Math.floor(560 / c.width), Math.floor(200 / c.height)));
+      const cell = Math.max(1, Math.min(14, Math.floor(600 / c.width), Math.floor(200 / c.height)));
       c.style.width = `${c.width * cell}px`;
       c.style.aspectRatio = `${c.width} / ${c.height}`;
       c.style.height = "auto";
@@ -361,7 +374,8 @@ function digitStrip(canvas: HTMLCanvasElement, x: ArrayLike<number>, count: numb
   const values = new Float32Array(SIDE * (SIDE * n + n - 1));
   const width = SIDE * n + n - 1;
   for (let k = 0; k < n; k++)
-    for (let p = 0; p < SIDE * SIDE; p++) values[Math.floor(p / SIDE) * width + k * (SIDE + 1) + (p % SIDE)] = x[k * 784 + p];
+    for (let p = 0; p < SIDE * SIDE; p++)
+      values[Math.floor(p / SIDE) * width + k * (SIDE + 1) + (p % SIDE)] = x[k * 784 + p];
   heatmap(canvas, values, SIDE, width, "ink");
 }
 
@@ -444,7 +458,10 @@ function chart(
   // Losses fall over orders of magnitude: plot log10 so the later epochs are not a flat line.
   const series =
     axis === "log"
-      ? input.map((s) => ({ ...s, points: s.points.filter((p) => p.y > 0).map((p) => ({ x: p.x, y: Math.log10(p.y) })) }))
+      ? input.map((s) => ({
+          ...s,
+          points: s.points.filter((p) => p.y > 0).map((p) => ({ x: p.x, y: Math.log10(p.y) })),
+        }))
       : input;
   const percent = axis === "percent";
   const all = series.flatMap((s) => s.points);
@@ -459,12 +476,14 @@ function chart(
     if (y < yr[0] || y > yr[1]) continue;
     html += `<line class="grid" x1="${box.left}" x2="${box.left + box.width}" y1="${sy(y)}" y2="${sy(y)}"/><text x="${box.left - 4}" y="${sy(y) + 3}" text-anchor="end">${percent ? `${Math.round(y * 100)}%` : formatNumber(axis === "log" ? 10 ** y : y)}</text>`;
   }
-  for (const x of xt) html += `<text x="${sx(x)}" y="${box.top + box.height + 14}" text-anchor="middle">${formatNumber(x)}</text>`;
+  for (const x of xt)
+    html += `<text x="${sx(x)}" y="${box.top + box.height + 14}" text-anchor="middle">${formatNumber(x)}</text>`;
   html += `<text x="${box.left + box.width}" y="${box.top + box.height + 26}" text-anchor="end">epochs</text>`;
   html += `<line class="axis" x1="${box.left}" x2="${box.left + box.width}" y1="${box.top + box.height}" y2="${box.top + box.height}"/>`;
   for (const s of series) {
     html += `<path class="${s.cls}" d="${linePath(downsample(s.points, 400), xr, yr, box)}"/>`;
-    if (s.dots) for (const p of s.points) html += `<circle class="${s.cls}" cx="${sx(p.x)}" cy="${sy(p.y)}" r="2.2"/>`;
+    if (s.dots)
+      for (const p of s.points) html += `<circle class="${s.cls}" cx="${sx(p.x)}" cy="${sy(p.y)}" r="2.2"/>`;
   }
   svg.innerHTML = html;
 }
@@ -482,7 +501,12 @@ function renderCharts(): void {
     { points: testLoss, cls: "test" },
   ]);
   const lo = Math.min(0.5, ...testAcc.map((p) => p.y));
-  chart("acc-chart", [{ points: testAcc, cls: "acc", dots: testAcc.length < 40 }], [Math.floor(lo * 10) / 10, 1], "percent");
+  chart(
+    "acc-chart",
+    [{ points: testAcc, cls: "acc", dots: testAcc.length < 40 }],
+    [Math.floor(lo * 10) / 10, 1],
+    "percent",
+  );
 }
 
 // ---------------------------------------------------------------- drawing pad
@@ -506,7 +530,10 @@ let drawing = false;
 let last: { x: number; y: number } | null = null;
 function padPoint(e: PointerEvent): { x: number; y: number } {
   const r = pad.getBoundingClientRect();
-  return { x: ((e.clientX - r.left) / r.width) * pad.width, y: ((e.clientY - r.top) / r.height) * pad.height };
+  return {
+    x: ((e.clientX - r.left) / r.width) * pad.width,
+    y: ((e.clientY - r.top) / r.height) * pad.height,
+  };
 }
 pad.addEventListener("pointerdown", (e) => {
   drawing = true;
@@ -550,7 +577,12 @@ function predict(): void {
   send({ type: "predict", id: ++predictId, pixels: Float32Array.from(x) });
 }
 
-function renderPrediction(p: { id: number; probs: number[]; predicted: number; saliency: Float32Array }): void {
+function renderPrediction(p: {
+  id: number;
+  probs: number[];
+  predicted: number;
+  saliency: Float32Array;
+}): void {
   if (p.id !== predictId) return;
   const out = $("prediction");
   $("draw-hint").hidden = true;

@@ -28,7 +28,10 @@ export function grayFromRgba(rgba: ArrayLike<number>, width: number, height: num
 }
 
 /** The smallest rectangle holding every value above `threshold`, or null when there is none. */
-export function inkBounds(img: Gray, threshold = 0.05): { x0: number; y0: number; x1: number; y1: number } | null {
+export function inkBounds(
+  img: Gray,
+  threshold = 0.05,
+): { x0: number; y0: number; x1: number; y1: number } | null {
   let x0 = img.width;
   let y0 = img.height;
   let x1 = -1;

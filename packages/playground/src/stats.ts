@@ -34,7 +34,16 @@ export function summarize(values: ArrayLike<number>): Summary {
     if (v > max) max = v;
   }
   if (n === 0) {
-    return { count: 0, mean: Number.NaN, std: Number.NaN, min: Number.NaN, max: Number.NaN, norm: 0, maxAbs: 0, nonFinite };
+    return {
+      count: 0,
+      mean: Number.NaN,
+      std: Number.NaN,
+      min: Number.NaN,
+      max: Number.NaN,
+      norm: 0,
+      maxAbs: 0,
+      nonFinite,
+    };
   }
   const mean = sum / n;
   // Two-pass variance: the one-pass formula loses everything to cancellation for values far from 0.
@@ -66,7 +75,8 @@ export interface Histogram {
  * end bins; non-finite values are skipped. A constant input gets a unit-wide range around its value.
  */
 export function histogram(values: ArrayLike<number>, bins: number, range?: [number, number]): Histogram {
-  if (!Number.isInteger(bins) || bins < 1) throw new Error(`histogram: bins must be a positive integer, got ${bins}`);
+  if (!Number.isInteger(bins) || bins < 1)
+    throw new Error(`histogram: bins must be a positive integer, got ${bins}`);
   let lo = range ? range[0] : Number.POSITIVE_INFINITY;
   let hi = range ? range[1] : Number.NEGATIVE_INFINITY;
   if (!range) {
@@ -94,7 +104,8 @@ export function histogram(values: ArrayLike<number>, bins: number, range?: [numb
     const k = Math.floor((v - lo) / width);
     counts[k < 0 ? 0 : k >= bins ? bins - 1 : k]++;
   }
-  const edges = Array.from({ length: bins + 1 }, (_, k) => lo + k * width);
+  // The last edge is hi itself: lo + bins·width can round to just below it.
+  const edges = Array.from({ length: bins + 1 }, (_, k) => (k === bins ? hi : lo + k * width));
   return { counts, edges };
 }
 
@@ -103,7 +114,8 @@ export function histogram(values: ArrayLike<number>, bins: number, range?: [numb
  * scale-free, and not blown up by elements that are zero in both (a per-element ratio would be).
  */
 export function relativeDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`relativeDifference: lengths differ (${a.length} vs ${b.length})`);
+  if (a.length !== b.length)
+    throw new Error(`relativeDifference: lengths differ (${a.length} vs ${b.length})`);
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < a.length; i++) {
@@ -123,5 +135,5 @@ export function formatNumber(v: number): string {
   if (v === 0) return "0";
   const a = Math.abs(v);
   const text = a >= 1e-3 && a < 1e4 ? Number(v.toPrecision(3)).toString() : v.toExponential(2);
-  return text.replace("-", "−");
+  return text.replaceAll("-", "−");
 }

@@ -4,7 +4,7 @@
  * No worker globals here, so it runs (and is tested) in Node as well.
  */
 import { grad, grads, noGrad, record, type Tensor, tensor, zeros } from "@tapegrad/autograd";
-import { activations, Adam, losses, NN, SGD } from "@tapegrad/nn";
+import { Adam, activations, losses, NN, SGD } from "@tapegrad/nn";
 import type { TrainConfig } from "./config.js";
 import type { DigitSet, DigitsFile } from "./digits-file.js";
 import { buildGraph, type GraphModel } from "./graph-model.js";
@@ -161,7 +161,10 @@ export class Trainer {
       let h = batch.x.add(es[0]);
       values.push(h);
       for (let l = 0; l < L; l++) {
-        const z = h.matmul(ws[l]).add(bs[l]).add(es[2 * l + 1]);
+        const z = h
+          .matmul(ws[l])
+          .add(bs[l])
+          .add(es[2 * l + 1]);
         values.push(z);
         h = act.fn(z).add(es[2 * l + 2]);
         values.push(h);
@@ -171,7 +174,8 @@ export class Trainer {
       return out;
     };
     const g = grads(f)(...net.w, ...net.b, ...probes);
-    const orZeros = (t: Tensor | null, shape: readonly number[]) => (t ? own(t) : new Float32Array(shape.reduce((a, b) => a * b, 1)));
+    const orZeros = (t: Tensor | null, shape: readonly number[]) =>
+      t ? own(t) : new Float32Array(shape.reduce((a, b) => a * b, 1));
     const nodes: Record<string, NodeTensors> = {};
     this.graph.chain.forEach((id, k) => {
       const v = values[k];
@@ -182,7 +186,11 @@ export class Trainer {
       };
     });
     for (let l = 0; l < L; l++) {
-      nodes[`W_${l + 1}`] = { shape: [...net.w[l].shape], value: own(net.w[l]), cotangent: orZeros(g[l], net.w[l].shape) };
+      nodes[`W_${l + 1}`] = {
+        shape: [...net.w[l].shape],
+        value: own(net.w[l]),
+        cotangent: orZeros(g[l], net.w[l].shape),
+      };
       nodes[`b_${l + 1}`] = {
         shape: [...net.b[l].shape],
         value: own(net.b[l]),
@@ -247,7 +255,12 @@ export class Trainer {
       const s = output.reduce((a, b) => a + Math.max(0, b), 0);
       probs = output.map((v) => (s > 0 ? Math.max(0, v) / s : 1 / output.length));
     }
-    const g = grad((input: Tensor) => this.net.forwardPass(input).slice(1, predicted, predicted + 1).sum())(x);
+    const g = grad((input: Tensor) =>
+      this.net
+        .forwardPass(input)
+        .slice(1, predicted, predicted + 1)
+        .sum(),
+    )(x);
     return { id, output, probs, predicted, saliency: g ? own(g) : new Float32Array(784) };
   }
 }

@@ -4,7 +4,7 @@
  * predict) are answered between slices and the page never waits on training.
  */
 import type { TrainConfig } from "./config.js";
-import { decodeDigits, type DigitsFile } from "./digits-file.js";
+import { type DigitsFile, decodeDigits } from "./digits-file.js";
 import { parseRequest, type Reply, type Request, transferables } from "./protocol.js";
 import { Trainer } from "./trainer.js";
 
@@ -120,7 +120,8 @@ async function handle(request: Request): Promise<void> {
   switch (request.type) {
     case "init": {
       const response = await fetch(request.dataUrl);
-      if (!response.ok) throw new Error(`could not load the digits from ${request.dataUrl}: HTTP ${response.status}`);
+      if (!response.ok)
+        throw new Error(`could not load the digits from ${request.dataUrl}: HTTP ${response.status}`);
       data = decodeDigits(new Uint8Array(await response.arrayBuffer()));
       start(request.config);
       return;
