@@ -174,7 +174,9 @@ describe("playground in headless Chromium", () => {
     expect(await page.locator("#prob-bars li").count()).toBe(10);
     const predicted = await page.locator("#prediction").getAttribute("data-value");
     console.log(`playground: the drawn "1" was read as ${predicted}`);
-    await page.screenshot({ path: join(shots, "playground.png") });
+    await page.screenshot({ path: join(shots, "drawn-1.png") });
+    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.screenshot({ path: join(shots, "playground.png"), fullPage: true });
   });
 
   it("fits a 390 px wide phone screen without sideways scrolling of the page", async () => {

@@ -134,7 +134,7 @@ let edges: Array<{ from: string; to: string; path: SVGPathElement; kind: "chain"
 const SVG_NS = "http://www.w3.org/2000/svg";
 
 function shapeText(shape: readonly number[]): string {
-  return `[${shape.join(", ")}]`;
+  return shape.length === 0 ? "scalar" : `[${shape.join(", ")}]`;
 }
 
 function makeCard(node: GraphNode): HTMLButtonElement {
@@ -258,10 +258,13 @@ function updateGraph(snap: Snapshot): void {
     if (c && t.cotangent) setStats(c, t.cotangent);
     const shape = card.querySelector<HTMLElement>(".shape");
     if (shape) shape.textContent = shapeText(t.shape);
+    // A histogram of one number says nothing: the loss card shows its value only.
     const hv = card.querySelector<HTMLCanvasElement>('canvas[data-hist="v"]');
-    if (hv) histogramChart(hv, t.value, VALUE_COLOUR);
+    if (hv) hv.hidden = t.value.length === 1;
+    if (hv && !hv.hidden) histogramChart(hv, t.value, VALUE_COLOUR);
     const hc = card.querySelector<HTMLCanvasElement>('canvas[data-hist="c"]');
-    if (hc && t.cotangent) histogramChart(hc, t.cotangent, COT_COLOUR);
+    if (hc) hc.hidden = !t.cotangent || t.cotangent.length === 1;
+    if (hc && t.cotangent && !hc.hidden) histogramChart(hc, t.cotangent, COT_COLOUR);
     const heat = card.querySelector<HTMLCanvasElement>("canvas.heat");
     if (heat) {
       const [rows, cols] = t.shape.length === 2 ? t.shape : [1, t.shape[0] ?? 1];
@@ -317,7 +320,7 @@ function renderDetail(): void {
         ? "a parameter (leaf)"
         : "a leaf";
   body.innerHTML = `
-    <div class="detail-head"><span class="label">${mathToHtml(label)}</span><span>${mathToHtml(node.title)}</span>
+    <div class="detail-head"><span class="label">${mathToHtml(label)}</span>${node.title === node.label || node.kind !== "op" ? "" : `<span>${mathToHtml(node.title)}</span>`}
       <span class="muted">${shapeText(t?.shape ?? node.shape)} float32</span></div>
     <div class="ops">${ops}</div>
     <div class="formula">
