@@ -5,7 +5,16 @@
  * the phone-width layout, and no console errors. Screenshots go to test-results/playground/.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -93,6 +102,20 @@ describe("playground in headless Chromium", () => {
     await browser?.close();
     await server?.close();
     if (profile) rmSync(profile, { recursive: true, force: true });
+  });
+
+  it("bundles autograd and nn for the browser without importing any Node built-in", () => {
+    const assets = join(dist, "assets");
+    const code = readdirSync(assets)
+      .filter((f) => f.endsWith(".js"))
+      .map((f) => readFileSync(join(assets, f), "utf8"));
+    expect(code.length).toBeGreaterThanOrEqual(2); // the page and the worker
+    // A static or dynamic import of a Node module would fail in the browser. (The Node-only paths reach their
+    // modules through process.getBuiltinModule at run time, and the helper-thread source is a string.)
+    const nodeImport =
+      /\b(?:from|import)\s*\(?\s*["'`](?:node:[a-z_/]+|fs|path|os|worker_threads|zlib)["'`]/g;
+    const found = code.flatMap((text) => [...text.matchAll(nodeImport)].map((m) => m[0]));
+    expect(found).toEqual([]);
   });
 
   it("loads the digits and draws the article's f_i graph from the tape", async () => {
