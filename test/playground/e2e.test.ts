@@ -142,6 +142,7 @@ describe("playground in headless Chromium", () => {
     expect(Number.isFinite(diff)).toBe(true);
     expect(diff).toBeLessThan(1e-4);
     expect(await page.locator("#compare-rows tr").count()).toBe(4);
+    expect(await number(page, "#kernels")).toBeGreaterThan(0.5); // the matrix products ran in WASM SIMD
     const seconds = await number(page, "#epoch-seconds");
     expect(seconds).toBeGreaterThan(0);
     writeFileSync(
@@ -201,6 +202,40 @@ describe("playground in headless Chromium", () => {
     await page.evaluate(() => window.scrollTo(0, 0));
     await page.screenshot({ path: join(shots, "playground.png"), fullPage: true });
   });
+
+  it("puts a test digit on the pad from the keyboard and predicts it", async () => {
+    await page.focus("#sample");
+    await page.keyboard.press("Enter");
+    await expect
+      .poll(() => page.locator("#pad").getAttribute("aria-label"))
+      .toMatch(/showing test digit \d+, labelled \d/);
+    await expect.poll(() => page.locator("#prediction").getAttribute("data-value")).toMatch(/^[0-9]$/);
+  });
+
+  it("builds the network chosen in the form on Reset: 784-20-20-10 relu, softmax cross-entropy, Adam", async () => {
+    await page.fill("#sizes", "784, 20, 20, 10");
+    await page.selectOption("#activation", "relu");
+    await page.selectOption("#loss", "softmaxCrossEntropy");
+    await page.selectOption("#optimizer", "adam");
+    expect(Number(await page.inputValue("#lr"))).toBeLessThan(0.1); // the optimiser's own learning rate
+    await page.click("#reset");
+    await expect
+      .poll(() => page.locator("#message").textContent())
+      .toContain("[784-20-20-10] relu, softmaxCrossEntropy loss, adam");
+    expect(await page.locator('.card[data-node="f_7"]').count()).toBe(1);
+    expect(await page.locator('.card[data-node="W_3"]').count()).toBe(1);
+    expect(await page.locator("#compare-rows tr").count()).toBe(6);
+    await page.click('.card[data-node="f_6"]');
+    expect(await page.locator("#detail-body .formula .delta").textContent()).toContain(
+      "(softmax(f6) − Y) / n",
+    );
+    await page.click("#step");
+    await expect.poll(() => page.locator("#batch").textContent()).toBe("1 / 800");
+    expect(await number(page, "#tape-diff")).toBeLessThan(1e-4);
+    await page.fill("#sizes", "784, 30");
+    await page.click("#reset");
+    await expect.poll(() => page.locator("#config-error").textContent()).toContain("the last must be 10");
+  }, 30_000);
 
   it("fits a 390 px wide phone screen without sideways scrolling of the page", async () => {
     await page.setViewportSize({ width: 390, height: 844 });

@@ -18,6 +18,7 @@ describe("worker requests", () => {
     expect(parseRequest({ type: "run", epochs: 3 })).toEqual({ type: "run", epochs: 3 });
     expect(parseRequest({ type: "pause" })).toEqual({ type: "pause" });
     expect(parseRequest({ type: "step" })).toEqual({ type: "step" });
+    expect(parseRequest({ type: "sample" })).toEqual({ type: "sample" });
     const pixels = new Float32Array(784);
     expect(parseRequest({ type: "predict", id: 4, pixels })).toEqual({ type: "predict", id: 4, pixels });
   });

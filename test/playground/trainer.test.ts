@@ -94,6 +94,12 @@ describe("Trainer (the worker's state, run in Node)", () => {
     expect(e.testAccuracy * 12).toBeCloseTo(Math.round(e.testAccuracy * 12), 9);
     expect(e.epochs).toBe(2);
     expect(Number.isFinite(e.testLoss)).toBe(true);
+    const d = t.testDigit(12 + 3); // wraps to digit 3
+    expect(d.index).toBe(3);
+    expect(d.label).toBe(data.test.labels[3]);
+    expect(Array.from(d.pixels)).toEqual(
+      Array.from(data.test.pixels.subarray(3 * 784, 4 * 784), (v) => Math.fround(v / 255)),
+    );
   });
 
   it("predicts with probabilities that sum to 1 and a saliency map that is the input gradient of the winning output", () => {

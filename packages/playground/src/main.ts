@@ -538,7 +538,10 @@ function padPoint(e: PointerEvent): { x: number; y: number } {
     y: ((e.clientY - r.top) / r.height) * pad.height,
   };
 }
+let sampleShown = false;
 pad.addEventListener("pointerdown", (e) => {
+  if (sampleShown) clearPad(); // a drawing starts on a clean pad, not over a test digit
+  sampleShown = false;
   drawing = true;
   pad.setPointerCapture(e.pointerId);
   last = padPoint(e);
@@ -569,6 +572,25 @@ function stroke(a: { x: number; y: number }, b: { x: number; y: number }): void 
   padCtx.stroke();
 }
 $("clear").addEventListener("click", clearPad);
+$("sample").addEventListener("click", () => send({ type: "sample" }));
+
+/** Paints a 28×28 test digit, scaled up and smoothed, on the pad and asks for its prediction. */
+function showSample(pixels: Float32Array, label: number, index: number): void {
+  const small = document.createElement("canvas");
+  heatmap(
+    small,
+    pixels.map((v) => 1 - v),
+    SIDE,
+    SIDE,
+    "ink",
+  ); // ink() draws 1 as black: invert for light-on-dark
+  clearPad();
+  padCtx.imageSmoothingEnabled = true;
+  padCtx.drawImage(small, 0, 0, pad.width, pad.height);
+  pad.setAttribute("aria-label", `Drawing area, showing test digit ${index}, labelled ${label}`);
+  sampleShown = true;
+  predict();
+}
 
 let lastDrawing: Float32Array | null = null;
 function predict(): void {
@@ -619,7 +641,8 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
       testLoss = [];
       testAcc = [];
       renderGraph(reply.graph);
-      for (const b of [runButton, stepButton, resetButton]) b.disabled = false;
+      for (const b of [runButton, stepButton, resetButton, $<HTMLButtonElement>("sample")])
+        b.disabled = false;
       $("epochs-done").textContent = "0";
       $("epochs-done").dataset.value = "0";
       $("epoch-seconds").textContent = "–";
@@ -661,12 +684,21 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
       const s = $("epoch-seconds");
       s.textContent = `${d.seconds.toFixed(2)} s`;
       s.dataset.value = String(d.seconds);
+      const products = d.kernels.wasm + d.kernels.js;
+      const share = products > 0 ? d.kernels.wasm / products : 0;
+      const k = $("kernels");
+      k.textContent = `WASM SIMD ${Math.round(100 * share)}%`;
+      k.dataset.value = String(share);
+      k.title = `${d.kernels.wasm} of ${products} matrix products ran in the WebAssembly SIMD kernels, the others (the smallest) in plain JS`;
       s.title = `${d.seconds.toFixed(2)} s in training steps, ${d.wallSeconds.toFixed(2)} s wall time with the live views`;
       message.textContent = `Epoch ${d.epoch}: test accuracy ${pct(d.testAccuracy)}, ${d.seconds.toFixed(2)} s of training (${d.wallSeconds.toFixed(2)} s with the live views).`;
       return;
     }
     case "prediction":
       renderPrediction(reply.prediction);
+      return;
+    case "sample":
+      showSample(reply.pixels, reply.label, reply.index);
       return;
     case "error":
       setRunning(false);

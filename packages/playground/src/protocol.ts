@@ -13,7 +13,9 @@ export type Request =
   | { type: "pause" }
   /** One batch; the snapshot that follows carries the tape's backward order for the animation. */
   | { type: "step" }
-  | { type: "predict"; id: number; pixels: Float32Array };
+  | { type: "predict"; id: number; pixels: Float32Array }
+  /** A test digit to put on the drawing pad (for keyboard users, and to compare with a drawing). */
+  | { type: "sample" };
 
 export interface NodeTensors {
   shape: number[];
@@ -67,6 +69,8 @@ export interface EpochDone {
   /** Wall time of the epoch while running, including snapshots and test evaluations. */
   wallSeconds: number;
   testAccuracy: number;
+  /** Matrix products so far by kernel: WASM SIMD or plain JS (small products may stay in JS). */
+  kernels: { wasm: number; js: number };
 }
 
 export interface Prediction {
@@ -87,6 +91,7 @@ export type Reply =
   | { type: "evaluation"; evaluation: Evaluation }
   | { type: "epoch"; done: EpochDone }
   | { type: "prediction"; prediction: Prediction }
+  | { type: "sample"; index: number; label: number; pixels: Float32Array }
   | { type: "error"; message: string };
 
 export function parseRequest(data: unknown): Request {
@@ -105,6 +110,7 @@ export function parseRequest(data: unknown): Request {
       return { type: "run", epochs: m.epochs };
     case "pause":
     case "step":
+    case "sample":
       return { type: m.type };
     case "predict":
       if (typeof m.id !== "number" || !Number.isInteger(m.id))
@@ -137,6 +143,8 @@ export function transferables(reply: Reply): ArrayBuffer[] {
     }
   } else if (reply.type === "prediction") {
     add(reply.prediction.saliency);
+  } else if (reply.type === "sample") {
+    add(reply.pixels);
   }
   return out;
 }

@@ -239,6 +239,12 @@ export class Trainer {
     });
   }
 
+  /** Test digit `index` (wrapped into range): its pixels in 0..1 and its label. */
+  testDigit(index: number): { index: number; label: number; pixels: Float32Array } {
+    const i = ((index % this.test.count) + this.test.count) % this.test.count;
+    return { index: i, label: this.test.labels[i], pixels: this.test.x.slice(i * 784, (i + 1) * 784) };
+  }
+
   /** The prediction for one 28×28 image and the saliency ∂ŷ_k/∂x of the predicted class k, via grad(). */
   predict(id: number, pixels: Float32Array): Prediction {
     const x = tensor(Float32Array.from(pixels), { shape: [1, 784] });

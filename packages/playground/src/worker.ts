@@ -3,6 +3,7 @@
  * The training worker: owns the Trainer and runs batches in slices of ~30 ms, so messages (pause, step,
  * predict) are answered between slices and the page never waits on training.
  */
+import { kernelStats } from "@tapegrad/autograd";
 import type { TrainConfig } from "./config.js";
 import { type DigitsFile, decodeDigits } from "./digits-file.js";
 import { parseRequest, type Reply, type Request, transferables } from "./protocol.js";
@@ -24,6 +25,7 @@ let running = false;
 let untilEpoch = Number.POSITIVE_INFINITY;
 let timer: ReturnType<typeof setTimeout> | null = null;
 let lastSnapshot = 0;
+let nextSample = 0;
 let lossSum = 0;
 let lossCount = 0;
 let epochTrainMs = 0;
@@ -91,6 +93,7 @@ function trainOne(t: Trainer): void {
         seconds: epochTrainMs / 1000,
         wallSeconds: (performance.now() - epochStarted) / 1000,
         testAccuracy: evaluation.testAccuracy,
+        kernels: { wasm: kernelStats().wasm, js: kernelStats().js },
       },
     });
     epochTrainMs = 0;
@@ -155,6 +158,12 @@ async function handle(request: Request): Promise<void> {
       progress();
       return;
     }
+    case "sample":
+      if (!trainer) return;
+      // Walk the test set with a stride coprime to 2,000, so consecutive presses show different digits.
+      post({ type: "sample", ...trainer.testDigit(nextSample) });
+      nextSample += 337;
+      return;
     case "predict":
       if (!trainer) return;
       post({ type: "prediction", prediction: trainer.predict(request.id, request.pixels) });
