@@ -1,4 +1,15 @@
 export { clamp, gelu, leakyRelu } from "./activation.js";
+export {
+  type Conv1dOptions,
+  type Conv2dOptions,
+  type ConvTranspose2dOptions,
+  conv1d,
+  conv2d,
+  convTranspose2d,
+  type Pair,
+  type UnfoldOptions,
+  unfold,
+} from "./conv.js";
 export { type CustomOpSpec, customOp } from "./custom.js";
 export {
   abs,
@@ -30,6 +41,13 @@ export {
 } from "./elementwise.js";
 export { gather, scatterAdd } from "./indexing.js";
 export { type MatmulOptions, matmul } from "./matmul.js";
+export {
+  type AvgPool2dOptions,
+  adaptiveAvgPool2d,
+  avgPool2d,
+  type MaxPool2dOptions,
+  maxPool2d,
+} from "./pool.js";
 export { argmax, argmin, logSoftmax, logsumexp, max, mean, min, softmax, sum } from "./reduce.js";
 export {
   broadcastTo,

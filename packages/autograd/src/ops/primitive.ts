@@ -1,4 +1,5 @@
 import type { DType } from "../dtype.js";
+import type { Window2d } from "../kernels/conv.js";
 import type { Tensor } from "../tensor.js";
 
 /**
@@ -48,6 +49,11 @@ export interface PrimitiveParams {
   gather: { axis: number };
   scatterAdd: { axis: number; size: number };
   cast: { dtype: DType };
+  // convolution and pooling (ops/conv.ts, ops/pool.ts): sliding windows over the last two axes
+  im2col: Window2d;
+  col2im: Window2d;
+  takeAlongLast: null;
+  scatterAddLast: { size: number };
   // user-defined primitives (customOp)
   custom: CustomParams;
 }

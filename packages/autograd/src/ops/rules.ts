@@ -1,7 +1,9 @@
+import { convRules } from "./conv.js";
 import { customRules } from "./custom.js";
 import { elementwiseRules } from "./elementwise.js";
 import { indexingRules } from "./indexing.js";
 import { matmulRules } from "./matmul.js";
+import { poolRules } from "./pool.js";
 import type { Primitive, RuleTable } from "./primitive.js";
 import { reduceRules } from "./reduce.js";
 import { shapeRules } from "./shape.js";
@@ -16,6 +18,8 @@ export const primitiveRules: RuleTable<Primitive> = {
   ...reduceRules,
   ...shapeRules,
   ...indexingRules,
+  ...convRules,
+  ...poolRules,
   ...customRules,
 };
 

@@ -1,0 +1,423 @@
+import { ShapeError, ValueError } from "../errors.js";
+import { col2im, im2col, type Window2d } from "../kernels/conv.js";
+import { formatShape } from "../shape.js";
+import { apply } from "../tape.js";
+import type { Tensor } from "../tensor.js";
+import { matmul } from "./matmul.js";
+import type { RuleTable } from "./primitive.js";
+import { checkTensor, coerce, empty, requireFloat } from "./util.js";
+
+/**
+ * Convolutions as im2col + the GEMM (Caffe's and PyTorch's CPU path): `im2col` lays each sliding
+ * window out as a column, so a convolution is one matmul per batch entry (and group) against the
+ * weight seen as [O, C·kh·kw]. Both primitives are linear and each one's vjp is the other, so a
+ * convolution (bilinear: the matmul's vjps are matmuls, im2col's is col2im) has gradients of every
+ * order. convTranspose2d is the same two pieces the other way round: matmul, then col2im.
+ */
+export const convRules: RuleTable<"im2col" | "col2im"> = {
+  // x [N, C, h, w] -> [N, C·kh·kw, oh·ow]
+  im2col: {
+    name: "im2col",
+    forward: ([x], g) => {
+      const [n, c] = x.shape;
+      const out = empty(x.dtype, [n, c * g.kh * g.kw, g.oh * g.ow]);
+      im2col(x.data, n * c, g, out.data);
+      return out;
+    },
+    vjp: (ct, { params }) => [col2imOp(ct, params)],
+  },
+  // cols [N, C·kh·kw, oh·ow] -> [N, C, h, w], summing where windows overlap (torch's fold)
+  col2im: {
+    name: "col2im",
+    forward: ([cols], g) => {
+      const n = cols.shape[0];
+      const c = cols.shape[1] / (g.kh * g.kw);
+      const out = empty(cols.dtype, [n, c, g.h, g.w]);
+      col2im(cols.data, n * c, g, out.data);
+      return out;
+    },
+    vjp: (ct, { params }) => [im2colOp(ct, params)],
+  },
+};
+
+export function im2colOp(x: Tensor, g: Window2d): Tensor {
+  return apply(convRules.im2col, [x], g);
+}
+
+export function col2imOp(cols: Tensor, g: Window2d): Tensor {
+  return apply(convRules.col2im, [cols], g);
+}
+
+/** A number or a pair [rows, columns] of them. */
+export type Pair = number | readonly [number, number];
+
+export interface Conv2dOptions {
+  stride?: Pair;
+  /** Zeros added on both sides; 'same' keeps the size (stride 1 only; an odd total puts the extra one after), 'valid' is 0. */
+  padding?: Pair | "same" | "valid";
+  dilation?: Pair;
+  groups?: number;
+}
+
+export interface Conv1dOptions {
+  stride?: number;
+  padding?: number | "same" | "valid";
+  dilation?: number;
+  groups?: number;
+}
+
+export interface ConvTranspose2dOptions {
+  stride?: Pair;
+  padding?: Pair;
+  /** Extra rows/columns on the bottom/right of the output (each below the stride or the dilation). */
+  outputPadding?: Pair;
+  dilation?: Pair;
+  groups?: number;
+}
+
+export interface UnfoldOptions {
+  stride?: Pair;
+  padding?: Pair;
+  dilation?: Pair;
+}
+
+/** `value` as [rows, columns] of integers >= min, or a ValueError naming the op and the option. */
+export function pairOf(value: unknown, name: string, op: string, min: number): [number, number] {
+  const pair = typeof value === "number" ? [value, value] : value;
+  if (
+    !Array.isArray(pair) ||
+    pair.length !== 2 ||
+    !pair.every((v) => typeof v === "number" && Number.isInteger(v) && v >= min)
+  ) {
+    throw new ValueError(
+      `${op}: ${name} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`,
+    );
+  }
+  return [pair[0], pair[1]];
+}
+
+function checkOptions(opts: unknown, op: string): Record<string, unknown> {
+  if (opts === null || typeof opts !== "object" || Array.isArray(opts)) {
+    throw new ValueError(`${op}: options must be an object, got ${JSON.stringify(opts)}`);
+  }
+  return opts as Record<string, unknown>;
+}
+
+function checkGroups(value: unknown, op: string): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new ValueError(`${op}: groups must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** Output length of a window sweep (floor), or a ShapeError when no window fits. */
+function outLength(
+  size: number,
+  before: number,
+  after: number,
+  k: number,
+  s: number,
+  d: number,
+  op: string,
+  what: string,
+): number {
+  const span = d * (k - 1) + 1;
+  const n = Math.floor((size + before + after - span) / s) + 1;
+  if (n < 1) {
+    throw new ShapeError(
+      `${op}: the ${what} is too small for the kernel: size ${size} with padding ${before}+${after} is shorter than the dilated kernel (${span})`,
+    );
+  }
+  return n;
+}
+
+function checkBias(b: Tensor | null | undefined, channels: number, op: string, like: Tensor): Tensor | null {
+  if (b === undefined || b === null) return null;
+  checkTensor(b, op, "bias");
+  if (b.ndim !== 1 || b.shape[0] !== channels) {
+    throw new ShapeError(
+      `${op}: bias must have shape [${channels}] (one per output channel), got ${formatShape(b.shape)}`,
+    );
+  }
+  return b.dtype === like.dtype ? b : b.cast(like.dtype);
+}
+
+/** Inputs of a convolution brought to one float dtype, with rank checks. */
+function convInputs(x: Tensor, w: Tensor, rank: number, op: string, wLayout: string): [Tensor, Tensor] {
+  checkTensor(x, op, "input");
+  checkTensor(w, op, "weight");
+  [x, w] = coerce(x, w, op);
+  requireFloat(x, op);
+  const names = rank === 4 ? "[N, C, H, W]" : "[N, C, L]";
+  if (x.ndim !== rank) {
+    throw new ShapeError(`${op}: input must be ${rank}-D ${names}, got ${formatShape(x.shape)}`);
+  }
+  if (w.ndim !== rank) {
+    throw new ShapeError(`${op}: weight must be ${rank}-D ${wLayout}, got ${formatShape(w.shape)}`);
+  }
+  return [x, w];
+}
+
+interface Geometry {
+  stride: [number, number];
+  dilation: [number, number];
+  /** Padding before and after, per spatial axis. */
+  pad: [[number, number], [number, number]];
+}
+
+function resolvePadding(
+  padding: unknown,
+  kernel: [number, number],
+  g: Omit<Geometry, "pad">,
+  op: string,
+  pairs: boolean,
+): Geometry["pad"] {
+  if (padding === "valid")
+    return [
+      [0, 0],
+      [0, 0],
+    ];
+  if (padding === "same") {
+    if (g.stride[0] !== 1 || g.stride[1] !== 1) {
+      throw new ValueError(`${op}: padding 'same' needs stride 1, got stride ${JSON.stringify(g.stride)}`);
+    }
+    const side = (i: 0 | 1): [number, number] => {
+      const total = g.dilation[i] * (kernel[i] - 1);
+      const before = Math.floor(total / 2);
+      return [before, total - before];
+    };
+    return [side(0), side(1)];
+  }
+  if (typeof padding === "string") {
+    throw new ValueError(
+      `${op}: padding must be a number${pairs ? ", a pair" : ""}, 'same' or 'valid', got '${padding}'`,
+    );
+  }
+  const [ph, pw] = pairOf(padding, "padding", op, 0);
+  return [
+    [ph, ph],
+    [pw, pw],
+  ];
+}
+
+/** conv2d on validated 4-D inputs with resolved geometry (conv1d comes here with H = 1). */
+function conv2dCore(
+  x: Tensor,
+  w: Tensor,
+  b: Tensor | null,
+  geo: Geometry,
+  groups: number,
+  op: string,
+  shapes: string,
+): Tensor {
+  const [n, c, h, wd] = x.shape;
+  const [o, cg, kh, kw] = w.shape;
+  if (o % groups !== 0) {
+    throw new ShapeError(`${op}: ${o} output channels are not divisible by groups ${groups}: ${shapes}`);
+  }
+  if (c !== cg * groups) {
+    throw new ShapeError(
+      `${op}: input has ${c} channels but weight expects ${cg * groups} (groups ${groups}): ${shapes}`,
+    );
+  }
+  const oh = outLength(
+    h,
+    geo.pad[0][0],
+    geo.pad[0][1],
+    kh,
+    geo.stride[0],
+    geo.dilation[0],
+    op,
+    `input (${shapes})`,
+  );
+  const ow = outLength(
+    wd,
+    geo.pad[1][0],
+    geo.pad[1][1],
+    kw,
+    geo.stride[1],
+    geo.dilation[1],
+    op,
+    `input (${shapes})`,
+  );
+  const window: Window2d = {
+    kh,
+    kw,
+    sh: geo.stride[0],
+    sw: geo.stride[1],
+    ph: geo.pad[0][0],
+    pw: geo.pad[1][0],
+    dh: geo.dilation[0],
+    dw: geo.dilation[1],
+    h,
+    w: wd,
+    oh,
+    ow,
+  };
+  const L = oh * ow;
+  const isPointwise =
+    kh === 1 && kw === 1 && window.sh === 1 && window.sw === 1 && window.ph === 0 && window.pw === 0;
+  const cols = isPointwise ? x.reshape([n, c, L]) : im2colOp(x, window);
+  let y: Tensor;
+  if (groups === 1) {
+    y = matmul(w.reshape([o, cg * kh * kw]), cols);
+  } else {
+    const og = o / groups;
+    y = matmul(w.reshape([groups, og, cg * kh * kw]), cols.reshape([n, groups, cg * kh * kw, L]));
+  }
+  y = y.reshape([n, o, oh, ow]);
+  return b === null ? y : y.add(b.reshape([o, 1, 1]));
+}
+
+/**
+ * 2-D convolution (cross-correlation, as torch.nn.functional.conv2d): x [N, C, H, W], w [O, C/groups,
+ * KH, KW], optional bias [O]; returns [N, O, OH, OW]. groups = C (with O a multiple of C) is a
+ * depthwise convolution.
+ */
+export function conv2d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  const op = "conv2d";
+  [x, w] = convInputs(x, w, 4, op, "[O, C/groups, KH, KW]");
+  const o = checkOptions(opts, op);
+  const shapes = `x ${formatShape(x.shape)}, w ${formatShape(w.shape)}`;
+  const stride = pairOf(o.stride ?? 1, "stride", op, 1);
+  const dilation = pairOf(o.dilation ?? 1, "dilation", op, 1);
+  const kernel: [number, number] = [w.shape[2], w.shape[3]];
+  const pad = resolvePadding(o.padding ?? 0, kernel, { stride, dilation }, op, true);
+  const groups = checkGroups(o.groups ?? 1, op);
+  const bias = checkBias(b, w.shape[0], op, x);
+  return conv2dCore(x, w, bias, { stride, dilation, pad }, groups, op, shapes);
+}
+
+/** 1-D convolution (torch.nn.functional.conv1d): x [N, C, L], w [O, C/groups, K], optional bias [O]. */
+export function conv1d(x: Tensor, w: Tensor, b?: Tensor | null, opts: Conv1dOptions = {}): Tensor {
+  const op = "conv1d";
+  [x, w] = convInputs(x, w, 3, op, "[O, C/groups, K]");
+  const o = checkOptions(opts, op);
+  const shapes = `x ${formatShape(x.shape)}, w ${formatShape(w.shape)}`;
+  const one = (name: string): number => {
+    const v = o[name] ?? 1;
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 1) {
+      throw new ValueError(`${op}: ${name} must be a positive integer, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  const stride: [number, number] = [1, one("stride")];
+  const dilation: [number, number] = [1, one("dilation")];
+  const padding = o.padding ?? 0;
+  if (
+    typeof padding !== "string" &&
+    (typeof padding !== "number" || !Number.isInteger(padding) || padding < 0)
+  ) {
+    throw new ValueError(
+      `${op}: padding must be an integer >= 0, 'same' or 'valid', got ${JSON.stringify(padding)}`,
+    );
+  }
+  const pad = resolvePadding(
+    typeof padding === "number" ? [0, padding] : padding,
+    [1, w.shape[2]],
+    { stride, dilation },
+    op,
+    false,
+  );
+  const groups = checkGroups(o.groups ?? 1, op);
+  const bias = checkBias(b, w.shape[0], op, x);
+  const y = conv2dCore(x.unsqueeze(2), w.unsqueeze(2), bias, { stride, dilation, pad }, groups, op, shapes);
+  return y.squeeze(2);
+}
+
+/**
+ * Transposed 2-D convolution (torch.nn.functional.conv_transpose2d), the gradient of conv2d with
+ * respect to its input: x [N, C, H, W], w [C, O/groups, KH, KW], optional bias [O]. Output size
+ * (H − 1)·stride − 2·padding + dilation·(KH − 1) + outputPadding + 1 per axis.
+ */
+export function convTranspose2d(
+  x: Tensor,
+  w: Tensor,
+  b?: Tensor | null,
+  opts: ConvTranspose2dOptions = {},
+): Tensor {
+  const op = "convTranspose2d";
+  [x, w] = convInputs(x, w, 4, op, "[C, O/groups, KH, KW]");
+  const o = checkOptions(opts, op);
+  const shapes = `x ${formatShape(x.shape)}, w ${formatShape(w.shape)}`;
+  const stride = pairOf(o.stride ?? 1, "stride", op, 1);
+  const dilation = pairOf(o.dilation ?? 1, "dilation", op, 1);
+  const padding = pairOf(o.padding ?? 0, "padding", op, 0);
+  const outPad = pairOf(o.outputPadding ?? 0, "outputPadding", op, 0);
+  const groups = checkGroups(o.groups ?? 1, op);
+  const [n, c, h, wd] = x.shape;
+  const [cw, og, kh, kw] = w.shape;
+  if (c !== cw) {
+    throw new ShapeError(
+      `${op}: input has ${c} channels but weight expects ${cw} (its first axis): ${shapes}`,
+    );
+  }
+  if (c % groups !== 0) {
+    throw new ShapeError(`${op}: ${c} input channels are not divisible by groups ${groups}: ${shapes}`);
+  }
+  for (const i of [0, 1]) {
+    if (outPad[i] >= stride[i] && outPad[i] >= dilation[i]) {
+      throw new ValueError(
+        `${op}: outputPadding ${JSON.stringify(outPad)} must be smaller than the stride ${JSON.stringify(stride)} or the dilation ${JSON.stringify(dilation)}`,
+      );
+    }
+  }
+  const size = (i: 0 | 1, len: number, k: number): number =>
+    (len - 1) * stride[i] - 2 * padding[i] + dilation[i] * (k - 1) + outPad[i] + 1;
+  const oh = size(0, h, kh);
+  const ow = size(1, wd, kw);
+  if (oh < 1 || ow < 1) {
+    throw new ShapeError(
+      `${op}: the output would be empty (${oh} x ${ow}): ${shapes}, padding ${JSON.stringify(padding)}`,
+    );
+  }
+  const out = og * groups;
+  const bias = checkBias(b, out, op, x);
+  const cg = c / groups;
+  const K = kh * kw;
+  // cols[n, g] = w[g]ᵀ · x[n, g]: [O/groups·K, H·W] per group, then folded back onto the output grid.
+  const cols =
+    groups === 1
+      ? matmul(w.reshape([c, og * K]), x.reshape([n, c, h * wd]), { transposeA: true })
+      : matmul(w.reshape([groups, cg, og * K]), x.reshape([n, groups, cg, h * wd]), {
+          transposeA: true,
+        }).reshape([n, out * K, h * wd]);
+  const window: Window2d = {
+    kh,
+    kw,
+    sh: stride[0],
+    sw: stride[1],
+    ph: padding[0],
+    pw: padding[1],
+    dh: dilation[0],
+    dw: dilation[1],
+    h: oh,
+    w: ow,
+    oh: h,
+    ow: wd,
+  };
+  const y = col2imOp(cols, window);
+  return bias === null ? y : y.add(bias.reshape([out, 1, 1]));
+}
+
+/**
+ * torch.nn.functional.unfold (im2col): x [N, C, H, W] -> [N, C·KH·KW, L], column l holding the
+ * window at output position l (row-major), channel-major within the column.
+ */
+export function unfold(x: Tensor, kernel: Pair, opts: UnfoldOptions = {}): Tensor {
+  const op = "unfold";
+  checkTensor(x, op, "input");
+  requireFloat(x, op);
+  if (x.ndim !== 4)
+    throw new ShapeError(`${op}: input must be 4-D [N, C, H, W], got ${formatShape(x.shape)}`);
+  const o = checkOptions(opts, op);
+  const [kh, kw] = pairOf(kernel, "kernel", op, 1);
+  const [sh, sw] = pairOf(o.stride ?? 1, "stride", op, 1);
+  const [ph, pw] = pairOf(o.padding ?? 0, "padding", op, 0);
+  const [dh, dw] = pairOf(o.dilation ?? 1, "dilation", op, 1);
+  const [, , h, w] = x.shape;
+  const what = `input ${formatShape(x.shape)}`;
+  const oh = outLength(h, ph, ph, kh, sh, dh, op, what);
+  const ow = outLength(w, pw, pw, kw, sw, dw, op, what);
+  return im2colOp(x, { kh, kw, sh, sw, ph, pw, dh, dw, h, w, oh, ow });
+}
