@@ -17,6 +17,7 @@ import {
   size,
   unravel,
 } from "../support/reference.js";
+import { convOpTable } from "./op-table-conv.js";
 
 export interface RefTensor {
   data: ArrayLike<number>;
@@ -659,6 +660,7 @@ export const opTable: OpInfo[] = [
     },
     smooth: true,
   },
+  ...convOpTable,
 ];
 
 export { broadcastShape };
