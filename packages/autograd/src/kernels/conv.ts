@@ -37,49 +37,84 @@ function validRange(off: number, stride: number, pad: number, size: number, coun
   return [lo, Math.max(lo, hi)];
 }
 
+/** How im2col lays out its columns: batch n, channel c split into `groups` groups. */
+export interface ColsLayout {
+  n: number;
+  c: number;
+  groups: number;
+}
+
 /**
- * out[p, ki, kj, oy, ox] = x[p, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw] (0 outside), for `planes`
- * planes: with planes = N·C this is torch's unfold layout [N, C·kh·kw, oh·ow]. `out` must be zeroed.
+ * im2col in the layout the GEMM wants: out[g, n·L + oy·ow + ox, (cg·kh + ki)·kw + kj] =
+ * x[n, g·Cg + cg, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw] (0 outside), i.e. [groups, N·L, Cg·kh·kw]
+ * with L = oh·ow: one row per output position, so a convolution is one product per group against
+ * the weight [O, Cg·kh·kw] (transposed while packing) and its weight gradient one product too.
+ * `out` must be zeroed.
  */
-export function im2col(x: NumericArray, planes: number, g: Window2d, out: NumericArray): void {
-  if (im2colWasm(x, planes, g, out)) return;
+export function im2col(x: NumericArray, layout: ColsLayout, g: Window2d, out: NumericArray): void {
+  if (im2colWasm(x, layout, g, out)) return;
   recordConv("js");
+  // Rows in memory order (group, batch, output position): the large column matrix is written
+  // sequentially while the reads stay within one sample's planes.
   const { kh, kw, sh, sw, ph, pw, dh, dw, h, w, oh, ow } = g;
-  const L = oh * ow;
-  for (let p = 0; p < planes; p++) {
-    const xBase = p * h * w;
-    for (let ki = 0; ki < kh; ki++) {
-      const [y0, y1] = validRange(ki * dh, sh, ph, h, oh);
-      for (let kj = 0; kj < kw; kj++) {
-        const [x0, x1] = validRange(kj * dw, sw, pw, w, ow);
-        const oBase = ((p * kh + ki) * kw + kj) * L;
-        for (let oy = y0; oy < y1; oy++) {
-          const src = xBase + (oy * sh - ph + ki * dh) * w - pw + kj * dw;
-          const dst = oBase + oy * ow;
-          for (let ox = x0; ox < x1; ox++) out[dst + ox] = x[src + ox * sw];
+  const { n, c, groups } = layout;
+  const cg = c / groups;
+  const plane = h * w;
+  const K = cg * kh * kw;
+  let row = 0;
+  for (let grp = 0; grp < groups; grp++) {
+    for (let b = 0; b < n; b++) {
+      const xBase = (b * c + grp * cg) * plane;
+      for (let oy = 0; oy < oh; oy++) {
+        const iy0 = oy * sh - ph;
+        const ki0 = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dh);
+        const ki1 = Math.min(kh, Math.ceil((h - iy0) / dh));
+        for (let ox = 0; ox < ow; ox++, row += K) {
+          const ix0 = ox * sw - pw;
+          const kj0 = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
+          const kj1 = Math.min(kw, Math.ceil((w - ix0) / dw));
+          for (let ch = 0; ch < cg; ch++) {
+            for (let ki = ki0; ki < ki1; ki++) {
+              const d = row + (ch * kh + ki) * kw;
+              const s = xBase + ch * plane + (iy0 + ki * dh) * w + ix0;
+              for (let kj = kj0; kj < kj1; kj++) out[d + kj] = x[s + kj * dw];
+            }
+          }
         }
       }
     }
   }
 }
 
-/** The transpose of im2col (torch's fold): out[p, iy, ix] += cols[p, ki, kj, oy, ox]. `out` must be zeroed. */
-export function col2im(cols: NumericArray, planes: number, g: Window2d, out: NumericArray): void {
-  if (col2imWasm(cols, planes, g, out)) return;
+/** The transpose of im2col (torch's fold, from im2col's layout): out[n, c, iy, ix] += cols[...]. `out` must be zeroed. */
+export function col2im(cols: NumericArray, layout: ColsLayout, g: Window2d, out: NumericArray): void {
+  if (col2imWasm(cols, layout, g, out)) return;
   recordConv("js");
+  // The same walk as im2col's: the column matrix is read sequentially.
   const { kh, kw, sh, sw, ph, pw, dh, dw, h, w, oh, ow } = g;
-  const L = oh * ow;
-  for (let p = 0; p < planes; p++) {
-    const xBase = p * h * w;
-    for (let ki = 0; ki < kh; ki++) {
-      const [y0, y1] = validRange(ki * dh, sh, ph, h, oh);
-      for (let kj = 0; kj < kw; kj++) {
-        const [x0, x1] = validRange(kj * dw, sw, pw, w, ow);
-        const cBase = ((p * kh + ki) * kw + kj) * L;
-        for (let oy = y0; oy < y1; oy++) {
-          const dst = xBase + (oy * sh - ph + ki * dh) * w - pw + kj * dw;
-          const src = cBase + oy * ow;
-          for (let ox = x0; ox < x1; ox++) out[dst + ox * sw] += cols[src + ox];
+  const { n, c, groups } = layout;
+  const cg = c / groups;
+  const plane = h * w;
+  const K = cg * kh * kw;
+  let row = 0;
+  for (let grp = 0; grp < groups; grp++) {
+    for (let b = 0; b < n; b++) {
+      const xBase = (b * c + grp * cg) * plane;
+      for (let oy = 0; oy < oh; oy++) {
+        const iy0 = oy * sh - ph;
+        const ki0 = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dh);
+        const ki1 = Math.min(kh, Math.ceil((h - iy0) / dh));
+        for (let ox = 0; ox < ow; ox++, row += K) {
+          const ix0 = ox * sw - pw;
+          const kj0 = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
+          const kj1 = Math.min(kw, Math.ceil((w - ix0) / dw));
+          for (let ch = 0; ch < cg; ch++) {
+            for (let ki = ki0; ki < ki1; ki++) {
+              const d = row + (ch * kh + ki) * kw;
+              const t = xBase + ch * plane + (iy0 + ki * dh) * w + ix0;
+              for (let kj = kj0; kj < kj1; kj++) out[t + kj * dw] += cols[d + kj];
+            }
+          }
         }
       }
     }

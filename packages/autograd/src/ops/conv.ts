@@ -8,44 +8,48 @@ import type { RuleTable } from "./primitive.js";
 import { checkTensor, coerce, empty, requireFloat } from "./util.js";
 
 /**
- * Convolutions as im2col + the GEMM (Caffe's and PyTorch's CPU path): `im2col` lays each sliding
- * window out as a column, so a convolution is one matmul per batch entry (and group) against the
- * weight seen as [O, C·kh·kw]. Both primitives are linear and each one's vjp is the other, so a
- * convolution (bilinear: the matmul's vjps are matmuls, im2col's is col2im) has gradients of every
- * order. convTranspose2d is the same two pieces the other way round: matmul, then col2im.
+ * Convolutions as im2col + the GEMM (Caffe's and PyTorch's CPU path). `im2col` lays every sliding
+ * window out as a row, [groups, N·oh·ow, C/groups·kh·kw], so a convolution is ONE matmul per group
+ * against the weight seen as [O/groups, C/groups·kh·kw] (transposed inside the product), and so is
+ * its weight gradient: no per-sample products and no reduction over the batch afterwards. Both
+ * primitives are linear and each one's vjp is the other, so a convolution (bilinear: the matmul's
+ * vjps are matmuls, im2col's is col2im) has gradients of every order. convTranspose2d is the same
+ * pieces the other way round: matmul, then col2im.
  */
+export type ColsParams = Window2d & { groups: number };
+
 export const convRules: RuleTable<"im2col" | "col2im"> = {
-  // x [N, C, h, w] -> [N, C·kh·kw, oh·ow]
+  // x [N, C, h, w] -> [groups, N·oh·ow, C/groups·kh·kw]
   im2col: {
     name: "im2col",
-    forward: ([x], g) => {
+    forward: ([x], p) => {
       const [n, c] = x.shape;
-      const out = empty(x.dtype, [n, c * g.kh * g.kw, g.oh * g.ow]);
-      im2col(x.data, n * c, g, out.data);
+      const out = empty(x.dtype, [p.groups, n * p.oh * p.ow, (c / p.groups) * p.kh * p.kw]);
+      im2col(x.data, { n, c, groups: p.groups }, p, out.data);
       return out;
     },
     vjp: (ct, { params }) => [col2imOp(ct, params)],
   },
-  // cols [N, C·kh·kw, oh·ow] -> [N, C, h, w], summing where windows overlap (torch's fold)
+  // cols [groups, N·oh·ow, C/groups·kh·kw] -> [N, C, h, w], summing where windows overlap (torch's fold)
   col2im: {
     name: "col2im",
-    forward: ([cols], g) => {
-      const n = cols.shape[0];
-      const c = cols.shape[1] / (g.kh * g.kw);
-      const out = empty(cols.dtype, [n, c, g.h, g.w]);
-      col2im(cols.data, n * c, g, out.data);
+    forward: ([cols], p) => {
+      const n = cols.shape[1] / (p.oh * p.ow);
+      const c = (p.groups * cols.shape[2]) / (p.kh * p.kw);
+      const out = empty(cols.dtype, [n, c, p.h, p.w]);
+      col2im(cols.data, { n, c, groups: p.groups }, p, out.data);
       return out;
     },
     vjp: (ct, { params }) => [im2colOp(ct, params)],
   },
 };
 
-export function im2colOp(x: Tensor, g: Window2d): Tensor {
-  return apply(convRules.im2col, [x], g);
+export function im2colOp(x: Tensor, p: ColsParams): Tensor {
+  return apply(convRules.im2col, [x], p);
 }
 
-export function col2imOp(cols: Tensor, g: Window2d): Tensor {
-  return apply(convRules.col2im, [cols], g);
+export function col2imOp(cols: Tensor, p: ColsParams): Tensor {
+  return apply(convRules.col2im, [cols], p);
 }
 
 /** A number or a pair [rows, columns] of them. */
@@ -255,17 +259,19 @@ function conv2dCore(
     ow,
   };
   const L = oh * ow;
-  const isPointwise =
-    kh === 1 && kw === 1 && window.sh === 1 && window.sw === 1 && window.ph === 0 && window.pw === 0;
-  const cols = isPointwise ? x.reshape([n, c, L]) : im2colOp(x, window);
-  let y: Tensor;
+  const K = cg * kh * kw;
+  const cols = im2colOp(x, { ...window, groups });
   if (groups === 1) {
-    y = matmul(w.reshape([o, cg * kh * kw]), cols);
-  } else {
-    const og = o / groups;
-    y = matmul(w.reshape([groups, og, cg * kh * kw]), cols.reshape([n, groups, cg * kh * kw, L]));
+    // [N·L, K]·[O, K]ᵀ = [N·L, O]; the bias is a row added to every position, then NHWC -> NCHW.
+    let y = matmul(cols.reshape([n * L, K]), w.reshape([o, K]), { transposeB: true });
+    if (b !== null) y = y.add(b);
+    return y.reshape([n, L, o]).transpose([0, 2, 1]).reshape([n, o, oh, ow]);
   }
-  y = y.reshape([n, o, oh, ow]);
+  const og = o / groups;
+  const y = matmul(cols, w.reshape([groups, og, K]), { transposeB: true }) // [G, N·L, O/G]
+    .reshape([groups, n, L, og])
+    .transpose([1, 0, 3, 2])
+    .reshape([n, o, oh, ow]);
   return b === null ? y : y.add(b.reshape([o, 1, 1]));
 }
 
@@ -375,14 +381,19 @@ export function convTranspose2d(
   const bias = checkBias(b, out, op, x);
   const cg = c / groups;
   const K = kh * kw;
-  // cols[n, g] = w[g]ᵀ · x[n, g]: [O/groups·K, H·W] per group, then folded back onto the output grid.
-  const cols =
+  // cols[g, (n, l), :] = x[n, g, :, l]ᵀ · w[g]: one row of O/groups·K window values per input position.
+  const xt =
     groups === 1
-      ? matmul(w.reshape([c, og * K]), x.reshape([n, c, h * wd]), { transposeA: true })
-      : matmul(w.reshape([groups, cg, og * K]), x.reshape([n, groups, cg, h * wd]), {
-          transposeA: true,
-        }).reshape([n, out * K, h * wd]);
-  const window: Window2d = {
+      ? x
+          .reshape([n, c, h * wd])
+          .transpose([0, 2, 1])
+          .reshape([1, n * h * wd, c])
+      : x
+          .reshape([n, groups, cg, h * wd])
+          .transpose([1, 0, 3, 2])
+          .reshape([groups, n * h * wd, cg]);
+  const cols = matmul(xt, w.reshape([groups, cg, og * K]));
+  const window: ColsParams = {
     kh,
     kw,
     sh: stride[0],
@@ -395,6 +406,7 @@ export function convTranspose2d(
     w: ow,
     oh: h,
     ow: wd,
+    groups,
   };
   const y = col2imOp(cols, window);
   return bias === null ? y : y.add(bias.reshape([out, 1, 1]));
@@ -419,5 +431,8 @@ export function unfold(x: Tensor, kernel: Pair, opts: UnfoldOptions = {}): Tenso
   const what = `input ${formatShape(x.shape)}`;
   const oh = outLength(h, ph, ph, kh, sh, dh, op, what);
   const ow = outLength(w, pw, pw, kw, sw, dw, op, what);
-  return im2colOp(x, { kh, kw, sh, sw, ph, pw, dh, dw, h, w, oh, ow });
+  const [n, c] = x.shape;
+  return im2colOp(x, { kh, kw, sh, sw, ph, pw, dh, dw, h, w, oh, ow, groups: 1 })
+    .reshape([n, oh * ow, c * kh * kw])
+    .transpose([0, 2, 1]);
 }

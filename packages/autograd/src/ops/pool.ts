@@ -154,7 +154,16 @@ export function maxPool2d(x: Tensor, kernel: Pair, opts: MaxPool2dOptions = {}):
   const g = poolWindow(x4, kernel, options(opts, op), op, true);
   const [n, c, h, w] = x4.shape;
   const index = new Tensor(new Int32Array(n * c * g.oh * g.ow), [n * c, g.oh * g.ow]);
-  maxPoolArgmax(x4.data, n * c, g, index.data as Int32Array);
+  const argmax = index.data as Int32Array;
+  maxPoolArgmax(x4.data, n * c, g, argmax);
+  // Only possible with dilation: every tap of some window falls in the padding.
+  const empty = argmax.indexOf(-1);
+  if (empty >= 0) {
+    const at = empty % (g.oh * g.ow);
+    throw new ValueError(
+      `${op}: the window at output (${Math.floor(at / g.ow)}, ${at % g.ow}) lies entirely in the padding: input ${formatShape(x.shape)}, kernel ${JSON.stringify([g.kh, g.kw])}, padding ${JSON.stringify([g.ph, g.pw])}, dilation ${JSON.stringify([g.dh, g.dw])}`,
+    );
+  }
   const y = takeAlongLastOp(x4.reshape([n * c, h * w]), index).reshape([n, c, g.oh, g.ow]);
   return unbatched ? y.squeeze(0) : y;
 }
@@ -183,9 +192,11 @@ export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dOptions = {}):
   const includePad = flag(o.countIncludePad, "countIncludePad", op, true);
   const [n, c] = x4.shape;
   const K = g.kh * g.kw;
-  const sums = im2colOp(x4, g)
-    .reshape([n, c, K, g.oh * g.ow])
-    .sum(2);
+  // Rows of im2col are output positions: sum each channel's K window values, then back to NCHW.
+  const sums = im2colOp(x4, { ...g, groups: 1 })
+    .reshape([n, g.oh * g.ow, c, K])
+    .sum(3)
+    .transpose([0, 2, 1]);
   const d = divisors(g, includePad);
   const uniform = d.every((v) => v === d[0]);
   const divisor = uniform ? d[0] : new Tensor(Float64Array.from(d), [d.length]).cast(x4.dtype);

@@ -1,37 +1,184 @@
-import type { Window2d } from "../conv.js";
+import { getKernelBackend } from "../backend.js";
+import type { ColsLayout, Window2d } from "../conv.js";
+import { recordConv } from "../conv-stats.js";
 import type { NumericArray } from "../types.js";
+import { buildConvModule, type ConvKernels } from "./conv-module.js";
+import {
+  copyIn,
+  copyOut,
+  type LocalModule,
+  localModules,
+  reserveScratch,
+  slotBytes,
+} from "./local-module.js";
+import { HEAP_BASE } from "./runtime.js";
 
-export function im2colWasm(_x: NumericArray, _planes: number, _g: Window2d, _out: NumericArray): boolean {
-  return false;
+/**
+ * JS side of the convolution/pooling WASM kernels (conv-module.ts): picks WASM or JS per call, copies
+ * the operands into the unshared arena's scratch, runs, copies the result out. Each function returns
+ * false when the JS loop in ../conv.ts should run instead (backend 'js', below the 'auto' size,
+ * Int32Array data or mixed dtypes, WASM unavailable, or the arrays do not fit).
+ *
+ * 'auto' size: from AUTO_MIN elements moved. The kernels are memory-bound copies, so WASM gains
+ * less here than on arithmetic; see bench/kernels/conv.ts --kernels for the measured times.
+ */
+const AUTO_MIN = 2048;
+
+const moduleFor = localModules(
+  buildConvModule,
+  (e): ConvKernels => ({
+    im2col: e.im2col as ConvKernels["im2col"],
+    col2im: e.col2im as ConvKernels["col2im"],
+    argmax: e.argmax as ConvKernels["argmax"],
+    gather: e.gather as ConvKernels["gather"],
+    scatterAdd: e.scatterAdd as ConvKernels["scatterAdd"],
+  }),
+);
+
+function moduleForCall(elements: number, ...arrays: NumericArray[]): LocalModule<ConvKernels> | null {
+  const backend = getKernelBackend();
+  if (backend === "js" || elements === 0 || (backend === "auto" && elements < AUTO_MIN)) return null;
+  const first = arrays[0];
+  const f32 = first instanceof Float32Array;
+  if (!f32 && !(first instanceof Float64Array)) return null;
+  for (const a of arrays) if (a.constructor !== first.constructor) return null;
+  return moduleFor(f32 ? "float32" : "float64");
 }
-export function col2imWasm(_x: NumericArray, _planes: number, _g: Window2d, _out: NumericArray): boolean {
-  return false;
+
+/** Scratch regions from HEAP_BASE, each 64-byte aligned; null when the memory cannot grow that far. */
+function layoutScratch(m: LocalModule<ConvKernels>, bytes: number[]): number[] | null {
+  const at: number[] = [];
+  let p = HEAP_BASE;
+  for (const b of bytes) {
+    at.push(p);
+    p += slotBytes(b);
+  }
+  return reserveScratch(m, p - HEAP_BASE) ? at : null;
 }
-export function maxPoolArgmaxWasm(
-  _x: NumericArray,
-  _planes: number,
-  _g: Window2d,
-  _out: Int32Array,
+
+/** Per output row (or column): first and last+1 in-bounds kernel tap, and the window's first input index. */
+function taps(count: number, stride: number, pad: number, dil: number, k: number, size: number): Int32Array {
+  const t = new Int32Array(3 * count);
+  for (let o = 0; o < count; o++) {
+    const i0 = o * stride - pad;
+    const k0 = i0 >= 0 ? 0 : Math.ceil(-i0 / dil);
+    const k1 = Math.max(k0, Math.min(k, Math.ceil((size - i0) / dil)));
+    t[3 * o] = k0;
+    t[3 * o + 1] = k1;
+    t[3 * o + 2] = i0;
+  }
+  return t;
+}
+
+function windowCall(
+  x: NumericArray,
+  layout: ColsLayout,
+  g: Window2d,
+  cols: NumericArray,
+  toCols: boolean,
 ): boolean {
-  return false;
+  const m = moduleForCall(cols.length, x, cols);
+  if (m === null) return false;
+  const tabY = taps(g.oh, g.sh, g.ph, g.dh, g.kh, g.h);
+  const tabX = taps(g.ow, g.sw, g.pw, g.dw, g.kw, g.w);
+  const es = m.es;
+  const at = layoutScratch(m, [x.length * es, cols.length * es, tabY.length * 4, tabX.length * 4]);
+  if (at === null) return false;
+  const [xp, cp, ty, tx] = at;
+  const view = m.es === 4 ? m.arena.f32 : m.arena.f64;
+  const i32 = m.arena.i32;
+  i32.set(tabY, ty / 4);
+  i32.set(tabX, tx / 4);
+  if (toCols) {
+    copyIn(view, x, 0, x.length, xp, es);
+    view.fill(0, cp / es, cp / es + cols.length);
+  } else {
+    copyIn(view, cols, 0, cols.length, cp, es);
+    view.fill(0, xp / es, xp / es + x.length);
+  }
+  const { n, c, groups } = layout;
+  const args = [xp, cp, ty, tx, groups, n, c, c / groups, g.h * g.w, g.w, g.oh, g.ow, g.kh, g.kw, g.dh, g.dw];
+  if (toCols) m.kernels.im2col(...args);
+  else m.kernels.col2im(...args);
+  if (toCols) copyOut(view, cols, 0, cols.length, cp, es);
+  else copyOut(view, x, 0, x.length, xp, es);
+  recordConv("wasm");
+  return true;
 }
+
+export function im2colWasm(x: NumericArray, layout: ColsLayout, g: Window2d, out: NumericArray): boolean {
+  return windowCall(x, layout, g, out, true);
+}
+
+/** `out` (the image) is overwritten: callers pass it zeroed, which the sum below starts from anyway. */
+export function col2imWasm(cols: NumericArray, layout: ColsLayout, g: Window2d, out: NumericArray): boolean {
+  return windowCall(out, layout, g, cols, false);
+}
+
+export function maxPoolArgmaxWasm(x: NumericArray, planes: number, g: Window2d, out: Int32Array): boolean {
+  const m = moduleForCall(x.length, x);
+  if (m === null) return false;
+  const tabY = taps(g.oh, g.sh, g.ph, g.dh, g.kh, g.h);
+  const tabX = taps(g.ow, g.sw, g.pw, g.dw, g.kw, g.w);
+  const es = m.es;
+  const at = layoutScratch(m, [x.length * es, out.length * 4, tabY.length * 4, tabX.length * 4]);
+  if (at === null) return false;
+  const [xp, op, ty, tx] = at;
+  const view = m.es === 4 ? m.arena.f32 : m.arena.f64;
+  const i32 = m.arena.i32;
+  i32.set(tabY, ty / 4);
+  i32.set(tabX, tx / 4);
+  copyIn(view, x, 0, x.length, xp, es);
+  m.kernels.argmax(xp, op, ty, tx, planes, g.h * g.w, g.w, g.oh, g.ow, g.dh, g.dw);
+  out.set(i32.subarray(op / 4, op / 4 + out.length));
+  recordConv("wasm");
+  return true;
+}
+
+function alongLast(
+  src: NumericArray,
+  size: number,
+  index: Int32Array,
+  m: number,
+  rows: number,
+  out: NumericArray,
+  scatter: boolean,
+): boolean {
+  const mod = moduleForCall(index.length, src, out);
+  if (mod === null) return false;
+  const es = mod.es;
+  const at = layoutScratch(mod, [src.length * es, index.length * 4, out.length * es]);
+  if (at === null) return false;
+  const [sp, ip, op] = at;
+  const view = mod.es === 4 ? mod.arena.f32 : mod.arena.f64;
+  copyIn(view, src, 0, src.length, sp, es);
+  mod.arena.i32.set(index, ip / 4);
+  if (scatter) view.fill(0, op / es, op / es + out.length);
+  (scatter ? mod.kernels.scatterAdd : mod.kernels.gather)(sp, ip, op, size, m, rows);
+  copyOut(view, out, 0, out.length, op, es);
+  recordConv("wasm");
+  return true;
+}
+
 export function gatherLastWasm(
-  _x: NumericArray,
-  _s: number,
-  _i: Int32Array,
-  _m: number,
-  _r: number,
-  _o: NumericArray,
+  x: NumericArray,
+  size: number,
+  index: Int32Array,
+  m: number,
+  rows: number,
+  out: NumericArray,
 ): boolean {
-  return false;
+  return alongLast(x, size, index, m, rows, out, false);
 }
+
+/** `out` is overwritten with the sums (callers pass it zeroed). */
 export function scatterAddLastWasm(
-  _x: NumericArray,
-  _s: number,
-  _i: Int32Array,
-  _m: number,
-  _r: number,
-  _o: NumericArray,
+  g: NumericArray,
+  size: number,
+  index: Int32Array,
+  m: number,
+  rows: number,
+  out: NumericArray,
 ): boolean {
-  return false;
+  return alongLast(g, size, index, m, rows, out, true);
 }

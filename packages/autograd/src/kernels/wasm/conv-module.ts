@@ -1,0 +1,268 @@
+import { type FunctionBuilder, I32, type Local, V128 } from "./assembler.js";
+import {
+  forRange,
+  type ImportedMemory,
+  i32Function,
+  isaFor,
+  moduleWithMemory,
+  type WasmDType,
+} from "./codegen.js";
+
+/**
+ * Generates the convolution/pooling module: im2col and col2im in the GEMM-ready layout of
+ * ../conv.ts (rows = output positions), the max-pool argmax, and gather / scatter-add along the last
+ * axis, for one dtype. Addresses are byte addresses. The window bounds are precomputed by the caller
+ * into two i32 tables, one triple (k0, k1, i0) per output row and per output column: the kernel
+ * taps k0 ≤ k < k1 fall inside the input, and i0 is the window's first input row (column), which may
+ * be negative. That keeps the generated loops free of divisions and bounds tests.
+ *
+ * im2col/col2im copy each in-bounds run of kernel columns with f32x4/f64x2 moves when the dilation
+ * along the row is 1 (the common case), element by element otherwise and for the tail. The results
+ * are bit-identical to the JS loops (copies; col2im adds in the same order).
+ */
+
+export interface ConvModuleOptions extends ImportedMemory {
+  dtype: WasmDType;
+}
+
+/** (x, cols, tabY, tabX, groups, n, c, cg, plane, w, oh, ow, kh, kw, dh, dw) */
+export type WindowKernel = (...args: number[]) => void;
+
+export interface ConvKernels {
+  im2col: WindowKernel;
+  col2im: WindowKernel;
+  /** (x, out, tabY, tabX, planes, plane, w, oh, ow, dh, dw) */
+  argmax: (...args: number[]) => void;
+  /** (x, index, out, size, m, rows) */
+  gather: (...args: number[]) => void;
+  /** (g, index, out, size, m, rows) */
+  scatterAdd: (...args: number[]) => void;
+}
+
+function loadTriple(f: FunctionBuilder, tab: Local, i: Local, k0: Local, k1: Local, i0: Local): void {
+  const at = () => f.get(tab).get(i).i32Const(12).i32Mul().i32Add();
+  at().i32Load(0).set(k0);
+  at().i32Load(4).set(k1);
+  at().i32Load(8).set(i0);
+}
+
+/** im2col (add = false: cols[d] = x[s]) or col2im (add = true: x[s] += cols[d]). */
+function buildWindows(dtype: WasmDType, add: boolean): FunctionBuilder {
+  const isa = isaFor(dtype);
+  const es = isa.es;
+  const [f, [x, cols, tabY, tabX, groups, n, c, cg, plane, w, oh, ow, kh, kw, dh, dw]] = i32Function(16);
+  const grp = f.local(I32);
+  const b = f.local(I32);
+  const oy = f.local(I32);
+  const ox = f.local(I32);
+  const ch = f.local(I32);
+  const ki = f.local(I32);
+  const ki0 = f.local(I32);
+  const ki1 = f.local(I32);
+  const iy0 = f.local(I32);
+  const kj0 = f.local(I32);
+  const kj1 = f.local(I32);
+  const ix0 = f.local(I32);
+  const row = f.local(I32); // byte address of the current cols row
+  const rowBytes = f.local(I32);
+  const xb = f.local(I32); // byte address of the (batch, group) block's first plane
+  const dp = f.local(I32);
+  const sp = f.local(I32);
+  const cnt = f.local(I32);
+  const step = f.local(I32);
+  const vec = f.local(V128);
+
+  f.get(cg).get(kh).i32Mul().get(kw).i32Mul().i32Const(es).i32Mul().set(rowBytes);
+  f.get(dw).i32Const(es).i32Mul().set(step);
+  f.get(cols).set(row);
+  forRange(f, grp, 0, groups, 1, () => {
+    forRange(f, b, 0, n, 1, () => {
+      // xb = x + (b·c + grp·cg)·plane·es
+      f.get(x).get(b).get(c).i32Mul().get(grp).get(cg).i32Mul().i32Add();
+      f.get(plane).i32Mul().i32Const(es).i32Mul().i32Add().set(xb);
+      forRange(f, oy, 0, oh, 1, () => {
+        loadTriple(f, tabY, oy, ki0, ki1, iy0);
+        forRange(f, ox, 0, ow, 1, () => {
+          loadTriple(f, tabX, ox, kj0, kj1, ix0);
+          forRange(f, ch, 0, cg, 1, () => {
+            forRange(f, ki, ki0, ki1, 1, () => {
+              // dp = row + ((ch·kh + ki)·kw + kj0)·es
+              f.get(row).get(ch).get(kh).i32Mul().get(ki).i32Add().get(kw).i32Mul().get(kj0).i32Add();
+              f.i32Const(es).i32Mul().i32Add().set(dp);
+              // sp = xb + (ch·plane + (iy0 + ki·dh)·w + ix0 + kj0·dw)·es
+              f.get(ch)
+                .get(plane)
+                .i32Mul()
+                .get(iy0)
+                .get(ki)
+                .get(dh)
+                .i32Mul()
+                .i32Add()
+                .get(w)
+                .i32Mul()
+                .i32Add();
+              f.get(ix0)
+                .i32Add()
+                .get(kj0)
+                .get(dw)
+                .i32Mul()
+                .i32Add()
+                .i32Const(es)
+                .i32Mul()
+                .get(xb)
+                .i32Add()
+                .set(sp);
+              f.get(kj1).get(kj0).i32Sub().set(cnt);
+              // Whole vectors while the run is contiguous in x (dilation 1 along the row).
+              f.get(dw).i32Const(1).i32Eq().if();
+              f.block().loop();
+              f.get(cnt).i32Const(isa.lanes).i32LtS().brIf(1);
+              if (add) {
+                f.get(sp).get(sp).v128Load().get(dp).v128Load();
+                isa.vec.add(f).v128Store();
+              } else {
+                f.get(dp).get(sp).v128Load().set(vec).get(vec).v128Store();
+              }
+              f.get(dp).i32Const(16).i32Add().set(dp);
+              f.get(sp).i32Const(16).i32Add().set(sp);
+              f.get(cnt).i32Const(isa.lanes).i32Sub().set(cnt);
+              f.br(0).end().end();
+              f.end();
+              f.block().loop();
+              f.get(cnt).i32Const(1).i32LtS().brIf(1);
+              if (add) {
+                f.get(sp);
+                isa.scalar.load(f.get(sp));
+                isa.scalar.load(f.get(dp));
+                isa.scalar.add(f);
+                isa.scalar.store(f);
+              } else {
+                f.get(dp);
+                isa.scalar.load(f.get(sp));
+                isa.scalar.store(f);
+              }
+              f.get(dp).i32Const(es).i32Add().set(dp);
+              f.get(sp).get(step).i32Add().set(sp);
+              f.get(cnt).i32Const(1).i32Sub().set(cnt);
+              f.br(0).end().end();
+            });
+          });
+          f.get(row).get(rowBytes).i32Add().set(row);
+        });
+      });
+    });
+  });
+  return f;
+}
+
+/** First maximum of each window (a NaN wins, as in the JS loop); writes flat in-plane indices. */
+function buildArgmax(dtype: WasmDType): FunctionBuilder {
+  const isa = isaFor(dtype);
+  const es = isa.es;
+  const [f, [x, out, tabY, tabX, planes, plane, w, oh, ow, dh, dw]] = i32Function(11);
+  const p = f.local(I32);
+  const oy = f.local(I32);
+  const ox = f.local(I32);
+  const ki = f.local(I32);
+  const kj = f.local(I32);
+  const ki0 = f.local(I32);
+  const ki1 = f.local(I32);
+  const iy0 = f.local(I32);
+  const kj0 = f.local(I32);
+  const kj1 = f.local(I32);
+  const ix0 = f.local(I32);
+  const xb = f.local(I32);
+  const o = f.local(I32);
+  const idx = f.local(I32);
+  const best = f.local(I32);
+  const v = f.local(isa.scalar.type);
+  const bestV = f.local(isa.scalar.type);
+  const ne = () => (isa.f32 ? f.f32Ne() : f.f64Ne());
+  f.get(out).set(o);
+  forRange(f, p, 0, planes, 1, () => {
+    f.get(x).get(p).get(plane).i32Mul().i32Const(es).i32Mul().i32Add().set(xb);
+    forRange(f, oy, 0, oh, 1, () => {
+      loadTriple(f, tabY, oy, ki0, ki1, iy0);
+      forRange(f, ox, 0, ow, 1, () => {
+        loadTriple(f, tabX, ox, kj0, kj1, ix0);
+        f.i32Const(-1).set(best);
+        isa.scalar.k(f, Number.NEGATIVE_INFINITY).set(bestV);
+        forRange(f, ki, ki0, ki1, 1, () => {
+          forRange(f, kj, kj0, kj1, 1, () => {
+            // idx = (iy0 + ki·dh)·w + ix0 + kj·dw
+            f.get(iy0).get(ki).get(dh).i32Mul().i32Add().get(w).i32Mul();
+            f.get(ix0).i32Add().get(kj).get(dw).i32Mul().i32Add().set(idx);
+            isa.scalar.load(f.get(xb).get(idx).i32Const(es).i32Mul().i32Add()).set(v);
+            // best < 0 | bestV < v | (v ≠ v & bestV = bestV)
+            f.get(best).i32Const(0).i32LtS();
+            isa.scalar.lt(f.get(bestV).get(v)).i32Or();
+            f.get(v).get(v);
+            ne();
+            f.get(bestV).get(bestV);
+            ne();
+            f.i32Eqz().i32And().i32Or();
+            f.if();
+            f.get(idx).set(best);
+            f.get(v).set(bestV);
+            f.end();
+          });
+        });
+        f.get(o).get(best).i32Store();
+        f.get(o).i32Const(4).i32Add().set(o);
+      });
+    });
+  });
+  return f;
+}
+
+/** gather (scatter = false): out[r, j] = x[r, index[r, j]]; scatter-add: out[r, index[r, j]] += x[r, j]. */
+function buildAlongLast(dtype: WasmDType, scatter: boolean): FunctionBuilder {
+  const isa = isaFor(dtype);
+  const es = isa.es;
+  const [f, [x, index, out, size, m, rows]] = i32Function(6);
+  const r = f.local(I32);
+  const j = f.local(I32);
+  const dense = f.local(I32); // byte address in the [rows, m] array
+  const wide = f.local(I32); // byte address of row r in the [rows, size] array
+  const ip = f.local(I32);
+  const at = f.local(I32);
+  f.get(index).set(ip);
+  f.get(scatter ? x : out).set(dense);
+  forRange(f, r, 0, rows, 1, () => {
+    f.get(scatter ? out : x)
+      .get(r)
+      .get(size)
+      .i32Mul()
+      .i32Const(es)
+      .i32Mul()
+      .i32Add()
+      .set(wide);
+    forRange(f, j, 0, m, 1, () => {
+      f.get(wide).get(ip).i32Load().i32Const(es).i32Mul().i32Add().set(at);
+      if (scatter) {
+        f.get(at);
+        isa.scalar.load(f.get(at));
+        isa.scalar.load(f.get(dense));
+        isa.scalar.add(f);
+        isa.scalar.store(f);
+      } else {
+        f.get(dense);
+        isa.scalar.load(f.get(at));
+        isa.scalar.store(f);
+      }
+      f.get(ip).i32Const(4).i32Add().set(ip);
+      f.get(dense).i32Const(es).i32Add().set(dense);
+    });
+  });
+  return f;
+}
+
+export function buildConvModule(opts: ConvModuleOptions): Uint8Array {
+  const mb = moduleWithMemory(opts);
+  mb.addFunction(buildWindows(opts.dtype, false), "im2col");
+  mb.addFunction(buildWindows(opts.dtype, true), "col2im");
+  mb.addFunction(buildArgmax(opts.dtype), "argmax");
+  mb.addFunction(buildAlongLast(opts.dtype, false), "gather");
+  mb.addFunction(buildAlongLast(opts.dtype, true), "scatterAdd");
+  return mb.encode();
+}
