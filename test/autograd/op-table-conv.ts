@@ -78,7 +78,7 @@ const samePadding = (k: number, d: number): [number, number] => {
   return [Math.floor(total / 2), total - Math.floor(total / 2)];
 };
 
-const maxOf = (v: number[]) => v.reduce((a, b) => (b > a ? b : a), Number.NEGATIVE_INFINITY);
+const maxOf = (v: number[]) => Math.max(...v);
 
 /** torch's pooled length with ceil mode (the last window must start inside the input or left padding). */
 const pooled = (size: number, k: number, s: number, p: number, d: number, ceil: boolean): number => {

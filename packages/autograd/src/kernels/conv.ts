@@ -29,14 +29,6 @@ export interface Window2d {
   ow: number;
 }
 
-/** Output columns ox whose input column ox·sw − pw + off lies in [0, w): [lo, hi). */
-function validRange(off: number, stride: number, pad: number, size: number, count: number): [number, number] {
-  // ix = ox·stride + (off − pad) ∈ [0, size)  ⇔  ox ∈ [ceil((pad − off)/stride), ceil((size + pad − off)/stride))
-  const lo = Math.max(0, Math.ceil((pad - off) / stride));
-  const hi = Math.min(count, Math.ceil((size + pad - off) / stride));
-  return [lo, Math.max(lo, hi)];
-}
-
 /** How im2col lays out its columns: batch n, channel c split into `groups` groups. */
 export interface ColsLayout {
   n: number;
