@@ -155,10 +155,15 @@ function buildWindows(dtype: WasmDType, add: boolean): FunctionBuilder {
   return f;
 }
 
-/** First maximum of each window (a NaN wins, as in the JS loop); writes flat in-plane indices. */
+/**
+ * First maximum of each window (a NaN wins, as in the JS loop); writes flat in-plane indices, -1 for
+ * a window with no tap inside the plane. Pointers step through the window; the index is recovered
+ * from the winning address once per window.
+ */
 function buildArgmax(dtype: WasmDType): FunctionBuilder {
   const isa = isaFor(dtype);
   const es = isa.es;
+  const shift = es === 4 ? 2 : 3;
   const [f, [x, out, tabY, tabX, planes, plane, w, oh, ow, dh, dw]] = i32Function(11);
   const p = f.local(I32);
   const oy = f.local(I32);
@@ -173,11 +178,16 @@ function buildArgmax(dtype: WasmDType): FunctionBuilder {
   const ix0 = f.local(I32);
   const xb = f.local(I32);
   const o = f.local(I32);
-  const idx = f.local(I32);
+  const rowp = f.local(I32);
+  const ptr = f.local(I32);
   const best = f.local(I32);
+  const rowStep = f.local(I32);
+  const colStep = f.local(I32);
   const v = f.local(isa.scalar.type);
   const bestV = f.local(isa.scalar.type);
   const ne = () => (isa.f32 ? f.f32Ne() : f.f64Ne());
+  f.get(dh).get(w).i32Mul().i32Const(es).i32Mul().set(rowStep);
+  f.get(dw).i32Const(es).i32Mul().set(colStep);
   f.get(out).set(o);
   forRange(f, p, 0, planes, 1, () => {
     f.get(x).get(p).get(plane).i32Mul().i32Const(es).i32Mul().i32Add().set(xb);
@@ -187,27 +197,36 @@ function buildArgmax(dtype: WasmDType): FunctionBuilder {
         loadTriple(f, tabX, ox, kj0, kj1, ix0);
         f.i32Const(-1).set(best);
         isa.scalar.k(f, Number.NEGATIVE_INFINITY).set(bestV);
+        // rowp = xb + ((iy0 + ki0·dh)·w + ix0 + kj0·dw)·es
+        f.get(iy0).get(ki0).get(dh).i32Mul().i32Add().get(w).i32Mul().get(ix0).i32Add();
+        f.get(kj0).get(dw).i32Mul().i32Add().i32Const(es).i32Mul().get(xb).i32Add().set(rowp);
         forRange(f, ki, ki0, ki1, 1, () => {
+          f.get(rowp).set(ptr);
           forRange(f, kj, kj0, kj1, 1, () => {
-            // idx = (iy0 + ki·dh)·w + ix0 + kj·dw
-            f.get(iy0).get(ki).get(dh).i32Mul().i32Add().get(w).i32Mul();
-            f.get(ix0).i32Add().get(kj).get(dw).i32Mul().i32Add().set(idx);
-            isa.scalar.load(f.get(xb).get(idx).i32Const(es).i32Mul().i32Add()).set(v);
-            // best < 0 | bestV < v | (v ≠ v & bestV = bestV)
-            f.get(best).i32Const(0).i32LtS();
-            isa.scalar.lt(f.get(bestV).get(v)).i32Or();
+            isa.scalar.load(f.get(ptr)).set(v);
+            // bestV < v, or nothing taken yet; else a NaN that replaces a number.
+            isa.scalar.lt(f.get(bestV).get(v));
+            f.get(best).i32Const(-1).i32Eq().i32Or().if();
+            f.get(ptr).set(best).get(v).set(bestV);
+            f.else();
             f.get(v).get(v);
             ne();
+            f.if();
             f.get(bestV).get(bestV);
             ne();
-            f.i32Eqz().i32And().i32Or();
-            f.if();
-            f.get(idx).set(best);
-            f.get(v).set(bestV);
-            f.end();
+            f.i32Eqz().if();
+            f.get(ptr).set(best).get(v).set(bestV);
+            f.end().end().end();
+            f.get(ptr).get(colStep).i32Add().set(ptr);
           });
+          f.get(rowp).get(rowStep).i32Add().set(rowp);
         });
-        f.get(o).get(best).i32Store();
+        // index = (best − xb) / es, or -1 when no tap was taken
+        f.get(o);
+        f.get(best).get(xb).i32Sub().i32Const(shift).i32ShrS();
+        f.i32Const(-1);
+        f.get(best).i32Const(-1).i32Ne();
+        f.select().i32Store();
         f.get(o).i32Const(4).i32Add().set(o);
       });
     });

@@ -70,6 +70,11 @@ function taps(count: number, stride: number, pad: number, dil: number, k: number
   return t;
 }
 
+function fullTaps(t: Int32Array, k: number): boolean {
+  for (let i = 0; i < t.length; i += 3) if (t[i] !== 0 || t[i + 1] !== k) return false;
+  return true;
+}
+
 function windowCall(
   x: NumericArray,
   layout: ColsLayout,
@@ -91,7 +96,8 @@ function windowCall(
   i32.set(tabX, tx / 4);
   if (toCols) {
     copyIn(view, x, 0, x.length, xp, es);
-    view.fill(0, cp / es, cp / es + cols.length);
+    // Without padding every tap of every window is written: nothing to zero.
+    if (!fullTaps(tabY, g.kh) || !fullTaps(tabX, g.kw)) view.fill(0, cp / es, cp / es + cols.length);
   } else {
     copyIn(view, cols, 0, cols.length, cp, es);
     view.fill(0, xp / es, xp / es + x.length);
