@@ -183,6 +183,7 @@ function buildArgmax(dtype: WasmDType): FunctionBuilder {
   const best = f.local(I32);
   const rowStep = f.local(I32);
   const colStep = f.local(I32);
+  const take = f.local(I32);
   const v = f.local(isa.scalar.type);
   const bestV = f.local(isa.scalar.type);
   const ne = () => (isa.f32 ? f.f32Ne() : f.f64Ne());
@@ -204,19 +205,17 @@ function buildArgmax(dtype: WasmDType): FunctionBuilder {
           f.get(rowp).set(ptr);
           forRange(f, kj, kj0, kj1, 1, () => {
             isa.scalar.load(f.get(ptr)).set(v);
-            // bestV < v, or nothing taken yet; else a NaN that replaces a number.
+            // take = bestV < v | nothing taken yet | (v is NaN & bestV is not): branch-free, since
+            // the comparison is data-dependent (a branch here mispredicted about half the time).
             isa.scalar.lt(f.get(bestV).get(v));
-            f.get(best).i32Const(-1).i32Eq().i32Or().if();
-            f.get(ptr).set(best).get(v).set(bestV);
-            f.else();
+            f.get(best).i32Const(-1).i32Eq().i32Or();
             f.get(v).get(v);
             ne();
-            f.if();
             f.get(bestV).get(bestV);
             ne();
-            f.i32Eqz().if();
-            f.get(ptr).set(best).get(v).set(bestV);
-            f.end().end().end();
+            f.i32Eqz().i32And().i32Or().set(take);
+            f.get(ptr).get(best).get(take).select().set(best);
+            f.get(v).get(bestV).get(take).select().set(bestV);
             f.get(ptr).get(colStep).i32Add().set(ptr);
           });
           f.get(rowp).get(rowStep).i32Add().set(rowp);
