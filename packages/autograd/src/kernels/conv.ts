@@ -1,5 +1,6 @@
 import { recordConv } from "./conv-stats.js";
-import type { NumericArray } from "./types.js";
+import { gemm } from "./gemm.js";
+import type { FloatArray, NumericArray } from "./types.js";
 import {
   col2imWasm,
   gatherLastWasm,
@@ -7,6 +8,7 @@ import {
   maxPoolArgmaxWasm,
   scatterAddLastWasm,
 } from "./wasm/conv.js";
+import { convForwardWasm, convInputGradWasm, convWeightGradWasm } from "./wasm/conv-gemm.js";
 
 /**
  * Sliding-window geometry over the last two axes of planes [h, w] (one plane per batch entry and
@@ -183,5 +185,78 @@ export function scatterAddLast(
     const s = r * m;
     const d = r * size;
     for (let j = 0; j < m; j++) out[d + index[s + j]] += g[s + j];
+  }
+}
+
+/** A convolution's sizes: the window over [h, w] planes plus batch, channels in and out, groups. */
+export interface ConvDims extends Window2d {
+  n: number;
+  c: number;
+  o: number;
+  groups: number;
+}
+
+function like(a: NumericArray, n: number): FloatArray {
+  return a instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
+}
+
+/**
+ * out[n, o, oy, ox] = Σ w[o, cg, ki, kj]·x[n, g·Cg + cg, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw]
+ * (cross-correlation, o in group g). WASM: im2col and the products stay in the wasm memory (see
+ * wasm/conv-gemm.ts); JS: im2col, then one GEMM per sample and group.
+ */
+export function convForward(x: FloatArray, w: FloatArray, out: FloatArray, d: ConvDims): void {
+  if (convForwardWasm(x, w, out, d)) return;
+  const { n, c, o, groups, oh, ow } = d;
+  const L = oh * ow;
+  const og = o / groups;
+  const K = (c / groups) * d.kh * d.kw;
+  const cols = like(x, groups * n * L * K);
+  im2col(x, { n, c, groups }, d, cols);
+  for (let b = 0; b < n; b++) {
+    for (let g = 0; g < groups; g++) {
+      gemm(w, g * og * K, cols, (g * n + b) * L * K, out, (b * o + g * og) * L, og, L, K, false, true);
+    }
+  }
+}
+
+/** The vjp of convForward with respect to x: dx = col2im(w_gᵀ·g_n) (a transposed convolution of g). */
+export function convInputGrad(g: FloatArray, w: FloatArray, dx: FloatArray, d: ConvDims): void {
+  if (convInputGradWasm(g, w, dx, d)) return;
+  const { n, c, o, groups, oh, ow } = d;
+  const L = oh * ow;
+  const og = o / groups;
+  const K = (c / groups) * d.kh * d.kw;
+  const cols = like(g, groups * n * L * K);
+  for (let grp = 0; grp < groups; grp++) {
+    for (let b = 0; b < n; b++) {
+      gemm(g, (b * o + grp * og) * L, w, grp * og * K, cols, (grp * n + b) * L * K, L, K, og, true, false);
+    }
+  }
+  dx.fill(0);
+  col2im(cols, { n, c, groups }, d, dx);
+}
+
+/** The vjp of convForward with respect to w: dw_g = Σ_n g_{n,g}·im2col(x)_{g,n}, one GEMM per group over all samples. */
+export function convWeightGrad(x: FloatArray, g: FloatArray, dw: FloatArray, d: ConvDims): void {
+  if (convWeightGradWasm(x, g, dw, d)) return;
+  const { n, c, o, groups, oh, ow } = d;
+  const L = oh * ow;
+  const og = o / groups;
+  const K = (c / groups) * d.kh * d.kw;
+  const cols = like(x, groups * n * L * K);
+  im2col(x, { n, c, groups }, d, cols);
+  // g [N, O, L] regrouped as [groups, O/groups, N·L], so the sum over samples is inside one product.
+  const gt = like(g, n * o * L);
+  for (let grp = 0; grp < groups; grp++) {
+    for (let oc = 0; oc < og; oc++) {
+      for (let b = 0; b < n; b++) {
+        const src = (b * o + grp * og + oc) * L;
+        gt.set(g.subarray(src, src + L), ((grp * og + oc) * n + b) * L);
+      }
+    }
+  }
+  for (let grp = 0; grp < groups; grp++) {
+    gemm(gt, grp * og * n * L, cols, grp * n * L * K, dw, grp * og * K, og, K, n * L, false, false);
   }
 }

@@ -1,55 +1,103 @@
 import { ShapeError, ValueError } from "../errors.js";
-import { col2im, im2col, type Window2d } from "../kernels/conv.js";
+import { type ConvDims, convForward, convInputGrad, convWeightGrad, type Window2d } from "../kernels/conv.js";
+import type { FloatArray } from "../kernels/types.js";
 import { formatShape } from "../shape.js";
 import { apply } from "../tape.js";
-import type { Tensor } from "../tensor.js";
-import { matmul } from "./matmul.js";
+import { Tensor } from "../tensor.js";
 import type { RuleTable } from "./primitive.js";
+import { concat } from "./shape.js";
 import { checkTensor, coerce, empty, requireFloat } from "./util.js";
 
 /**
- * Convolutions as im2col + the GEMM (Caffe's and PyTorch's CPU path). `im2col` lays every sliding
- * window out as a row, [groups, N·oh·ow, C/groups·kh·kw], so a convolution is ONE matmul per group
- * against the weight seen as [O/groups, C/groups·kh·kw] (transposed inside the product), and so is
- * its weight gradient: no per-sample products and no reduction over the batch afterwards. Both
- * primitives are linear and each one's vjp is the other, so a convolution (bilinear: the matmul's
- * vjps are matmuls, im2col's is col2im) has gradients of every order. convTranspose2d is the same
- * pieces the other way round: matmul, then col2im.
+ * Convolution as three primitives, like PyTorch's convolution / convolution_backward: the forward
+ * cross-correlation and its two vjps, each one im2col or col2im plus GEMMs (Caffe's CPU scheme) run
+ * inside the wasm memory (kernels/wasm/conv-gemm.ts), so the kh·kw-times-larger column matrix never
+ * crosses into JS. The three are bilinear and each one's vjps are the other two:
+ *   y  = conv(x, w)          dx = inputGrad(ct, w)   dw = weightGrad(x, ct)
+ *   dx = inputGrad(g, w)     dg = conv(ct, w)        dw = weightGrad(ct, g)
+ *   dw = weightGrad(x, g)    dx = inputGrad(g, ct)   dg = conv(x, ct)
+ * so every order of gradient is defined. conv2d's optional bias is a third input (added per channel
+ * in the forward; its gradient sums the cotangent over batch and positions). convTranspose2d is
+ * inputGrad, unfold a grouped conv with one-hot weights, avgPool2d a depthwise conv with ones.
+ * (Measured against the composite im2col tensor + matmul: see bench/kernels/conv.ts.)
  */
-export type ColsParams = Window2d & { groups: number };
+export type ConvParams = Window2d & { groups: number };
 
-export const convRules: RuleTable<"im2col" | "col2im"> = {
-  // x [N, C, h, w] -> [groups, N·oh·ow, C/groups·kh·kw]
-  im2col: {
-    name: "im2col",
-    forward: ([x], p) => {
+function dims(p: ConvParams, n: number, c: number, o: number): ConvDims {
+  return { ...p, n, c, o };
+}
+
+export const convRules: RuleTable<"conv2d" | "convInputGrad" | "convWeightGrad"> = {
+  // x [N, C, h, w], w [O, C/groups, kh, kw], b? [O] -> [N, O, oh, ow]
+  conv2d: {
+    name: "conv2d",
+    forward: ([x, w, b], p) => {
       const [n, c] = x.shape;
-      const out = empty(x.dtype, [p.groups, n * p.oh * p.ow, (c / p.groups) * p.kh * p.kw]);
-      im2col(x.data, { n, c, groups: p.groups }, p, out.data);
+      const o = w.shape[0];
+      const out = empty(x.dtype, [n, o, p.oh, p.ow]);
+      convForward(x.data as FloatArray, w.data as FloatArray, out.data as FloatArray, dims(p, n, c, o));
+      if (b !== undefined) addChannelBias(out.data as FloatArray, b.data as FloatArray, n, o, p.oh * p.ow);
       return out;
     },
-    vjp: (ct, { params }) => [col2imOp(ct, params)],
+    vjp: (ct, { inputs: [x, w, b], params: p }, needs) => [
+      needs[0] ? convInputGradOp(ct, w, p) : null,
+      needs[1] ? convWeightGradOp(x, ct, p) : null,
+      ...(b === undefined
+        ? []
+        : [needs[2] ? ct.reshape([ct.shape[0], ct.shape[1], -1]).sum(2).sum(0) : null]),
+    ],
   },
-  // cols [groups, N·oh·ow, C/groups·kh·kw] -> [N, C, h, w], summing where windows overlap (torch's fold)
-  col2im: {
-    name: "col2im",
-    forward: ([cols], p) => {
-      const n = cols.shape[1] / (p.oh * p.ow);
-      const c = (p.groups * cols.shape[2]) / (p.kh * p.kw);
-      const out = empty(cols.dtype, [n, c, p.h, p.w]);
-      col2im(cols.data, { n, c, groups: p.groups }, p, out.data);
+  // g [N, O, oh, ow], w [O, C/groups, kh, kw] -> [N, C, h, w]
+  convInputGrad: {
+    name: "convInputGrad",
+    forward: ([g, w], p) => {
+      const [n, o] = g.shape;
+      const c = w.shape[1] * p.groups;
+      const out = empty(g.dtype, [n, c, p.h, p.w]);
+      convInputGrad(g.data as FloatArray, w.data as FloatArray, out.data as FloatArray, dims(p, n, c, o));
       return out;
     },
-    vjp: (ct, { params }) => [im2colOp(ct, params)],
+    vjp: (ct, { inputs: [g, w], params: p }, needs) => [
+      needs[0] ? conv2dOp(ct, w, null, p) : null,
+      needs[1] ? convWeightGradOp(ct, g, p) : null,
+    ],
+  },
+  // x [N, C, h, w], g [N, O, oh, ow] -> [O, C/groups, kh, kw]
+  convWeightGrad: {
+    name: "convWeightGrad",
+    forward: ([x, g], p) => {
+      const [n, c] = x.shape;
+      const o = g.shape[1];
+      const out = empty(x.dtype, [o, c / p.groups, p.kh, p.kw]);
+      convWeightGrad(x.data as FloatArray, g.data as FloatArray, out.data as FloatArray, dims(p, n, c, o));
+      return out;
+    },
+    vjp: (ct, { inputs: [x, g], params: p }, needs) => [
+      needs[0] ? convInputGradOp(g, ct, p) : null,
+      needs[1] ? conv2dOp(x, ct, null, p) : null,
+    ],
   },
 };
 
-export function im2colOp(x: Tensor, p: ColsParams): Tensor {
-  return apply(convRules.im2col, [x], p);
+/** out[n, o, :] += b[o] over blocks of `len` positions. */
+function addChannelBias(out: FloatArray, b: FloatArray, n: number, o: number, len: number): void {
+  for (let i = 0; i < n * o; i++) {
+    const v = b[i % o];
+    const base = i * len;
+    for (let j = 0; j < len; j++) out[base + j] += v;
+  }
 }
 
-export function col2imOp(cols: Tensor, p: ColsParams): Tensor {
-  return apply(convRules.col2im, [cols], p);
+export function conv2dOp(x: Tensor, w: Tensor, b: Tensor | null, p: ConvParams): Tensor {
+  return apply(convRules.conv2d, b === null ? [x, w] : [x, w, b], p);
+}
+
+function convInputGradOp(g: Tensor, w: Tensor, p: ConvParams): Tensor {
+  return apply(convRules.convInputGrad, [g, w], p);
+}
+
+function convWeightGradOp(x: Tensor, g: Tensor, p: ConvParams): Tensor {
+  return apply(convRules.convWeightGrad, [x, g], p);
 }
 
 /** A number or a pair [rows, columns] of them. */
@@ -258,21 +306,7 @@ function conv2dCore(
     oh,
     ow,
   };
-  const L = oh * ow;
-  const K = cg * kh * kw;
-  const cols = im2colOp(x, { ...window, groups });
-  if (groups === 1) {
-    // [N·L, K]·[O, K]ᵀ = [N·L, O]; the bias is a row added to every position, then NHWC -> NCHW.
-    let y = matmul(cols.reshape([n * L, K]), w.reshape([o, K]), { transposeB: true });
-    if (b !== null) y = y.add(b);
-    return y.reshape([n, L, o]).transpose([0, 2, 1]).reshape([n, o, oh, ow]);
-  }
-  const og = o / groups;
-  const y = matmul(cols, w.reshape([groups, og, K]), { transposeB: true }) // [G, N·L, O/G]
-    .reshape([groups, n, L, og])
-    .transpose([1, 0, 3, 2])
-    .reshape([n, o, oh, ow]);
-  return b === null ? y : y.add(b.reshape([o, 1, 1]));
+  return conv2dOp(x, w, b, { ...window, groups });
 }
 
 /**
@@ -379,21 +413,8 @@ export function convTranspose2d(
   }
   const out = og * groups;
   const bias = checkBias(b, out, op, x);
-  const cg = c / groups;
-  const K = kh * kw;
-  // cols[g, (n, l), :] = x[n, g, :, l]ᵀ · w[g]: one row of O/groups·K window values per input position.
-  const xt =
-    groups === 1
-      ? x
-          .reshape([n, c, h * wd])
-          .transpose([0, 2, 1])
-          .reshape([1, n * h * wd, c])
-      : x
-          .reshape([n, groups, cg, h * wd])
-          .transpose([1, 0, 3, 2])
-          .reshape([groups, n * h * wd, cg]);
-  const cols = matmul(xt, w.reshape([groups, cg, og * K]));
-  const window: ColsParams = {
+  // The transposed convolution is the input gradient of the convolution from [oh, ow] back to [h, w].
+  const window: ConvParams = {
     kh,
     kw,
     sh: stride[0],
@@ -408,7 +429,7 @@ export function convTranspose2d(
     ow: wd,
     groups,
   };
-  const y = col2imOp(cols, window);
+  const y = convInputGradOp(x, w, window);
   return bias === null ? y : y.add(bias.reshape([out, 1, 1]));
 }
 
@@ -432,7 +453,21 @@ export function unfold(x: Tensor, kernel: Pair, opts: UnfoldOptions = {}): Tenso
   const oh = outLength(h, ph, ph, kh, sh, dh, op, what);
   const ow = outLength(w, pw, pw, kw, sw, dw, op, what);
   const [n, c] = x.shape;
-  return im2colOp(x, { kh, kw, sh, sw, ph, pw, dh, dw, h, w, oh, ow, groups: 1 })
-    .reshape([n, oh * ow, c * kh * kw])
-    .transpose([0, 2, 1]);
+  // A grouped convolution (one group per channel) whose kh·kw output channels pick one tap each.
+  const K = kh * kw;
+  const onehot = new Float64Array(K * K);
+  for (let k = 0; k < K; k++) onehot[k * K + k] = 1;
+  const taps = new Tensor(onehot, [K, 1, kh, kw]).cast(x.dtype);
+  const weight =
+    c === 1
+      ? taps
+      : concat(
+          Array.from({ length: c }, () => taps),
+          0,
+        );
+  return conv2dOp(x, weight, null, { kh, kw, sh, sw, ph, pw, dh, dw, h, w, oh, ow, groups: c }).reshape([
+    n,
+    c * K,
+    oh * ow,
+  ]);
 }

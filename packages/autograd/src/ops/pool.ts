@@ -3,7 +3,7 @@ import { gatherLast, maxPoolArgmax, scatterAddLast, type Window2d } from "../ker
 import { formatShape } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
-import { im2colOp, type Pair, pairOf } from "./conv.js";
+import { conv2dOp, type Pair, pairOf } from "./conv.js";
 import { matmul } from "./matmul.js";
 import type { RuleTable } from "./primitive.js";
 import { checkTensor, empty, requireFloat } from "./util.js";
@@ -192,11 +192,9 @@ export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dOptions = {}):
   const includePad = flag(o.countIncludePad, "countIncludePad", op, true);
   const [n, c] = x4.shape;
   const K = g.kh * g.kw;
-  // Rows of im2col are output positions: sum each channel's K window values, then back to NCHW.
-  const sums = im2colOp(x4, { ...g, groups: 1 })
-    .reshape([n, g.oh * g.ow, c, K])
-    .sum(3)
-    .transpose([0, 2, 1]);
+  // Window sums: a depthwise convolution with weights of one.
+  const ones = new Tensor(new Float64Array(c * K).fill(1), [c, 1, g.kh, g.kw]).cast(x4.dtype);
+  const sums = conv2dOp(x4, ones, null, { ...g, groups: c }).reshape([n, c, g.oh * g.ow]);
   const d = divisors(g, includePad);
   const uniform = d.every((v) => v === d[0]);
   const divisor = uniform ? d[0] : new Tensor(Float64Array.from(d), [d.length]).cast(x4.dtype);

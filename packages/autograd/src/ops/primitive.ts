@@ -50,8 +50,9 @@ export interface PrimitiveParams {
   scatterAdd: { axis: number; size: number };
   cast: { dtype: DType };
   // convolution and pooling (ops/conv.ts, ops/pool.ts): sliding windows over the last two axes
-  im2col: Window2d & { groups: number };
-  col2im: Window2d & { groups: number };
+  conv2d: Window2d & { groups: number };
+  convInputGrad: Window2d & { groups: number };
+  convWeightGrad: Window2d & { groups: number };
   takeAlongLast: null;
   scatterAddLast: { size: number };
   // user-defined primitives (customOp)

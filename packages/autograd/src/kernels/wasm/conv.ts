@@ -24,7 +24,7 @@ import { HEAP_BASE } from "./runtime.js";
  */
 const AUTO_MIN = 2048;
 
-const moduleFor = localModules(
+export const convModuleFor = localModules(
   buildConvModule,
   (e): ConvKernels => ({
     im2col: e.im2col as ConvKernels["im2col"],
@@ -42,7 +42,7 @@ function moduleForCall(elements: number, ...arrays: NumericArray[]): LocalModule
   const f32 = first instanceof Float32Array;
   if (!f32 && !(first instanceof Float64Array)) return null;
   for (const a of arrays) if (a.constructor !== first.constructor) return null;
-  return moduleFor(f32 ? "float32" : "float64");
+  return convModuleFor(f32 ? "float32" : "float64");
 }
 
 /** Scratch regions from HEAP_BASE, each 64-byte aligned; null when the memory cannot grow that far. */
@@ -57,7 +57,14 @@ function layoutScratch(m: LocalModule<ConvKernels>, bytes: number[]): number[] |
 }
 
 /** Per output row (or column): first and last+1 in-bounds kernel tap, and the window's first input index. */
-function taps(count: number, stride: number, pad: number, dil: number, k: number, size: number): Int32Array {
+export function taps(
+  count: number,
+  stride: number,
+  pad: number,
+  dil: number,
+  k: number,
+  size: number,
+): Int32Array {
   const t = new Int32Array(3 * count);
   for (let o = 0; o < count; o++) {
     const i0 = o * stride - pad;
@@ -70,7 +77,7 @@ function taps(count: number, stride: number, pad: number, dil: number, k: number
   return t;
 }
 
-function fullTaps(t: Int32Array, k: number): boolean {
+export function fullTaps(t: Int32Array, k: number): boolean {
   for (let i = 0; i < t.length; i += 3) if (t[i] !== 0 || t[i + 1] !== k) return false;
   return true;
 }
