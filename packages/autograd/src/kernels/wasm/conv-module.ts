@@ -31,7 +31,7 @@ export type WindowKernel = (...args: number[]) => void;
 export interface ConvKernels {
   im2col: WindowKernel;
   col2im: WindowKernel;
-  /** (x, out, tabY, tabX, planes, plane, w, oh, ow, dh, dw) */
+  /** (x, out, tabY, tabX, planes, plane, w, oh, ow, dh, dw, vecLo, vecHi); the SIMD columns [vecLo, vecHi) are for float32 only */
   argmax: (...args: number[]) => void;
   /** (x, index, out, size, m, rows) */
   gather: (...args: number[]) => void;
@@ -164,7 +164,7 @@ function buildArgmax(dtype: WasmDType): FunctionBuilder {
   const isa = isaFor(dtype);
   const es = isa.es;
   const shift = es === 4 ? 2 : 3;
-  const [f, [x, out, tabY, tabX, planes, plane, w, oh, ow, dh, dw]] = i32Function(11);
+  const [f, [x, out, tabY, tabX, planes, plane, w, oh, ow, dh, dw, vecLo, vecHi]] = i32Function(13);
   const p = f.local(I32);
   const oy = f.local(I32);
   const ox = f.local(I32);
@@ -187,6 +187,40 @@ function buildArgmax(dtype: WasmDType): FunctionBuilder {
   const v = f.local(isa.scalar.type);
   const bestV = f.local(isa.scalar.type);
   const ne = () => (isa.f32 ? f.f32Ne() : f.f64Ne());
+  const vBest = f.local(V128);
+  const vIdx = f.local(V128);
+  const vA = f.local(V128);
+  const vB = f.local(V128);
+  const vEven = f.local(V128);
+  const vOdd = f.local(V128);
+  const baseIdx = f.local(I32);
+  const lanesBytes = (lanes: number[]) => lanes.flatMap((l) => [l * 4, l * 4 + 1, l * 4 + 2, l * 4 + 3]);
+  const idxConst = Array.from(new Uint8Array(Int32Array.from([0, 2, 4, 6]).buffer));
+  /** Lanes where v beats the best so far (bestV < v, or v is NaN and bestV is not) take v and its index. */
+  const candidate = (vals: typeof vA, offset: number) => {
+    f.get(vBest).get(vals).f32x4Lt();
+    f.get(vals).get(vals).f32x4Ne();
+    f.get(vBest).get(vBest).f32x4Eq();
+    f.v128And().v128Or().set(vA);
+    f.get(vals).get(vBest).get(vA).v128Bitselect().set(vBest);
+    f.get(baseIdx);
+    if (offset) f.i32Const(offset).i32Add();
+    f.i32x4Splat().v128Const(idxConst).i32x4Add();
+    f.get(vIdx).get(vA).v128Bitselect().set(vIdx);
+  };
+  /** Even and odd elements of the 8 floats at rowp: taps kj = 0 and 1 of four windows of width and stride 2. */
+  const loadPairs = () => {
+    f.get(rowp).v128Load().set(vA);
+    f.get(rowp).v128Load(16).set(vB);
+    f.get(vA)
+      .get(vB)
+      .i8x16Shuffle(lanesBytes([0, 2, 4, 6]))
+      .set(vEven);
+    f.get(vA)
+      .get(vB)
+      .i8x16Shuffle(lanesBytes([1, 3, 5, 7]))
+      .set(vOdd);
+  };
   f.get(dh).get(w).i32Mul().i32Const(es).i32Mul().set(rowStep);
   f.get(dw).i32Const(es).i32Mul().set(colStep);
   f.get(out).set(o);
@@ -194,40 +228,72 @@ function buildArgmax(dtype: WasmDType): FunctionBuilder {
     f.get(x).get(p).get(plane).i32Mul().i32Const(es).i32Mul().i32Add().set(xb);
     forRange(f, oy, 0, oh, 1, () => {
       loadTriple(f, tabY, oy, ki0, ki1, iy0);
-      forRange(f, ox, 0, ow, 1, () => {
-        loadTriple(f, tabX, ox, kj0, kj1, ix0);
-        f.i32Const(-1).set(best);
-        isa.scalar.k(f, Number.NEGATIVE_INFINITY).set(bestV);
-        // rowp = xb + ((iy0 + ki0·dh)·w + ix0 + kj0·dw)·es
-        f.get(iy0).get(ki0).get(dh).i32Mul().i32Add().get(w).i32Mul().get(ix0).i32Add();
-        f.get(kj0).get(dw).i32Mul().i32Add().i32Const(es).i32Mul().get(xb).i32Add().set(rowp);
-        forRange(f, ki, ki0, ki1, 1, () => {
-          f.get(rowp).set(ptr);
-          forRange(f, kj, kj0, kj1, 1, () => {
-            isa.scalar.load(f.get(ptr)).set(v);
-            // take = bestV < v | nothing taken yet | (v is NaN & bestV is not): branch-free, since
-            // the comparison is data-dependent (a branch here mispredicted about half the time).
-            isa.scalar.lt(f.get(bestV).get(v));
-            f.get(best).i32Const(-1).i32Eq().i32Or();
-            f.get(v).get(v);
-            ne();
-            f.get(bestV).get(bestV);
-            ne();
-            f.i32Eqz().i32And().i32Or().set(take);
-            f.get(ptr).get(best).get(take).select().set(best);
-            f.get(v).get(bestV).get(take).select().set(bestV);
-            f.get(ptr).get(colStep).i32Add().set(ptr);
-          });
-          f.get(rowp).get(rowStep).i32Add().set(rowp);
+      // SIMD (float32, kernel and stride 2 along the row, no dilation): four windows at once for
+      // ox in [vecLo, vecHi), every window wholly inside the row; the first maximum in tap order wins.
+      f.i32Const(0).set(ox);
+      f.block().loop();
+      f.get(ox).get(ow).i32GeU().brIf(1);
+      f.get(ox).get(vecLo).i32GeS();
+      f.get(ox).i32Const(4).i32Add().get(vecHi).i32LeS().i32And();
+      f.get(ki0).get(ki1).i32LtS().i32And();
+      f.if();
+      loadTriple(f, tabX, ox, kj0, kj1, ix0);
+      // baseIdx = (iy0 + ki0·dh)·w + ix0, rowp = xb + baseIdx·es
+      f.get(iy0).get(ki0).get(dh).i32Mul().i32Add().get(w).i32Mul().get(ix0).i32Add().set(baseIdx);
+      f.get(baseIdx).i32Const(es).i32Mul().get(xb).i32Add().set(rowp);
+      loadPairs();
+      f.get(vEven).set(vBest);
+      f.get(baseIdx).i32x4Splat().v128Const(idxConst).i32x4Add().set(vIdx);
+      candidate(vOdd, 1);
+      f.get(ki0).i32Const(1).i32Add().set(ki);
+      f.block().loop();
+      f.get(ki).get(ki1).i32GeS().brIf(1);
+      f.get(rowp).get(rowStep).i32Add().set(rowp);
+      f.get(baseIdx).get(dh).get(w).i32Mul().i32Add().set(baseIdx);
+      loadPairs();
+      candidate(vEven, 0);
+      candidate(vOdd, 1);
+      f.get(ki).i32Const(1).i32Add().set(ki);
+      f.br(0).end().end();
+      f.get(o).get(vIdx).v128Store();
+      f.get(o).i32Const(16).i32Add().set(o);
+      f.get(ox).i32Const(4).i32Add().set(ox);
+      f.else();
+      loadTriple(f, tabX, ox, kj0, kj1, ix0);
+      f.i32Const(-1).set(best);
+      isa.scalar.k(f, Number.NEGATIVE_INFINITY).set(bestV);
+      // rowp = xb + ((iy0 + ki0·dh)·w + ix0 + kj0·dw)·es
+      f.get(iy0).get(ki0).get(dh).i32Mul().i32Add().get(w).i32Mul().get(ix0).i32Add();
+      f.get(kj0).get(dw).i32Mul().i32Add().i32Const(es).i32Mul().get(xb).i32Add().set(rowp);
+      forRange(f, ki, ki0, ki1, 1, () => {
+        f.get(rowp).set(ptr);
+        forRange(f, kj, kj0, kj1, 1, () => {
+          isa.scalar.load(f.get(ptr)).set(v);
+          // take = bestV < v | nothing taken yet | (v is NaN & bestV is not): branch-free, since
+          // the comparison is data-dependent (a branch here mispredicted about half the time).
+          isa.scalar.lt(f.get(bestV).get(v));
+          f.get(best).i32Const(-1).i32Eq().i32Or();
+          f.get(v).get(v);
+          ne();
+          f.get(bestV).get(bestV);
+          ne();
+          f.i32Eqz().i32And().i32Or().set(take);
+          f.get(ptr).get(best).get(take).select().set(best);
+          f.get(v).get(bestV).get(take).select().set(bestV);
+          f.get(ptr).get(colStep).i32Add().set(ptr);
         });
-        // index = (best − xb) / es, or -1 when no tap was taken
-        f.get(o);
-        f.get(best).get(xb).i32Sub().i32Const(shift).i32ShrS();
-        f.i32Const(-1);
-        f.get(best).i32Const(-1).i32Ne();
-        f.select().i32Store();
-        f.get(o).i32Const(4).i32Add().set(o);
+        f.get(rowp).get(rowStep).i32Add().set(rowp);
       });
+      // index = (best − xb) / es, or -1 when no tap was taken
+      f.get(o);
+      f.get(best).get(xb).i32Sub().i32Const(shift).i32ShrS();
+      f.i32Const(-1);
+      f.get(best).i32Const(-1).i32Ne();
+      f.select().i32Store();
+      f.get(o).i32Const(4).i32Add().set(o);
+      f.get(ox).i32Const(1).i32Add().set(ox);
+      f.end();
+      f.br(0).end().end();
     });
   });
   return f;

@@ -78,6 +78,55 @@ describe.runIf(wasmAvailable())("conv kernels: WASM against the JS loops", () =>
     expect(convKernelStats().wasm).toBeGreaterThanOrEqual(120);
   });
 
+  it("max-pool argmax: the float32 SIMD path (width and stride 2 along rows) agrees, ties and NaN included", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          planes: fc.integer({ min: 1, max: 3 }),
+          h: fc.integer({ min: 2, max: 7 }),
+          w: fc.integer({ min: 8, max: 21 }),
+          kh: fc.integer({ min: 1, max: 3 }),
+          sh: fc.integer({ min: 1, max: 2 }),
+          ph: fc.integer({ min: 0, max: 1 }),
+          pw: fc.integer({ min: 0, max: 1 }),
+          dh: fc.integer({ min: 1, max: 2 }),
+          ties: fc.boolean(),
+          seed: fc.integer({ min: 1, max: 1000 }),
+        }),
+        (s) => {
+          const ph = Math.min(s.ph, s.kh >> 1);
+          const oh = Math.floor((s.h + 2 * ph - s.dh * (s.kh - 1) - 1) / s.sh) + 1;
+          const ow = Math.floor((s.w + 2 * s.pw - 2) / 2) + 1;
+          if (oh < 1) return;
+          const g: Window2d = {
+            kh: s.kh,
+            kw: 2,
+            sh: s.sh,
+            sw: 2,
+            ph,
+            pw: s.pw,
+            dh: s.dh,
+            dw: 1,
+            h: s.h,
+            w: s.w,
+            oh,
+            ow,
+          };
+          const x = values(s.planes * s.h * s.w, true, s.seed);
+          if (s.ties) for (let i = 0; i < x.length; i++) x[i] = Math.round(x[i] / 2);
+          if (s.seed % 3 === 0) x[(s.seed * 7) % x.length] = Number.NaN;
+          const [a, b] = both(() => {
+            const out = new Int32Array(s.planes * oh * ow);
+            maxPoolArgmax(x, s.planes, g, out);
+            return out;
+          });
+          expect(b).toEqual(a);
+        },
+      ),
+      { seed: 13, numRuns: 80 },
+    );
+  });
+
   it("max-pool argmax, gather and scatter-add agree (first maximum on ties, NaN wins)", () => {
     resetConvStats();
     fc.assert(

@@ -142,7 +142,19 @@ export function maxPoolArgmaxWasm(x: NumericArray, planes: number, g: Window2d, 
   i32.set(tabY, ty / 4);
   i32.set(tabX, tx / 4);
   copyIn(view, x, 0, x.length, xp, es);
-  m.kernels.argmax(xp, op, ty, tx, planes, g.h * g.w, g.w, g.oh, g.ow, g.dh, g.dw);
+  // The SIMD path (float32, windows of width and stride 2 along rows): output columns whose windows lie wholly inside the row.
+  let vecLo = 0;
+  let vecHi = 0;
+  if (es === 4 && g.kw === 2 && g.sw === 2 && g.dw === 1) {
+    vecLo = g.ow;
+    for (let ox = 0; ox < g.ow; ox++) {
+      if (tabX[3 * ox] === 0 && tabX[3 * ox + 1] === 2) {
+        vecLo = Math.min(vecLo, ox);
+        vecHi = ox + 1;
+      }
+    }
+  }
+  m.kernels.argmax(xp, op, ty, tx, planes, g.h * g.w, g.w, g.oh, g.ow, g.dh, g.dw, vecLo, vecHi);
   out.set(i32.subarray(op / 4, op / 4 + out.length));
   recordConv("wasm");
   return true;
