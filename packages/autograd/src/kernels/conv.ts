@@ -202,11 +202,17 @@ function like(a: NumericArray, n: number): FloatArray {
 
 /**
  * out[n, o, oy, ox] = Σ w[o, cg, ki, kj]·x[n, g·Cg + cg, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw]
- * (cross-correlation, o in group g). WASM: im2col and the products stay in the wasm memory (see
+ * (+ bias[o] when given; cross-correlation, o in group g). WASM: im2col and the products stay in the wasm memory (see
  * wasm/conv-gemm.ts); JS: im2col, then one GEMM per sample and group.
  */
-export function convForward(x: FloatArray, w: FloatArray, out: FloatArray, d: ConvDims): void {
-  if (convForwardWasm(x, w, out, d)) return;
+export function convForward(
+  x: FloatArray,
+  w: FloatArray,
+  bias: FloatArray | null,
+  out: FloatArray,
+  d: ConvDims,
+): void {
+  if (convForwardWasm(x, w, bias, out, d)) return;
   const { n, c, o, groups, oh, ow } = d;
   const L = oh * ow;
   const og = o / groups;
@@ -216,6 +222,12 @@ export function convForward(x: FloatArray, w: FloatArray, out: FloatArray, d: Co
   for (let b = 0; b < n; b++) {
     for (let g = 0; g < groups; g++) {
       gemm(w, g * og * K, cols, (g * n + b) * L * K, out, (b * o + g * og) * L, og, L, K, false, true);
+    }
+  }
+  if (bias !== null) {
+    for (let i = 0; i < n * o; i++) {
+      const v = bias[i % o];
+      for (let j = i * L; j < (i + 1) * L; j++) out[j] += v;
     }
   }
 }

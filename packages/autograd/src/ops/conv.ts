@@ -35,8 +35,8 @@ export const convRules: RuleTable<"conv2d" | "convInputGrad" | "convWeightGrad">
       const [n, c] = x.shape;
       const o = w.shape[0];
       const out = empty(x.dtype, [n, o, p.oh, p.ow]);
-      convForward(x.data as FloatArray, w.data as FloatArray, out.data as FloatArray, dims(p, n, c, o));
-      if (b !== undefined) addChannelBias(out.data as FloatArray, b.data as FloatArray, n, o, p.oh * p.ow);
+      const bias = b === undefined ? null : (b.data as FloatArray);
+      convForward(x.data as FloatArray, w.data as FloatArray, bias, out.data as FloatArray, dims(p, n, c, o));
       return out;
     },
     vjp: (ct, { inputs: [x, w, b], params: p }, needs) => [
@@ -78,15 +78,6 @@ export const convRules: RuleTable<"conv2d" | "convInputGrad" | "convWeightGrad">
     ],
   },
 };
-
-/** out[n, o, :] += b[o] over blocks of `len` positions. */
-function addChannelBias(out: FloatArray, b: FloatArray, n: number, o: number, len: number): void {
-  for (let i = 0; i < n * o; i++) {
-    const v = b[i % o];
-    const base = i * len;
-    for (let j = 0; j < len; j++) out[base + j] += v;
-  }
-}
 
 export function conv2dOp(x: Tensor, w: Tensor, b: Tensor | null, p: ConvParams): Tensor {
   return apply(convRules.conv2d, b === null ? [x, w] : [x, w, b], p);

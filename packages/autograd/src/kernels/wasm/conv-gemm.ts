@@ -128,9 +128,16 @@ function finish(s: Setup, gemms: number): void {
   for (let i = 0; i < gemms; i++) recordGemm(1);
 }
 
-export function convForwardWasm(x: FloatArray, w: FloatArray, out: FloatArray, d: ConvDims): boolean {
+/** With a bias b [O], it is added to every position of its channel before the copy out. */
+export function convForwardWasm(
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  out: FloatArray,
+  d: ConvDims,
+): boolean {
   const { L, og, K, macs } = sizes(d);
-  const s = setup(macs, x, w, out);
+  const s = setup(macs, x, w, out, ...(b === null ? [] : [b]));
   if (s === null) return false;
   const { es, mr, nr, fns } = s;
   const mTiles = tilesOf(og, mr);
@@ -145,9 +152,10 @@ export function convForwardWasm(x: FloatArray, w: FloatArray, out: FloatArray, d
     (out.length + mr * L) * es,
     12 * d.oh,
     12 * d.ow,
+    d.o * es,
   ]);
   if (at === null) return false;
-  const [xp, wp, cp, ap, bp, op, ty, tx] = at;
+  const [xp, wp, cp, ap, bp, op, ty, tx, biasp] = at;
   const full = tables(s, d, ty, tx);
   s.view.set(x, xp / es);
   s.view.set(w, wp / es);
@@ -162,6 +170,10 @@ export function convForwardWasm(x: FloatArray, w: FloatArray, out: FloatArray, d
       fns.packB(cp + (g * d.n + b) * L * K * es, K * es, es, L, K, bp, 0, nTiles);
       fns.compute(ap + g * panel, bp, op + (b * d.o + g * og) * L * es, L * es, K, 0, mTiles, 0, nTiles, L);
     }
+  }
+  if (b !== null) {
+    s.view.set(b, biasp / es);
+    s.conv.kernels.addBias(op, biasp, d.n * d.o, d.o, L);
   }
   out.set(s.view.subarray(op / es, op / es + out.length));
   finish(s, d.n * d.groups);

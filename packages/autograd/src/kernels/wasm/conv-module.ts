@@ -37,6 +37,8 @@ export interface ConvKernels {
   gather: (...args: number[]) => void;
   /** (g, index, out, size, m, rows) */
   scatterAdd: (...args: number[]) => void;
+  /** (c, b, blocks, channels, len) */
+  addBias: (...args: number[]) => void;
 }
 
 function loadTriple(f: FunctionBuilder, tab: Local, i: Local, k0: Local, k1: Local, i0: Local): void {
@@ -299,6 +301,46 @@ function buildArgmax(dtype: WasmDType): FunctionBuilder {
   return f;
 }
 
+/** addBias(c, b, blocks, channels, len): c[i·len + j] += b[i mod channels] for i < blocks, j < len. */
+function buildAddBias(dtype: WasmDType): FunctionBuilder {
+  const isa = isaFor(dtype);
+  const es = isa.es;
+  const [f, [c, b, blocks, channels, len]] = i32Function(5);
+  const i = f.local(I32);
+  const ch = f.local(I32);
+  const p = f.local(I32);
+  const end = f.local(I32);
+  const vecEnd = f.local(I32);
+  const bv = f.local(V128);
+  f.get(c).set(p);
+  f.i32Const(0).set(ch);
+  forRange(f, i, 0, blocks, 1, () => {
+    isa.vec.splatLoad(f.get(b).get(ch).i32Const(es).i32Mul().i32Add()).set(bv);
+    f.get(p).get(len).i32Const(es).i32Mul().i32Add().set(end);
+    f.get(end).i32Const(16).i32Sub().set(vecEnd);
+    f.block().loop();
+    f.get(p).get(vecEnd).i32GtS().brIf(1);
+    f.get(p);
+    isa.vec.add(f.get(p).v128Load().get(bv)).v128Store();
+    f.get(p).i32Const(16).i32Add().set(p);
+    f.br(0).end().end();
+    f.block().loop();
+    f.get(p).get(end).i32GeS().brIf(1);
+    f.get(p);
+    isa.scalar.load(f.get(p));
+    isa.vec.extractLane(f.get(bv), 0);
+    isa.scalar.add(f);
+    isa.scalar.store(f);
+    f.get(p).i32Const(es).i32Add().set(p);
+    f.br(0).end().end();
+    // ch = (ch + 1) mod channels
+    f.get(ch).i32Const(1).i32Add().tee(ch).get(channels).i32Eq().if();
+    f.i32Const(0).set(ch);
+    f.end();
+  });
+  return f;
+}
+
 /** gather (scatter = false): out[r, j] = x[r, index[r, j]]; scatter-add: out[r, index[r, j]] += x[r, j]. */
 function buildAlongLast(dtype: WasmDType, scatter: boolean): FunctionBuilder {
   const isa = isaFor(dtype);
@@ -348,5 +390,6 @@ export function buildConvModule(opts: ConvModuleOptions): Uint8Array {
   mb.addFunction(buildArgmax(opts.dtype), "argmax");
   mb.addFunction(buildAlongLast(opts.dtype, false), "gather");
   mb.addFunction(buildAlongLast(opts.dtype, true), "scatterAdd");
+  mb.addFunction(buildAddBias(opts.dtype), "addBias");
   return mb.encode();
 }

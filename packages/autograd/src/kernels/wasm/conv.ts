@@ -32,6 +32,7 @@ export const convModuleFor = localModules(
     argmax: e.argmax as ConvKernels["argmax"],
     gather: e.gather as ConvKernels["gather"],
     scatterAdd: e.scatterAdd as ConvKernels["scatterAdd"],
+    addBias: e.addBias as ConvKernels["addBias"],
   }),
 );
 
