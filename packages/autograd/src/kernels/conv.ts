@@ -39,40 +39,51 @@ export interface ColsLayout {
 }
 
 /**
- * im2col in the layout the GEMM wants: out[g, n·L + oy·ow + ox, (cg·kh + ki)·kw + kj] =
- * x[n, g·Cg + cg, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw] (0 outside), i.e. [groups, N·L, Cg·kh·kw]
- * with L = oh·ow: one row per output position, so a convolution is one product per group against
- * the weight [O, Cg·kh·kw] (transposed while packing) and its weight gradient one product too.
+ * Output positions o in [0, count) whose input index o·stride − pad + off lies in [0, size): [lo, hi).
+ * (ix = o·stride + off − pad ∈ [0, size)  ⇔  o ∈ [ceil((pad − off)/stride), ceil((size + pad − off)/stride)).)
+ */
+export function validRange(
+  off: number,
+  stride: number,
+  pad: number,
+  size: number,
+  count: number,
+): [number, number] {
+  const lo = Math.max(0, Math.ceil((pad - off) / stride));
+  const hi = Math.min(count, Math.ceil((size + pad - off) / stride));
+  return [lo, Math.max(lo, hi)];
+}
+
+/**
+ * im2col in the layout the GEMM wants: out[g, (cg·kh + ki)·kw + kj, n·L + oy·ow + ox] =
+ * x[n, g·Cg + cg, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw] (0 outside), i.e. [groups, Cg·kh·kw, N·L]
+ * with L = oh·ow. One row per kernel tap, the whole batch along it: a convolution is one product
+ * per sample and group against the weight [O/groups, Cg·kh·kw], its weight gradient one product per
+ * group, and at stride 1 every (tap, sample, output row) is one contiguous run of both arrays.
  * `out` must be zeroed.
  */
 export function im2col(x: NumericArray, layout: ColsLayout, g: Window2d, out: NumericArray): void {
   if (im2colWasm(x, layout, g, out)) return;
   recordConv("js");
-  // Rows in memory order (group, batch, output position): the large column matrix is written
-  // sequentially while the reads stay within one sample's planes.
   const { kh, kw, sh, sw, ph, pw, dh, dw, h, w, oh, ow } = g;
   const { n, c, groups } = layout;
   const cg = c / groups;
-  const plane = h * w;
-  const K = cg * kh * kw;
-  let row = 0;
-  for (let grp = 0; grp < groups; grp++) {
-    for (let b = 0; b < n; b++) {
-      const xBase = (b * c + grp * cg) * plane;
-      for (let oy = 0; oy < oh; oy++) {
-        const iy0 = oy * sh - ph;
-        const ki0 = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dh);
-        const ki1 = Math.min(kh, Math.ceil((h - iy0) / dh));
-        for (let ox = 0; ox < ow; ox++, row += K) {
-          const ix0 = ox * sw - pw;
-          const kj0 = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
-          const kj1 = Math.min(kw, Math.ceil((w - ix0) / dw));
-          for (let ch = 0; ch < cg; ch++) {
-            for (let ki = ki0; ki < ki1; ki++) {
-              const d = row + (ch * kh + ki) * kw;
-              const s = xBase + ch * plane + (iy0 + ki * dh) * w + ix0;
-              for (let kj = kj0; kj < kj1; kj++) out[d + kj] = x[s + kj * dw];
-            }
+  const L = oh * ow;
+  const NL = n * L;
+  for (let ch = 0; ch < c; ch++) {
+    const grp = Math.floor(ch / cg);
+    const rowBase = (grp * cg * kh * kw + (ch - grp * cg) * kh * kw) * NL;
+    for (let ki = 0; ki < kh; ki++) {
+      const [y0, y1] = validRange(ki * dh, sh, ph, h, oh);
+      for (let kj = 0; kj < kw; kj++) {
+        const [x0, x1] = validRange(kj * dw, sw, pw, w, ow);
+        const row = rowBase + (ki * kw + kj) * NL;
+        for (let b = 0; b < n; b++) {
+          const xBase = (b * c + ch) * h * w - pw + kj * dw;
+          for (let oy = y0; oy < y1; oy++) {
+            const src = xBase + (oy * sh - ph + ki * dh) * w;
+            const dst = row + b * L + oy * ow;
+            for (let ox = x0; ox < x1; ox++) out[dst + ox] = x[src + ox * sw];
           }
         }
       }
@@ -84,30 +95,25 @@ export function im2col(x: NumericArray, layout: ColsLayout, g: Window2d, out: Nu
 export function col2im(cols: NumericArray, layout: ColsLayout, g: Window2d, out: NumericArray): void {
   if (col2imWasm(cols, layout, g, out)) return;
   recordConv("js");
-  // The same walk as im2col's: the column matrix is read sequentially.
   const { kh, kw, sh, sw, ph, pw, dh, dw, h, w, oh, ow } = g;
   const { n, c, groups } = layout;
   const cg = c / groups;
-  const plane = h * w;
-  const K = cg * kh * kw;
-  let row = 0;
-  for (let grp = 0; grp < groups; grp++) {
-    for (let b = 0; b < n; b++) {
-      const xBase = (b * c + grp * cg) * plane;
-      for (let oy = 0; oy < oh; oy++) {
-        const iy0 = oy * sh - ph;
-        const ki0 = iy0 >= 0 ? 0 : Math.ceil(-iy0 / dh);
-        const ki1 = Math.min(kh, Math.ceil((h - iy0) / dh));
-        for (let ox = 0; ox < ow; ox++, row += K) {
-          const ix0 = ox * sw - pw;
-          const kj0 = ix0 >= 0 ? 0 : Math.ceil(-ix0 / dw);
-          const kj1 = Math.min(kw, Math.ceil((w - ix0) / dw));
-          for (let ch = 0; ch < cg; ch++) {
-            for (let ki = ki0; ki < ki1; ki++) {
-              const d = row + (ch * kh + ki) * kw;
-              const t = xBase + ch * plane + (iy0 + ki * dh) * w + ix0;
-              for (let kj = kj0; kj < kj1; kj++) out[t + kj * dw] += cols[d + kj];
-            }
+  const L = oh * ow;
+  const NL = n * L;
+  for (let ch = 0; ch < c; ch++) {
+    const grp = Math.floor(ch / cg);
+    const rowBase = (grp * cg * kh * kw + (ch - grp * cg) * kh * kw) * NL;
+    for (let ki = 0; ki < kh; ki++) {
+      const [y0, y1] = validRange(ki * dh, sh, ph, h, oh);
+      for (let kj = 0; kj < kw; kj++) {
+        const [x0, x1] = validRange(kj * dw, sw, pw, w, ow);
+        const row = rowBase + (ki * kw + kj) * NL;
+        for (let b = 0; b < n; b++) {
+          const xBase = (b * c + ch) * h * w - pw + kj * dw;
+          for (let oy = y0; oy < y1; oy++) {
+            const dst = xBase + (oy * sh - ph + ki * dh) * w;
+            const src = row + b * L + oy * ow;
+            for (let ox = x0; ox < x1; ox++) out[dst + ox * sw] += cols[src + ox];
           }
         }
       }
@@ -200,10 +206,23 @@ function like(a: NumericArray, n: number): FloatArray {
   return a instanceof Float32Array ? new Float32Array(n) : new Float64Array(n);
 }
 
+/** g [N, O, L] regrouped as [groups, O/groups, N·L]: the batch along the rows, like im2col's columns. */
+function regroup(g: FloatArray, d: ConvDims, L: number): FloatArray {
+  const { n, o } = d;
+  const gt = like(g, n * o * L);
+  for (let oc = 0; oc < o; oc++) {
+    for (let b = 0; b < n; b++) {
+      const src = (b * o + oc) * L;
+      gt.set(g.subarray(src, src + L), (oc * n + b) * L);
+    }
+  }
+  return gt;
+}
+
 /**
  * out[n, o, oy, ox] = Σ w[o, cg, ki, kj]·x[n, g·Cg + cg, oy·sh − ph + ki·dh, ox·sw − pw + kj·dw]
- * (+ bias[o] when given; cross-correlation, o in group g). WASM: im2col and the products stay in the wasm memory (see
- * wasm/conv-gemm.ts); JS: im2col, then one GEMM per sample and group.
+ * (+ bias[o] when given; cross-correlation, o in group g). WASM: im2col and the products stay in
+ * the wasm memory (see wasm/conv-gemm.ts); JS: im2col, one GEMM per group, back to NCHW.
  */
 export function convForward(
   x: FloatArray,
@@ -215,60 +234,53 @@ export function convForward(
   if (convForwardWasm(x, w, bias, out, d)) return;
   const { n, c, o, groups, oh, ow } = d;
   const L = oh * ow;
+  const NL = n * L;
   const og = o / groups;
   const K = (c / groups) * d.kh * d.kw;
-  const cols = like(x, groups * n * L * K);
+  const cols = like(x, groups * K * NL);
   im2col(x, { n, c, groups }, d, cols);
-  for (let b = 0; b < n; b++) {
-    for (let g = 0; g < groups; g++) {
-      gemm(w, g * og * K, cols, (g * n + b) * L * K, out, (b * o + g * og) * L, og, L, K, false, true);
-    }
-  }
-  if (bias !== null) {
-    for (let i = 0; i < n * o; i++) {
-      const v = bias[i % o];
-      for (let j = i * L; j < (i + 1) * L; j++) out[j] += v;
+  const y = like(x, o * NL); // [groups, O/groups, N·L] = [O, N, L]
+  for (let g = 0; g < groups; g++)
+    gemm(w, g * og * K, cols, g * K * NL, y, g * og * NL, og, NL, K, false, false);
+  for (let oc = 0; oc < o; oc++) {
+    const v = bias === null ? 0 : bias[oc];
+    for (let b = 0; b < n; b++) {
+      const src = (oc * n + b) * L;
+      const dst = (b * o + oc) * L;
+      for (let j = 0; j < L; j++) out[dst + j] = y[src + j] + v;
     }
   }
 }
 
-/** The vjp of convForward with respect to x: dx = col2im(w_gᵀ·g_n) (a transposed convolution of g). */
+/** The vjp of convForward with respect to x: dx = col2im(w_gᵀ·g_g) (a transposed convolution of g). */
 export function convInputGrad(g: FloatArray, w: FloatArray, dx: FloatArray, d: ConvDims): void {
   if (convInputGradWasm(g, w, dx, d)) return;
   const { n, c, o, groups, oh, ow } = d;
   const L = oh * ow;
+  const NL = n * L;
   const og = o / groups;
   const K = (c / groups) * d.kh * d.kw;
-  const cols = like(g, groups * n * L * K);
+  const gt = regroup(g, d, L);
+  const cols = like(g, groups * K * NL);
   for (let grp = 0; grp < groups; grp++) {
-    for (let b = 0; b < n; b++) {
-      gemm(g, (b * o + grp * og) * L, w, grp * og * K, cols, (grp * n + b) * L * K, L, K, og, true, false);
-    }
+    gemm(w, grp * og * K, gt, grp * og * NL, cols, grp * K * NL, K, NL, og, true, false);
   }
   dx.fill(0);
   col2im(cols, { n, c, groups }, d, dx);
 }
 
-/** The vjp of convForward with respect to w: dw_g = Σ_n g_{n,g}·im2col(x)_{g,n}, one GEMM per group over all samples. */
+/** The vjp of convForward with respect to w: dw_g = g_g·im2col(x)_gᵀ, one GEMM per group over all samples. */
 export function convWeightGrad(x: FloatArray, g: FloatArray, dw: FloatArray, d: ConvDims): void {
   if (convWeightGradWasm(x, g, dw, d)) return;
   const { n, c, o, groups, oh, ow } = d;
   const L = oh * ow;
+  const NL = n * L;
   const og = o / groups;
   const K = (c / groups) * d.kh * d.kw;
-  const cols = like(x, groups * n * L * K);
+  const cols = like(x, groups * K * NL);
   im2col(x, { n, c, groups }, d, cols);
-  // g [N, O, L] regrouped as [groups, O/groups, N·L], so the sum over samples is inside one product.
-  const gt = like(g, n * o * L);
+  const gt = regroup(g, d, L);
   for (let grp = 0; grp < groups; grp++) {
-    for (let oc = 0; oc < og; oc++) {
-      for (let b = 0; b < n; b++) {
-        const src = (b * o + grp * og + oc) * L;
-        gt.set(g.subarray(src, src + L), ((grp * og + oc) * n + b) * L);
-      }
-    }
-  }
-  for (let grp = 0; grp < groups; grp++) {
-    gemm(gt, grp * og * n * L, cols, grp * n * L * K, dw, grp * og * K, og, K, n * L, false, false);
+    gemm(gt, grp * og * NL, cols, grp * K * NL, dw, grp * og * K, og, K, NL, false, true);
   }
 }

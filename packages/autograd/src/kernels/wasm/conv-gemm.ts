@@ -2,7 +2,7 @@ import { getKernelBackend, recordGemm } from "../backend.js";
 import type { ConvDims } from "../conv.js";
 import { recordConv } from "../conv-stats.js";
 import type { FloatArray } from "../types.js";
-import { convModuleFor, fullTaps, taps } from "./conv.js";
+import { convModuleFor, coversAll, tapRanges, windowArgs } from "./conv.js";
 import { ensureCapacity, HEAP_BASE, type WasmArena, wasmRuntime } from "./runtime.js";
 
 /**
@@ -101,17 +101,17 @@ function regions(s: Setup, bytes: number[]): number[] | null {
   return at;
 }
 
-function tables(s: Setup, d: ConvDims, ty: number, tx: number): boolean {
-  const tabY = taps(d.oh, d.sh, d.ph, d.dh, d.kh, d.h);
-  const tabX = taps(d.ow, d.sw, d.pw, d.dw, d.kw, d.w);
-  s.arena.i32.set(tabY, ty / 4);
-  s.arena.i32.set(tabX, tx / 4);
-  return fullTaps(tabY, d.kh) && fullTaps(tabX, d.kw);
+/** Writes the window kernel's tap tables; true when every tap reaches every output (no zeroing needed). */
+function tables(s: Setup, d: ConvDims, ti: number, tj: number): boolean {
+  const tabKi = tapRanges(d.kh, d.dh, d.sh, d.ph, d.h, d.oh);
+  const tabKj = tapRanges(d.kw, d.dw, d.sw, d.pw, d.w, d.ow);
+  s.arena.i32.set(tabKi, ti / 4);
+  s.arena.i32.set(tabKj, tj / 4);
+  return coversAll(tabKi, d.oh) && coversAll(tabKj, d.ow);
 }
 
-function windowArgs(d: ConvDims, xp: number, cp: number, ty: number, tx: number): number[] {
-  const cg = d.c / d.groups;
-  return [xp, cp, ty, tx, d.groups, d.n, d.c, cg, d.h * d.w, d.w, d.oh, d.ow, d.kh, d.kw, d.dh, d.dw];
+function window(d: ConvDims, xp: number, cp: number, ti: number, tj: number): number[] {
+  return [xp, cp, ti, tj, ...windowArgs(d, d)];
 }
 
 const tilesOf = (size: number, tile: number) => Math.ceil(size / tile);
@@ -140,9 +140,10 @@ export function convForwardWasm(
   const s = setup(macs, x, w, out, ...(b === null ? [] : [b]));
   if (s === null) return false;
   const { es, mr, nr, fns } = s;
+  const NL = d.n * L;
   const mTiles = tilesOf(og, mr);
   const nTiles = tilesOf(L, nr);
-  const colsLen = d.groups * d.n * L * K;
+  const colsLen = d.groups * K * NL;
   const at = regions(s, [
     x.length * es,
     w.length * es,
@@ -150,25 +151,25 @@ export function convForwardWasm(
     d.groups * mTiles * mr * K * es,
     nTiles * nr * K * es,
     (out.length + mr * L) * es,
-    12 * d.oh,
-    12 * d.ow,
+    8 * d.kh,
+    8 * d.kw,
     d.o * es,
   ]);
   if (at === null) return false;
-  const [xp, wp, cp, ap, bp, op, ty, tx, biasp] = at;
-  const full = tables(s, d, ty, tx);
+  const [xp, wp, cp, ap, bp, op, ti, tj, biasp] = at;
+  const full = tables(s, d, ti, tj);
   s.view.set(x, xp / es);
   s.view.set(w, wp / es);
   if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
-  s.conv.kernels.im2col(...windowArgs(d, xp, cp, ty, tx));
+  s.conv.kernels.im2col(...window(d, xp, cp, ti, tj));
   const panel = mTiles * mr * K * es;
   for (let g = 0; g < d.groups; g++)
     fns.packA(wp + g * og * K * es, K * es, es, og, K, ap + g * panel, 0, mTiles);
-  for (let b = 0; b < d.n; b++) {
+  for (let n = 0; n < d.n; n++) {
     for (let g = 0; g < d.groups; g++) {
-      // op(B) = cols_{g,b}ᵀ: element (p, j) = cols[(g·N + b)·L + j, p]
-      fns.packB(cp + (g * d.n + b) * L * K * es, K * es, es, L, K, bp, 0, nTiles);
-      fns.compute(ap + g * panel, bp, op + (b * d.o + g * og) * L * es, L * es, K, 0, mTiles, 0, nTiles, L);
+      // op(B) = cols_g[:, n·L : (n+1)·L]: element (p, j) = cols[g·K + p, n·L + j]
+      fns.packB(cp + (g * K * NL + n * L) * es, es, NL * es, L, K, bp, 0, nTiles);
+      fns.compute(ap + g * panel, bp, op + (n * d.o + g * og) * L * es, L * es, K, 0, mTiles, 0, nTiles, L);
     }
   }
   if (b !== null) {
@@ -185,48 +186,50 @@ export function convInputGradWasm(g: FloatArray, w: FloatArray, dx: FloatArray, 
   const s = setup(macs, g, w, dx);
   if (s === null) return false;
   const { es, mr, nr, fns } = s;
-  const mTiles = tilesOf(L, mr);
-  const nTiles = tilesOf(K, nr);
-  const colsLen = d.groups * d.n * L * K;
+  const NL = d.n * L;
+  const mTiles = tilesOf(K, mr);
+  const nTiles = tilesOf(L, nr);
+  const colsLen = d.groups * K * NL;
   const at = regions(s, [
     g.length * es,
     w.length * es,
-    (colsLen + mr * K) * es,
-    mTiles * mr * og * es,
-    d.groups * nTiles * nr * og * es,
+    (colsLen + mr * NL) * es,
+    d.groups * mTiles * mr * og * es,
+    nTiles * nr * og * es,
     dx.length * es,
-    12 * d.oh,
-    12 * d.ow,
+    8 * d.kh,
+    8 * d.kw,
   ]);
   if (at === null) return false;
-  const [gp, wp, cp, ap, bp, xp, ty, tx] = at;
-  tables(s, d, ty, tx);
+  const [gp, wp, cp, ap, bp, xp, ti, tj] = at;
+  tables(s, d, ti, tj);
   s.view.set(g, gp / es);
   s.view.set(w, wp / es);
-  const panel = nTiles * nr * og * es;
-  // op(B) = w_g [O/groups, K]: element (p, j) = w[g·og + p, j]
+  const panel = mTiles * mr * og * es;
+  // op(A) = w_gᵀ [K, O/groups]: element (i, p) = w[g·og + p, i]
   for (let grp = 0; grp < d.groups; grp++)
-    fns.packB(wp + grp * og * K * es, es, K * es, K, og, bp + grp * panel, 0, nTiles);
+    fns.packA(wp + grp * og * K * es, es, K * es, K, og, ap + grp * panel, 0, mTiles);
+  // Blocks in memory order (group-major, as the rows of cols): each tile of rows computed past K lands in the next group, written later.
   for (let grp = 0; grp < d.groups; grp++) {
-    for (let b = 0; b < d.n; b++) {
-      // op(A) = g_{b,grp}ᵀ [L, O/groups]: element (i, p) = g[b, grp·og + p, i]
-      fns.packA(gp + (b * d.o + grp * og) * L * es, es, L * es, L, og, ap, 0, mTiles);
+    for (let n = 0; n < d.n; n++) {
+      // op(B) = g[n, group rows] [O/groups, L]
+      fns.packB(gp + (n * d.o + grp * og) * L * es, es, L * es, L, og, bp, 0, nTiles);
       fns.compute(
-        ap,
-        bp + grp * panel,
-        cp + (grp * d.n + b) * L * K * es,
-        K * es,
+        ap + grp * panel,
+        bp,
+        cp + (grp * K * NL + n * L) * es,
+        NL * es,
         og,
         0,
         mTiles,
         0,
         nTiles,
-        K,
+        L,
       );
     }
   }
   s.view.fill(0, xp / es, xp / es + dx.length);
-  s.conv.kernels.col2im(...windowArgs(d, xp, cp, ty, tx));
+  s.conv.kernels.col2im(...window(d, xp, cp, ti, tj));
   dx.set(s.view.subarray(xp / es, xp / es + dx.length));
   finish(s, d.n * d.groups);
   return true;
@@ -240,7 +243,7 @@ export function convWeightGradWasm(x: FloatArray, g: FloatArray, dw: FloatArray,
   const NL = d.n * L;
   const mTiles = tilesOf(og, mr);
   const nTiles = tilesOf(K, nr);
-  const colsLen = d.groups * NL * K;
+  const colsLen = d.groups * K * NL;
   const at = regions(s, [
     x.length * es,
     g.length * es,
@@ -248,28 +251,27 @@ export function convWeightGradWasm(x: FloatArray, g: FloatArray, dw: FloatArray,
     mTiles * mr * NL * es,
     nTiles * nr * NL * es,
     (dw.length + mr * K) * es,
-    12 * d.oh,
-    12 * d.ow,
+    8 * d.kh,
+    8 * d.kw,
   ]);
   if (at === null) return false;
-  const [xp, gp, cp, ap, bp, wp, ty, tx] = at;
-  const full = tables(s, d, ty, tx);
+  const [xp, gp, cp, ap, bp, wp, ti, tj] = at;
+  const full = tables(s, d, ti, tj);
   s.view.set(x, xp / es);
-  // g [N, O, L] regrouped as [groups, O/groups, N·L]: the sum over samples runs inside one product.
+  // g [N, O, L] regrouped as [O, N·L] (group-major rows): the sum over samples runs inside one product.
   const gBase = gp / es;
-  for (let grp = 0; grp < d.groups; grp++) {
-    for (let oc = 0; oc < og; oc++) {
-      for (let b = 0; b < d.n; b++) {
-        const src = (b * d.o + grp * og + oc) * L;
-        s.view.set(g.subarray(src, src + L), gBase + ((grp * og + oc) * d.n + b) * L);
-      }
+  for (let oc = 0; oc < d.o; oc++) {
+    for (let n = 0; n < d.n; n++) {
+      const src = (n * d.o + oc) * L;
+      s.view.set(g.subarray(src, src + L), gBase + (oc * d.n + n) * L);
     }
   }
   if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
-  s.conv.kernels.im2col(...windowArgs(d, xp, cp, ty, tx));
+  s.conv.kernels.im2col(...window(d, xp, cp, ti, tj));
   for (let grp = 0; grp < d.groups; grp++) {
     fns.packA(gp + grp * og * NL * es, NL * es, es, og, NL, ap, 0, mTiles);
-    fns.packB(cp + grp * NL * K * es, es, K * es, K, NL, bp, 0, nTiles);
+    // op(B) = cols_gᵀ [N·L, K]: element (p, j) = cols[g·K + j, p]
+    fns.packB(cp + grp * K * NL * es, NL * es, es, K, NL, bp, 0, nTiles);
     fns.compute(ap, bp, wp + grp * og * K * es, K * es, NL, 0, mTiles, 0, nTiles, K);
   }
   dw.set(s.view.subarray(wp / es, wp / es + dw.length));

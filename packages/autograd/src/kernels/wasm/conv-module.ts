@@ -10,14 +10,14 @@ import {
 
 /**
  * Generates the convolution/pooling module: im2col and col2im in the GEMM-ready layout of
- * ../conv.ts (rows = output positions), the max-pool argmax, and gather / scatter-add along the last
- * axis, for one dtype. Addresses are byte addresses. The window bounds are precomputed by the caller
- * into two i32 tables, one triple (k0, k1, i0) per output row and per output column: the kernel
- * taps k0 ≤ k < k1 fall inside the input, and i0 is the window's first input row (column), which may
- * be negative. That keeps the generated loops free of divisions and bounds tests.
+ * ../conv.ts (rows = kernel taps, columns = batch × output positions), the max-pool argmax, gather /
+ * scatter-add along the last axis and the per-channel bias add, for one dtype. Addresses are byte
+ * addresses. Window bounds are precomputed by the caller into small i32 tables (which output rows
+ * and columns a tap reaches inside the input; for the argmax, which taps of a window do), so the
+ * generated loops need no divisions or bounds tests.
  *
- * im2col/col2im copy each in-bounds run of kernel columns with f32x4/f64x2 moves when the dilation
- * along the row is 1 (the common case), element by element otherwise and for the tail. The results
+ * im2col/col2im copy each run of output columns with f32x4/f64x2 moves at stride 1 (the common
+ * case), element by element otherwise and for the tail. The results
  * are bit-identical to the JS loops (copies; col2im adds in the same order).
  */
 
@@ -25,7 +25,7 @@ export interface ConvModuleOptions extends ImportedMemory {
   dtype: WasmDType;
 }
 
-/** (x, cols, tabY, tabX, groups, n, c, cg, plane, w, oh, ow, kh, kw, dh, dw) */
+/** (x, cols, tabKi, tabKj, n, c, plane, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw) */
 export type WindowKernel = (...args: number[]) => void;
 
 export interface ConvKernels {
@@ -48,109 +48,92 @@ function loadTriple(f: FunctionBuilder, tab: Local, i: Local, k0: Local, k1: Loc
   at().i32Load(8).set(i0);
 }
 
-/** im2col (add = false: cols[d] = x[s]) or col2im (add = true: x[s] += cols[d]). */
+/**
+ * im2col (add = false: cols[d] = x[s]) or col2im (add = true: x[s] += cols[d]) in the layout
+ * [Cg·kh·kw·groups rows = (c, ki, kj), N·L columns]; tabKi[ki] = (oy0, oy1) and tabKj[kj] = (ox0, ox1)
+ * are the output rows and columns whose tap falls inside the input.
+ */
 function buildWindows(dtype: WasmDType, add: boolean): FunctionBuilder {
   const isa = isaFor(dtype);
   const es = isa.es;
-  const [f, [x, cols, tabY, tabX, groups, n, c, cg, plane, w, oh, ow, kh, kw, dh, dw]] = i32Function(16);
-  const grp = f.local(I32);
-  const b = f.local(I32);
-  const oy = f.local(I32);
-  const ox = f.local(I32);
+  const [f, [x, cols, tabKi, tabKj, n, c, plane, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw]] =
+    i32Function(18);
   const ch = f.local(I32);
   const ki = f.local(I32);
-  const ki0 = f.local(I32);
-  const ki1 = f.local(I32);
-  const iy0 = f.local(I32);
-  const kj0 = f.local(I32);
-  const kj1 = f.local(I32);
-  const ix0 = f.local(I32);
+  const kj = f.local(I32);
+  const b = f.local(I32);
+  const oy = f.local(I32);
+  const y0 = f.local(I32);
+  const y1 = f.local(I32);
+  const x0 = f.local(I32);
+  const x1 = f.local(I32);
   const row = f.local(I32); // byte address of the current cols row
   const rowBytes = f.local(I32);
-  const xb = f.local(I32); // byte address of the (batch, group) block's first plane
+  const L = f.local(I32);
+  const xb = f.local(I32);
   const dp = f.local(I32);
   const sp = f.local(I32);
   const cnt = f.local(I32);
   const step = f.local(I32);
   const vec = f.local(V128);
-
-  f.get(cg).get(kh).i32Mul().get(kw).i32Mul().i32Const(es).i32Mul().set(rowBytes);
-  f.get(dw).i32Const(es).i32Mul().set(step);
+  f.get(oh).get(ow).i32Mul().set(L);
+  f.get(L).get(n).i32Mul().i32Const(es).i32Mul().set(rowBytes);
+  f.get(sw).i32Const(es).i32Mul().set(step);
   f.get(cols).set(row);
-  forRange(f, grp, 0, groups, 1, () => {
-    forRange(f, b, 0, n, 1, () => {
-      // xb = x + (b·c + grp·cg)·plane·es
-      f.get(x).get(b).get(c).i32Mul().get(grp).get(cg).i32Mul().i32Add();
-      f.get(plane).i32Mul().i32Const(es).i32Mul().i32Add().set(xb);
-      forRange(f, oy, 0, oh, 1, () => {
-        loadTriple(f, tabY, oy, ki0, ki1, iy0);
-        forRange(f, ox, 0, ow, 1, () => {
-          loadTriple(f, tabX, ox, kj0, kj1, ix0);
-          forRange(f, ch, 0, cg, 1, () => {
-            forRange(f, ki, ki0, ki1, 1, () => {
-              // dp = row + ((ch·kh + ki)·kw + kj0)·es
-              f.get(row).get(ch).get(kh).i32Mul().get(ki).i32Add().get(kw).i32Mul().get(kj0).i32Add();
-              f.i32Const(es).i32Mul().i32Add().set(dp);
-              // sp = xb + (ch·plane + (iy0 + ki·dh)·w + ix0 + kj0·dw)·es
-              f.get(ch)
-                .get(plane)
-                .i32Mul()
-                .get(iy0)
-                .get(ki)
-                .get(dh)
-                .i32Mul()
-                .i32Add()
-                .get(w)
-                .i32Mul()
-                .i32Add();
-              f.get(ix0)
-                .i32Add()
-                .get(kj0)
-                .get(dw)
-                .i32Mul()
-                .i32Add()
-                .i32Const(es)
-                .i32Mul()
-                .get(xb)
-                .i32Add()
-                .set(sp);
-              f.get(kj1).get(kj0).i32Sub().set(cnt);
-              // Whole vectors while the run is contiguous in x (dilation 1 along the row).
-              f.get(dw).i32Const(1).i32Eq().if();
-              f.block().loop();
-              f.get(cnt).i32Const(isa.lanes).i32LtS().brIf(1);
-              if (add) {
-                f.get(sp).get(sp).v128Load().get(dp).v128Load();
-                isa.vec.add(f).v128Store();
-              } else {
-                f.get(dp).get(sp).v128Load().set(vec).get(vec).v128Store();
-              }
-              f.get(dp).i32Const(16).i32Add().set(dp);
-              f.get(sp).i32Const(16).i32Add().set(sp);
-              f.get(cnt).i32Const(isa.lanes).i32Sub().set(cnt);
-              f.br(0).end().end();
-              f.end();
-              f.block().loop();
-              f.get(cnt).i32Const(1).i32LtS().brIf(1);
-              if (add) {
-                f.get(sp);
-                isa.scalar.load(f.get(sp));
-                isa.scalar.load(f.get(dp));
-                isa.scalar.add(f);
-                isa.scalar.store(f);
-              } else {
-                f.get(dp);
-                isa.scalar.load(f.get(sp));
-                isa.scalar.store(f);
-              }
-              f.get(dp).i32Const(es).i32Add().set(dp);
-              f.get(sp).get(step).i32Add().set(sp);
-              f.get(cnt).i32Const(1).i32Sub().set(cnt);
-              f.br(0).end().end();
-            });
+  forRange(f, ch, 0, c, 1, () => {
+    forRange(f, ki, 0, kh, 1, () => {
+      f.get(tabKi).get(ki).i32Const(8).i32Mul().i32Add().i32Load(0).set(y0);
+      f.get(tabKi).get(ki).i32Const(8).i32Mul().i32Add().i32Load(4).set(y1);
+      forRange(f, kj, 0, kw, 1, () => {
+        f.get(tabKj).get(kj).i32Const(8).i32Mul().i32Add().i32Load(0).set(x0);
+        f.get(tabKj).get(kj).i32Const(8).i32Mul().i32Add().i32Load(4).set(x1);
+        forRange(f, b, 0, n, 1, () => {
+          // xb = x + ((b·c + ch)·plane − pw + kj·dw + x0·sw)·es: the first valid column of the row
+          f.get(b).get(c).i32Mul().get(ch).i32Add().get(plane).i32Mul();
+          f.get(pw).i32Sub().get(kj).get(dw).i32Mul().i32Add().get(x0).get(sw).i32Mul().i32Add();
+          f.i32Const(es).i32Mul().get(x).i32Add().set(xb);
+          forRange(f, oy, y0, y1, 1, () => {
+            // sp = xb + (oy·sh − ph + ki·dh)·w·es; dp = row + (b·L + oy·ow + x0)·es
+            f.get(oy).get(sh).i32Mul().get(ph).i32Sub().get(ki).get(dh).i32Mul().i32Add().get(w).i32Mul();
+            f.i32Const(es).i32Mul().get(xb).i32Add().set(sp);
+            f.get(b).get(L).i32Mul().get(oy).get(ow).i32Mul().i32Add().get(x0).i32Add();
+            f.i32Const(es).i32Mul().get(row).i32Add().set(dp);
+            f.get(x1).get(x0).i32Sub().set(cnt);
+            // Whole vectors while the run is contiguous in x (stride 1 along the row).
+            f.get(sw).i32Const(1).i32Eq().if();
+            f.block().loop();
+            f.get(cnt).i32Const(isa.lanes).i32LtS().brIf(1);
+            if (add) {
+              f.get(sp).get(sp).v128Load().get(dp).v128Load();
+              isa.vec.add(f).v128Store();
+            } else {
+              f.get(dp).get(sp).v128Load().set(vec).get(vec).v128Store();
+            }
+            f.get(dp).i32Const(16).i32Add().set(dp);
+            f.get(sp).i32Const(16).i32Add().set(sp);
+            f.get(cnt).i32Const(isa.lanes).i32Sub().set(cnt);
+            f.br(0).end().end();
+            f.end();
+            f.block().loop();
+            f.get(cnt).i32Const(1).i32LtS().brIf(1);
+            if (add) {
+              f.get(sp);
+              isa.scalar.load(f.get(sp));
+              isa.scalar.load(f.get(dp));
+              isa.scalar.add(f);
+              isa.scalar.store(f);
+            } else {
+              f.get(dp);
+              isa.scalar.load(f.get(sp));
+              isa.scalar.store(f);
+            }
+            f.get(dp).i32Const(es).i32Add().set(dp);
+            f.get(sp).get(step).i32Add().set(sp);
+            f.get(cnt).i32Const(1).i32Sub().set(cnt);
+            f.br(0).end().end();
           });
-          f.get(row).get(rowBytes).i32Add().set(row);
         });
+        f.get(row).get(rowBytes).i32Add().set(row);
       });
     });
   });

@@ -1,5 +1,5 @@
 import { getKernelBackend } from "../backend.js";
-import type { ColsLayout, Window2d } from "../conv.js";
+import { type ColsLayout, validRange, type Window2d } from "../conv.js";
 import { recordConv } from "../conv-stats.js";
 import type { NumericArray } from "../types.js";
 import { buildConvModule, type ConvKernels } from "./conv-module.js";
@@ -78,9 +78,33 @@ export function taps(
   return t;
 }
 
-export function fullTaps(t: Int32Array, k: number): boolean {
-  for (let i = 0; i < t.length; i += 3) if (t[i] !== 0 || t[i + 1] !== k) return false;
+/** Per tap k < kernel: the output range [lo, hi) whose input index lies inside [0, size), as i32 pairs. */
+export function tapRanges(
+  kernel: number,
+  dil: number,
+  stride: number,
+  pad: number,
+  size: number,
+  count: number,
+): Int32Array {
+  const t = new Int32Array(2 * kernel);
+  for (let k = 0; k < kernel; k++) {
+    const [lo, hi] = validRange(k * dil, stride, pad, size, count);
+    t[2 * k] = lo;
+    t[2 * k + 1] = hi;
+  }
+  return t;
+}
+
+/** True when every tap reaches every output (no padding in play): im2col then writes every element. */
+export function coversAll(t: Int32Array, count: number): boolean {
+  for (let i = 0; i < t.length; i += 2) if (t[i] !== 0 || t[i + 1] !== count) return false;
   return true;
+}
+
+/** The window kernel's arguments after (x, cols, tabKi, tabKj). */
+export function windowArgs(layout: ColsLayout, g: Window2d): number[] {
+  return [layout.n, layout.c, g.h * g.w, g.w, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw];
 }
 
 function windowCall(
@@ -92,26 +116,25 @@ function windowCall(
 ): boolean {
   const m = moduleForCall(cols.length, x, cols);
   if (m === null) return false;
-  const tabY = taps(g.oh, g.sh, g.ph, g.dh, g.kh, g.h);
-  const tabX = taps(g.ow, g.sw, g.pw, g.dw, g.kw, g.w);
+  const tabKi = tapRanges(g.kh, g.dh, g.sh, g.ph, g.h, g.oh);
+  const tabKj = tapRanges(g.kw, g.dw, g.sw, g.pw, g.w, g.ow);
   const es = m.es;
-  const at = layoutScratch(m, [x.length * es, cols.length * es, tabY.length * 4, tabX.length * 4]);
+  const at = layoutScratch(m, [x.length * es, cols.length * es, tabKi.length * 4, tabKj.length * 4]);
   if (at === null) return false;
-  const [xp, cp, ty, tx] = at;
+  const [xp, cp, ti, tj] = at;
   const view = m.es === 4 ? m.arena.f32 : m.arena.f64;
   const i32 = m.arena.i32;
-  i32.set(tabY, ty / 4);
-  i32.set(tabX, tx / 4);
+  i32.set(tabKi, ti / 4);
+  i32.set(tabKj, tj / 4);
   if (toCols) {
     copyIn(view, x, 0, x.length, xp, es);
     // Without padding every tap of every window is written: nothing to zero.
-    if (!fullTaps(tabY, g.kh) || !fullTaps(tabX, g.kw)) view.fill(0, cp / es, cp / es + cols.length);
+    if (!coversAll(tabKi, g.oh) || !coversAll(tabKj, g.ow)) view.fill(0, cp / es, cp / es + cols.length);
   } else {
     copyIn(view, cols, 0, cols.length, cp, es);
     view.fill(0, xp / es, xp / es + x.length);
   }
-  const { n, c, groups } = layout;
-  const args = [xp, cp, ty, tx, groups, n, c, c / groups, g.h * g.w, g.w, g.oh, g.ow, g.kh, g.kw, g.dh, g.dw];
+  const args = [xp, cp, ti, tj, ...windowArgs(layout, g)];
   if (toCols) m.kernels.im2col(...args);
   else m.kernels.col2im(...args);
   if (toCols) copyOut(view, cols, 0, cols.length, cp, es);
