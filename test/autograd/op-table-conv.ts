@@ -118,7 +118,7 @@ const poolSizes = (s: PoolCase, dilated: boolean): [number, number] => [
 export const convOpTable: OpInfo[] = [
   {
     name: "conv2d",
-    covers: ["conv2d", "convInputGrad", "convWeightGrad"],
+    covers: ["conv", "convInputGrad", "convWeightGrad"],
     cases: convSpec
       .filter((s) => fits(s.h, s.ph, s.kh, s.dh) && fits(s.w, s.pw, s.kw, s.dw))
       .map((s) => ({ shapes: convShapes(s), args: s })),
@@ -140,7 +140,7 @@ export const convOpTable: OpInfo[] = [
   },
   {
     name: "conv2d-same",
-    covers: ["conv2d", "convInputGrad", "convWeightGrad"],
+    covers: ["conv", "convInputGrad", "convWeightGrad"],
     cases: convSpec.map((s) => ({ shapes: convShapes(s), args: s })),
     domain: convDomain,
     fn: (args, x, w, b) => {
@@ -165,7 +165,7 @@ export const convOpTable: OpInfo[] = [
   },
   {
     name: "conv1d",
-    covers: ["conv2d", "convInputGrad", "convWeightGrad"],
+    covers: ["conv", "convInputGrad", "convWeightGrad"],
     cases: convSpec
       .filter((s) => fits(s.w, s.pw, s.kw, s.dw))
       .map((s) => {
@@ -200,7 +200,7 @@ export const convOpTable: OpInfo[] = [
   },
   {
     name: "convTranspose2d",
-    covers: ["convInputGrad", "conv2d", "convWeightGrad"],
+    covers: ["convInputGrad", "conv", "convWeightGrad"],
     cases: convSpec
       .chain((s) =>
         fc
@@ -248,7 +248,7 @@ export const convOpTable: OpInfo[] = [
   },
   {
     name: "unfold",
-    covers: ["conv2d", "convInputGrad", "convWeightGrad"],
+    covers: ["conv", "convInputGrad", "convWeightGrad"],
     cases: convSpec
       .filter((s) => fits(s.h, s.ph, s.kh, s.dh) && fits(s.w, s.pw, s.kw, s.dw))
       .map((s) => ({ shapes: [[s.n, s.cg, s.h, s.w]], args: s })),
@@ -296,7 +296,7 @@ export const convOpTable: OpInfo[] = [
   },
   {
     name: "avgPool2d",
-    covers: ["conv2d", "convInputGrad", "convWeightGrad"],
+    covers: ["conv", "convInputGrad", "convWeightGrad"],
     cases: poolSpec.map((s) => ({ shapes: [[s.n, s.c, s.h, s.w]], args: s })),
     domain: wide,
     fn: (args, x) => {

@@ -27,10 +27,10 @@ function dims(p: ConvParams, n: number, c: number, o: number): ConvDims {
   return { ...p, n, c, o };
 }
 
-export const convRules: RuleTable<"conv2d" | "convInputGrad" | "convWeightGrad"> = {
+export const convRules: RuleTable<"conv" | "convInputGrad" | "convWeightGrad"> = {
   // x [N, C, h, w], w [O, C/groups, kh, kw], b? [O] -> [N, O, oh, ow]
-  conv2d: {
-    name: "conv2d",
+  conv: {
+    name: "conv",
     forward: ([x, w, b], p) => {
       const [n, c] = x.shape;
       const o = w.shape[0];
@@ -80,7 +80,7 @@ export const convRules: RuleTable<"conv2d" | "convInputGrad" | "convWeightGrad">
 };
 
 export function conv2dOp(x: Tensor, w: Tensor, b: Tensor | null, p: ConvParams): Tensor {
-  return apply(convRules.conv2d, b === null ? [x, w] : [x, w, b], p);
+  return apply(convRules.conv, b === null ? [x, w] : [x, w, b], p);
 }
 
 function convInputGradOp(g: Tensor, w: Tensor, p: ConvParams): Tensor {
@@ -253,7 +253,7 @@ function conv2dCore(
   op: string,
   shapes: string,
 ): Tensor {
-  const [n, c, h, wd] = x.shape;
+  const [, c, h, wd] = x.shape;
   const [o, cg, kh, kw] = w.shape;
   if (o % groups !== 0) {
     throw new ShapeError(`${op}: ${o} output channels are not divisible by groups ${groups}: ${shapes}`);
@@ -376,7 +376,7 @@ export function convTranspose2d(
   const padding = pairOf(o.padding ?? 0, "padding", op, 0);
   const outPad = pairOf(o.outputPadding ?? 0, "outputPadding", op, 0);
   const groups = checkGroups(o.groups ?? 1, op);
-  const [n, c, h, wd] = x.shape;
+  const [, c, h, wd] = x.shape;
   const [cw, og, kh, kw] = w.shape;
   if (c !== cw) {
     throw new ShapeError(

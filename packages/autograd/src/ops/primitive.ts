@@ -50,7 +50,7 @@ export interface PrimitiveParams {
   scatterAdd: { axis: number; size: number };
   cast: { dtype: DType };
   // convolution and pooling (ops/conv.ts, ops/pool.ts): sliding windows over the last two axes
-  conv2d: Window2d & { groups: number };
+  conv: Window2d & { groups: number };
   convInputGrad: Window2d & { groups: number };
   convWeightGrad: Window2d & { groups: number };
   takeAlongLast: null;

@@ -123,7 +123,7 @@ function sizes(d: ConvDims) {
   return { L, og, K, macs: d.n * d.o * L * K };
 }
 
-function finish(s: Setup, gemms: number): void {
+function finish(gemms: number): void {
   recordConv("wasm");
   for (let i = 0; i < gemms; i++) recordGemm(1);
 }
@@ -177,7 +177,7 @@ export function convForwardWasm(
     s.conv.kernels.addBias(op, biasp, d.n * d.o, d.o, L);
   }
   out.set(s.view.subarray(op / es, op / es + out.length));
-  finish(s, d.n * d.groups);
+  finish(d.n * d.groups);
   return true;
 }
 
@@ -231,7 +231,7 @@ export function convInputGradWasm(g: FloatArray, w: FloatArray, dx: FloatArray, 
   s.view.fill(0, xp / es, xp / es + dx.length);
   s.conv.kernels.col2im(...window(d, xp, cp, ti, tj));
   dx.set(s.view.subarray(xp / es, xp / es + dx.length));
-  finish(s, d.n * d.groups);
+  finish(d.n * d.groups);
   return true;
 }
 
@@ -275,6 +275,6 @@ export function convWeightGradWasm(x: FloatArray, g: FloatArray, dw: FloatArray,
     fns.compute(ap, bp, wp + grp * og * K * es, K * es, NL, 0, mTiles, 0, nTiles, K);
   }
   dw.set(s.view.subarray(wp / es, wp / es + dw.length));
-  finish(s, d.groups);
+  finish(d.groups);
   return true;
 }
