@@ -1,9 +1,24 @@
-import { getKernelBackend, recordGemm } from "../backend.js";
+import { getKernelBackend, getKernelThreads, recordGemm } from "../backend.js";
 import type { ConvDims } from "../conv.js";
 import { recordConv } from "../conv-stats.js";
 import type { FloatArray } from "../types.js";
-import { convModuleFor, coversAll, tapRanges, windowArgs } from "./conv.js";
-import { ensureCapacity, HEAP_BASE, type WasmArena, wasmRuntime } from "./runtime.js";
+import type { WasmDType } from "./codegen.js";
+import { convKernelsOf, convModuleFor, coversAll, tapRanges, windowArgs } from "./conv.js";
+import { buildConvModule, type ConvKernels } from "./conv-module.js";
+import { nowMs } from "./platform.js";
+import { ensureCapacity, HEAP_BASE, type WasmArena, type WasmRuntime, wasmRuntime } from "./runtime.js";
+import { chooseThreads, POLICY_MIN_MACS, recordRun } from "./thread-policy.js";
+import {
+  finishJob,
+  helpersMustJoin,
+  postJob,
+  readyHelpers,
+  resetCounters,
+  runShare,
+  type ShareJob,
+  startHelpers,
+  threadsSupported,
+} from "./workers.js";
 
 /**
  * Convolution forward and both vjps as im2col/col2im + GEMM inside the wasm memory: only x, w and
@@ -23,49 +38,62 @@ import { ensureCapacity, HEAP_BASE, type WasmArena, wasmRuntime } from "./runtim
 /** 'auto' runs WASM from this many multiply-adds (the GEMM's own threshold). */
 const MIN_MACS = 1024;
 
+interface GemmFns {
+  packA(a: number, rsA: number, csA: number, m: number, k: number, ap: number, s0: number, s1: number): void;
+  packB(b: number, csB: number, rsB: number, n: number, k: number, bp: number, s0: number, s1: number): void;
+  compute(
+    ap: number,
+    bp: number,
+    c: number,
+    ldc: number,
+    k: number,
+    mt0: number,
+    mt1: number,
+    nt0: number,
+    nt1: number,
+    n: number,
+  ): void;
+}
+
 interface Setup {
+  rt: WasmRuntime;
   arena: WasmArena;
   es: number;
   view: FloatArray;
-  fns: {
-    packA(
-      a: number,
-      rsA: number,
-      csA: number,
-      m: number,
-      k: number,
-      ap: number,
-      s0: number,
-      s1: number,
-    ): void;
-    packB(
-      b: number,
-      csB: number,
-      rsB: number,
-      n: number,
-      k: number,
-      bp: number,
-      s0: number,
-      s1: number,
-    ): void;
-    compute(
-      ap: number,
-      bp: number,
-      c: number,
-      ldc: number,
-      k: number,
-      mt0: number,
-      mt1: number,
-      nt0: number,
-      nt1: number,
-      n: number,
-    ): void;
-  };
+  fns: GemmFns;
   mr: number;
   nr: number;
-  conv: NonNullable<ReturnType<typeof convModuleFor>>;
+  conv: ConvKernels;
+  /** Threads taking part in the products (1: the calling thread alone, on the unshared arena). */
+  threads: number;
+  f32: boolean;
+  macs: number;
+  start: number;
 }
 
+/** The conv module instantiated on the shared memory, for calls whose products use helper threads. */
+const sharedModules: Record<WasmDType, ConvKernels | null | undefined> = {
+  float32: undefined,
+  float64: undefined,
+};
+
+function sharedConvModule(rt: WasmRuntime, dtype: WasmDType): ConvKernels | null {
+  const cached = sharedModules[dtype];
+  if (cached !== undefined) return cached;
+  try {
+    const bytes = buildConvModule({ dtype, shared: rt.shared, maxPages: rt.maxPages });
+    const { exports } = new rt.api.Instance(new rt.api.Module(bytes), { env: { memory: rt.memory } });
+    return (sharedModules[dtype] = convKernelsOf(exports));
+  } catch {
+    return (sharedModules[dtype] = null);
+  }
+}
+
+/**
+ * Backend, dtypes, and how many threads: the products of one call are split over helper threads
+ * when the thread policy (thread-policy.ts, measured as it goes) says helpers pay at this size, as
+ * for a plain matmul; everything then lives in the shared arena.
+ */
 function setup(macs: number, ...arrays: FloatArray[]): Setup | null {
   const backend = getKernelBackend();
   if (backend === "js" || (backend === "auto" && macs < MIN_MACS)) return null;
@@ -74,18 +102,85 @@ function setup(macs: number, ...arrays: FloatArray[]): Setup | null {
   const rt = wasmRuntime();
   if (rt === null) return null;
   const dtype = f32 ? "float32" : "float64";
-  const conv = convModuleFor(dtype);
-  if (conv === null || conv.arena !== rt.local) return null;
-  const engine = rt.local.engines[dtype];
+  let threads = 1;
+  let conv: ConvKernels | null = null;
+  const want = threadsSupported(rt) ? chooseThreads(macs, f32, getKernelThreads()) : 1;
+  if (want > 1) {
+    startHelpers(rt, want - 1);
+    const ready = readyHelpers(rt, want - 1);
+    conv = ready > 0 ? sharedConvModule(rt, dtype) : null;
+    if (conv !== null) threads = 1 + ready;
+  }
+  if (threads === 1) {
+    const local = convModuleFor(dtype);
+    if (local === null || local.arena !== rt.local) return null;
+    conv = local.kernels;
+  }
+  const arena = threads > 1 ? rt : rt.local;
+  const engine = arena.engines[dtype];
   return {
-    arena: rt.local,
+    rt,
+    arena,
     es: f32 ? 4 : 8,
-    view: f32 ? rt.local.f32 : rt.local.f64,
-    fns: engine.fns as unknown as Setup["fns"],
+    view: f32 ? arena.f32 : arena.f64,
+    fns: engine.fns as unknown as GemmFns,
     mr: engine.shape.mr,
     nr: engine.shape.nr,
-    conv,
+    conv: conv as ConvKernels,
+    threads,
+    f32,
+    macs,
+    start: macs >= POLICY_MIN_MACS ? nowMs() : 0,
   };
+}
+
+/** One product C[m, n] = op(A)·op(B) from operands already in the arena (strides as packA/packB take them). */
+function product(
+  s: Setup,
+  a: [number, number, number],
+  b: [number, number, number],
+  c: number,
+  ldc: number,
+  m: number,
+  n: number,
+  k: number,
+  ap: number,
+  bp: number,
+): void {
+  const mTiles = tilesOf(m, s.mr);
+  const nTiles = tilesOf(n, s.nr);
+  const packA = [a[0], a[1], a[2], m, k, ap, 0, 0];
+  const packB = [b[0], b[1], b[2], n, k, bp, 0, 0];
+  const compute = [ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n];
+  const used = Math.min(s.threads, Math.max(mTiles, nTiles));
+  if (used <= 1) {
+    s.fns.packA(a[0], a[1], a[2], m, k, ap, 0, mTiles);
+    s.fns.packB(b[0], b[1], b[2], n, k, bp, 0, nTiles);
+    s.fns.compute(ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n);
+    return;
+  }
+  // As gemm-wasm.ts: split the longer tile dimension into chunks drawn by every thread (ShareJob).
+  const splitRows = mTiles >= nTiles;
+  const joinAll = helpersMustJoin();
+  const tiles = splitRows ? mTiles : nTiles;
+  const sharedTiles = splitRows ? nTiles : mTiles;
+  const job: ShareJob = {
+    dtype: s.f32 ? 0 : 1,
+    splitRows,
+    tiles,
+    chunkTiles: Math.max(1, Math.ceil(tiles / (16 * used))),
+    first: joinAll ? 0 : -1,
+    sharedTiles,
+    sharedChunkTiles: Math.max(1, Math.ceil(sharedTiles / (4 * used))),
+    pack: splitRows ? packA : packB,
+    sharedPack: splitRows ? packB : packA,
+    compute,
+    threads: used,
+  };
+  resetCounters(s.rt, joinAll ? Math.min(tiles, used * job.chunkTiles) : 0);
+  for (let t = 1; t < used; t++) postJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
+  runShare(s.fns as unknown as Parameters<typeof runShare>[0], s.rt.i32, job);
+  for (let t = 1; t < used; t++) finishJob(s.rt, t - 1);
 }
 
 /** Byte offsets of consecutive regions from HEAP_BASE (64-byte aligned, 64 bytes of slack after each), or null. */
@@ -123,12 +218,26 @@ function sizes(d: ConvDims) {
   return { L, og, K, macs: d.n * d.o * L * K };
 }
 
-function finish(gemms: number): void {
+function finish(s: Setup, gemms: number): void {
+  if (s.start !== 0) recordRun(s.macs, s.f32, s.threads, nowMs() - s.start);
   recordConv("wasm");
-  for (let i = 0; i < gemms; i++) recordGemm(1);
+  for (let i = 0; i < gemms; i++) recordGemm(s.threads);
 }
 
-/** With a bias b [O], it is added to every position of its channel before the copy out. */
+/** g [N, O, L] regrouped as [O, N·L] (group-major rows) into the arena at element `at`: the batch along the rows, like the columns. */
+function regroupInto(view: FloatArray, at: number, g: FloatArray, n: number, o: number, L: number): void {
+  for (let oc = 0; oc < o; oc++) {
+    for (let b = 0; b < n; b++) {
+      const src = (b * o + oc) * L;
+      view.set(g.subarray(src, src + L), at + (oc * n + b) * L);
+    }
+  }
+}
+
+/**
+ * y_g [O/groups, N·L] = w_g · cols_g, one product per group, then back to [N, O, L] on the way out.
+ * With a bias b [O], it is added to every position of its channel first.
+ */
 export function convForwardWasm(
   x: FloatArray,
   w: FloatArray,
@@ -139,63 +248,71 @@ export function convForwardWasm(
   const { L, og, K, macs } = sizes(d);
   const s = setup(macs, x, w, out, ...(b === null ? [] : [b]));
   if (s === null) return false;
-  const { es, mr, nr, fns } = s;
+  const { es, mr, nr } = s;
   const NL = d.n * L;
-  const mTiles = tilesOf(og, mr);
-  const nTiles = tilesOf(L, nr);
   const colsLen = d.groups * K * NL;
   const at = regions(s, [
     x.length * es,
     w.length * es,
     colsLen * es,
-    d.groups * mTiles * mr * K * es,
-    nTiles * nr * K * es,
-    (out.length + mr * L) * es,
+    tilesOf(og, mr) * mr * K * es,
+    tilesOf(NL, nr) * nr * K * es,
+    (out.length + mr * NL) * es,
     8 * d.kh,
     8 * d.kw,
     d.o * es,
   ]);
   if (at === null) return false;
-  const [xp, wp, cp, ap, bp, op, ti, tj, biasp] = at;
+  const [xp, wp, cp, ap, bp, yp, ti, tj, biasp] = at;
   const full = tables(s, d, ti, tj);
   s.view.set(x, xp / es);
   s.view.set(w, wp / es);
   if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
-  s.conv.kernels.im2col(...window(d, xp, cp, ti, tj));
-  const panel = mTiles * mr * K * es;
-  for (let g = 0; g < d.groups; g++)
-    fns.packA(wp + g * og * K * es, K * es, es, og, K, ap + g * panel, 0, mTiles);
-  for (let n = 0; n < d.n; n++) {
-    for (let g = 0; g < d.groups; g++) {
-      // op(B) = cols_g[:, n·L : (n+1)·L]: element (p, j) = cols[g·K + p, n·L + j]
-      fns.packB(cp + (g * K * NL + n * L) * es, es, NL * es, L, K, bp, 0, nTiles);
-      fns.compute(ap + g * panel, bp, op + (n * d.o + g * og) * L * es, L * es, K, 0, mTiles, 0, nTiles, L);
-    }
+  s.conv.im2col(...window(d, xp, cp, ti, tj));
+  // Groups in memory order: a tile of rows computed past O/groups lands in the next group, written later.
+  for (let g = 0; g < d.groups; g++) {
+    product(
+      s,
+      [wp + g * og * K * es, K * es, es],
+      [cp + g * K * NL * es, es, NL * es],
+      yp + g * og * NL * es,
+      NL * es,
+      og,
+      NL,
+      K,
+      ap,
+      bp,
+    );
   }
   if (b !== null) {
     s.view.set(b, biasp / es);
-    s.conv.kernels.addBias(op, biasp, d.n * d.o, d.o, L);
+    s.conv.addBias(yp, biasp, d.o, d.o, NL);
   }
-  out.set(s.view.subarray(op / es, op / es + out.length));
-  finish(d.n * d.groups);
+  const y = yp / es;
+  for (let oc = 0; oc < d.o; oc++) {
+    for (let n = 0; n < d.n; n++) {
+      const src = y + (oc * d.n + n) * L;
+      out.set(s.view.subarray(src, src + L), (n * d.o + oc) * L);
+    }
+  }
+  finish(s, d.groups);
   return true;
 }
 
+/** cols_g [K, N·L] = w_gᵀ · g_g, one product per group, then col2im. */
 export function convInputGradWasm(g: FloatArray, w: FloatArray, dx: FloatArray, d: ConvDims): boolean {
   const { L, og, K, macs } = sizes(d);
   const s = setup(macs, g, w, dx);
   if (s === null) return false;
-  const { es, mr, nr, fns } = s;
+  const { es, mr, nr } = s;
   const NL = d.n * L;
-  const mTiles = tilesOf(K, mr);
-  const nTiles = tilesOf(L, nr);
   const colsLen = d.groups * K * NL;
   const at = regions(s, [
     g.length * es,
     w.length * es,
     (colsLen + mr * NL) * es,
-    d.groups * mTiles * mr * og * es,
-    nTiles * nr * og * es,
+    tilesOf(K, mr) * mr * og * es,
+    tilesOf(NL, nr) * nr * og * es,
     dx.length * es,
     8 * d.kh,
     8 * d.kw,
@@ -203,53 +320,43 @@ export function convInputGradWasm(g: FloatArray, w: FloatArray, dx: FloatArray, 
   if (at === null) return false;
   const [gp, wp, cp, ap, bp, xp, ti, tj] = at;
   tables(s, d, ti, tj);
-  s.view.set(g, gp / es);
+  regroupInto(s.view, gp / es, g, d.n, d.o, L);
   s.view.set(w, wp / es);
-  const panel = mTiles * mr * og * es;
-  // op(A) = w_gᵀ [K, O/groups]: element (i, p) = w[g·og + p, i]
-  for (let grp = 0; grp < d.groups; grp++)
-    fns.packA(wp + grp * og * K * es, es, K * es, K, og, ap + grp * panel, 0, mTiles);
-  // Blocks in memory order (group-major, as the rows of cols): each tile of rows computed past K lands in the next group, written later.
   for (let grp = 0; grp < d.groups; grp++) {
-    for (let n = 0; n < d.n; n++) {
-      // op(B) = g[n, group rows] [O/groups, L]
-      fns.packB(gp + (n * d.o + grp * og) * L * es, es, L * es, L, og, bp, 0, nTiles);
-      fns.compute(
-        ap + grp * panel,
-        bp,
-        cp + (grp * K * NL + n * L) * es,
-        NL * es,
-        og,
-        0,
-        mTiles,
-        0,
-        nTiles,
-        L,
-      );
-    }
+    product(
+      s,
+      [wp + grp * og * K * es, es, K * es], // w_gᵀ: element (i, p) = w[g·og + p, i]
+      [gp + grp * og * NL * es, es, NL * es],
+      cp + grp * K * NL * es,
+      NL * es,
+      K,
+      NL,
+      og,
+      ap,
+      bp,
+    );
   }
   s.view.fill(0, xp / es, xp / es + dx.length);
-  s.conv.kernels.col2im(...window(d, xp, cp, ti, tj));
+  s.conv.col2im(...window(d, xp, cp, ti, tj));
   dx.set(s.view.subarray(xp / es, xp / es + dx.length));
-  finish(d.n * d.groups);
+  finish(s, d.groups);
   return true;
 }
 
+/** dw_g [O/groups, K] = g_g · cols_gᵀ, one product per group over all samples. */
 export function convWeightGradWasm(x: FloatArray, g: FloatArray, dw: FloatArray, d: ConvDims): boolean {
   const { L, og, K, macs } = sizes(d);
   const s = setup(macs, x, g, dw);
   if (s === null) return false;
-  const { es, mr, nr, fns } = s;
+  const { es, mr, nr } = s;
   const NL = d.n * L;
-  const mTiles = tilesOf(og, mr);
-  const nTiles = tilesOf(K, nr);
   const colsLen = d.groups * K * NL;
   const at = regions(s, [
     x.length * es,
     g.length * es,
     colsLen * es,
-    mTiles * mr * NL * es,
-    nTiles * nr * NL * es,
+    tilesOf(og, mr) * mr * NL * es,
+    tilesOf(K, nr) * nr * NL * es,
     (dw.length + mr * K) * es,
     8 * d.kh,
     8 * d.kw,
@@ -258,23 +365,24 @@ export function convWeightGradWasm(x: FloatArray, g: FloatArray, dw: FloatArray,
   const [xp, gp, cp, ap, bp, wp, ti, tj] = at;
   const full = tables(s, d, ti, tj);
   s.view.set(x, xp / es);
-  // g [N, O, L] regrouped as [O, N·L] (group-major rows): the sum over samples runs inside one product.
-  const gBase = gp / es;
-  for (let oc = 0; oc < d.o; oc++) {
-    for (let n = 0; n < d.n; n++) {
-      const src = (n * d.o + oc) * L;
-      s.view.set(g.subarray(src, src + L), gBase + (oc * d.n + n) * L);
-    }
-  }
+  regroupInto(s.view, gp / es, g, d.n, d.o, L);
   if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
-  s.conv.kernels.im2col(...window(d, xp, cp, ti, tj));
+  s.conv.im2col(...window(d, xp, cp, ti, tj));
   for (let grp = 0; grp < d.groups; grp++) {
-    fns.packA(gp + grp * og * NL * es, NL * es, es, og, NL, ap, 0, mTiles);
-    // op(B) = cols_gᵀ [N·L, K]: element (p, j) = cols[g·K + j, p]
-    fns.packB(cp + grp * K * NL * es, NL * es, es, K, NL, bp, 0, nTiles);
-    fns.compute(ap, bp, wp + grp * og * K * es, K * es, NL, 0, mTiles, 0, nTiles, K);
+    product(
+      s,
+      [gp + grp * og * NL * es, NL * es, es],
+      [cp + grp * K * NL * es, NL * es, es], // cols_gᵀ: element (p, j) = cols[g·K + j, p]
+      wp + grp * og * K * es,
+      K * es,
+      og,
+      K,
+      NL,
+      ap,
+      bp,
+    );
   }
   dw.set(s.view.subarray(wp / es, wp / es + dw.length));
-  finish(d.groups);
+  finish(s, d.groups);
   return true;
 }

@@ -1,8 +1,29 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
-import { getKernelBackend, setKernelBackend, wasmAvailable } from "../backend.js";
-import { col2im, gatherLast, im2col, maxPoolArgmax, scatterAddLast, type Window2d } from "../conv.js";
+import {
+  getKernelBackend,
+  getKernelThreads,
+  kernelStats,
+  resetKernelStats,
+  setKernelBackend,
+  setKernelThreads,
+  wasmAvailable,
+} from "../backend.js";
+import {
+  type ConvDims,
+  col2im,
+  convForward,
+  convInputGrad,
+  convWeightGrad,
+  gatherLast,
+  im2col,
+  maxPoolArgmax,
+  scatterAddLast,
+  type Window2d,
+} from "../conv.js";
 import { convKernelStats, resetConvStats } from "../conv-stats.js";
+import { wasmRuntime } from "./runtime.js";
+import { setHelpersMustJoin, threadsSupported, waitForHelpers } from "./workers.js";
 
 /**
  * The WASM convolution/pooling kernels against the JS loops (the reference), bit for bit: the
@@ -166,4 +187,79 @@ describe.runIf(wasmAvailable())("conv kernels: WASM against the JS loops", () =>
     );
     expect(convKernelStats().wasm).toBeGreaterThan(0);
   });
+});
+
+/** The three convolution kernels of one call, on the current backend and thread setting. */
+function convAll(d: ConvDims, f32: boolean, seed: number): (Float32Array | Float64Array)[] {
+  const cg = d.c / d.groups;
+  const x = values(d.n * d.c * d.h * d.w, f32, seed);
+  const w = values(d.o * cg * d.kh * d.kw, f32, seed + 1);
+  const b = values(d.o, f32, seed + 2);
+  const g = values(d.n * d.o * d.oh * d.ow, f32, seed + 3);
+  const make = (n: number) => (f32 ? new Float32Array(n) : new Float64Array(n));
+  const y = make(g.length);
+  const dx = make(x.length);
+  const dw = make(w.length);
+  convForward(x, w, b, y, d);
+  convInputGrad(g, w, dx, d);
+  convWeightGrad(x, g, dw, d);
+  return [y, dx, dw];
+}
+
+const convCase = (
+  n: number,
+  c: number,
+  o: number,
+  h: number,
+  k: number,
+  groups: number,
+  pad: number,
+): ConvDims => {
+  const oh = h + 2 * pad - k + 1;
+  return { n, c, o, groups, kh: k, kw: k, sh: 1, sw: 1, ph: pad, pw: pad, dh: 1, dw: 1, h, w: h, oh, ow: oh };
+};
+
+describe.runIf(wasmAvailable())("conv GEMM kernels: WASM (fused) against the JS composition", () => {
+  const previousThreads = getKernelThreads();
+  afterAll(() => setKernelThreads(previousThreads));
+
+  it("forward (with bias), input and weight gradients agree with the JS loops and GEMM", () => {
+    setKernelThreads(1);
+    for (const [d, f32] of [
+      [convCase(2, 3, 4, 9, 3, 1, 1), false],
+      [convCase(3, 4, 6, 7, 2, 2, 0), false],
+      [convCase(2, 6, 6, 8, 3, 6, 1), true],
+      [{ ...convCase(2, 2, 5, 11, 3, 1, 2), sh: 2, sw: 3, dh: 2, dw: 1, oh: 5, ow: 4 }, false],
+    ] as const) {
+      const [js, wasm] = both(() => convAll(d, f32, 5));
+      for (let i = 0; i < 3; i++) {
+        const tol = f32 ? 1e-5 : 1e-13;
+        js[i].forEach((v, j) => {
+          expect(Math.abs(wasm[i][j] - v)).toBeLessThanOrEqual(tol * Math.max(1, Math.abs(v)));
+        });
+      }
+    }
+  });
+
+  it.runIf(threadsSupported(wasmRuntime()!))(
+    "split over two threads, the results are bit-identical to one thread",
+    () => {
+      setKernelBackend("wasm");
+      const d = convCase(8, 8, 16, 16, 5, 1, 2);
+      setKernelThreads(1);
+      const one = convAll(d, true, 9);
+      expect(waitForHelpers(wasmRuntime()!, 1, 60_000)).toBe(1);
+      setKernelThreads(2);
+      setHelpersMustJoin(true);
+      resetKernelStats();
+      try {
+        const two = convAll(d, true, 9);
+        for (let i = 0; i < 3; i++) expect(two[i]).toEqual(one[i]);
+        expect(kernelStats().wasmThreads[2]).toBeGreaterThan(0);
+      } finally {
+        setHelpersMustJoin(false);
+        setKernelThreads(1);
+      }
+    },
+  );
 });

@@ -24,17 +24,16 @@ import { HEAP_BASE } from "./runtime.js";
  */
 const AUTO_MIN = 2048;
 
-export const convModuleFor = localModules(
-  buildConvModule,
-  (e): ConvKernels => ({
-    im2col: e.im2col as ConvKernels["im2col"],
-    col2im: e.col2im as ConvKernels["col2im"],
-    argmax: e.argmax as ConvKernels["argmax"],
-    gather: e.gather as ConvKernels["gather"],
-    scatterAdd: e.scatterAdd as ConvKernels["scatterAdd"],
-    addBias: e.addBias as ConvKernels["addBias"],
-  }),
-);
+export const convKernelsOf = (e: Record<string, unknown>): ConvKernels => ({
+  im2col: e.im2col as ConvKernels["im2col"],
+  col2im: e.col2im as ConvKernels["col2im"],
+  argmax: e.argmax as ConvKernels["argmax"],
+  gather: e.gather as ConvKernels["gather"],
+  scatterAdd: e.scatterAdd as ConvKernels["scatterAdd"],
+  addBias: e.addBias as ConvKernels["addBias"],
+});
+
+export const convModuleFor = localModules(buildConvModule, convKernelsOf);
 
 function moduleForCall(elements: number, ...arrays: NumericArray[]): LocalModule<ConvKernels> | null {
   const backend = getKernelBackend();
