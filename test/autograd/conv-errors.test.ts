@@ -4,11 +4,16 @@ import {
   conv1d,
   conv2d,
   convTranspose2d,
+  getKernelBackend,
+  grads,
   maxPool2d,
   ShapeError,
+  setKernelBackend,
+  type Tensor,
   tensor,
   unfold,
   ValueError,
+  wasmAvailable,
   zeros,
 } from "@tapegrad/autograd";
 import { describe, expect, it } from "vitest";
@@ -91,4 +96,29 @@ describe("convolution and pooling errors", () => {
       "maxPool2d: ceilMode must be true or false, got 1",
     );
   });
+});
+
+describe("convolution and pooling of an empty batch", () => {
+  it.each(["js", "wasm"] as const)(
+    "gives empty outputs and a zero weight gradient (%s kernels)",
+    (backend) => {
+      if (backend === "wasm" && !wasmAvailable()) return;
+      const previous = getKernelBackend();
+      setKernelBackend(backend);
+      try {
+        const x = zeros([0, 2, 5, 5]);
+        const w = tensor(
+          Float64Array.from({ length: 54 }, (_, i) => i / 10),
+          { shape: [3, 2, 3, 3] },
+        );
+        expect([...conv2d(x, w, null, { padding: 1 }).shape]).toEqual([0, 3, 5, 5]);
+        const [gw] = grads((v: Tensor) => conv2d(x, v, null, { padding: 1 }).sum())(w);
+        expect(Array.from((gw as Tensor).data)).toEqual(new Array(54).fill(0));
+        expect([...maxPool2d(x, 2).shape]).toEqual([0, 2, 2, 2]);
+        expect([...convTranspose2d(zeros([0, 3, 2, 2]), w).shape]).toEqual([0, 2, 4, 4]);
+      } finally {
+        setKernelBackend(previous);
+      }
+    },
+  );
 });

@@ -96,7 +96,8 @@ function sharedConvModule(rt: WasmRuntime, dtype: WasmDType): ConvKernels | null
  */
 function setup(macs: number, ...arrays: FloatArray[]): Setup | null {
   const backend = getKernelBackend();
-  if (backend === "js" || (backend === "auto" && macs < MIN_MACS)) return null;
+  // Empty products (a zero-size batch or output) go to the JS path: packing needs k >= 1.
+  if (backend === "js" || macs === 0 || (backend === "auto" && macs < MIN_MACS)) return null;
   const f32 = arrays[0] instanceof Float32Array;
   for (const a of arrays) if (a instanceof Float32Array !== f32) return null;
   const rt = wasmRuntime();
