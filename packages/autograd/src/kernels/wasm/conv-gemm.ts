@@ -225,14 +225,18 @@ function finish(s: Setup, gemms: number): void {
   for (let i = 0; i < gemms; i++) recordGemm(s.threads);
 }
 
-/** g [N, O, L] regrouped as [O, N·L] (group-major rows) into the arena at element `at`: the batch along the rows, like the columns. */
-function regroupInto(view: FloatArray, at: number, g: FloatArray, n: number, o: number, L: number): void {
-  for (let oc = 0; oc < o; oc++) {
-    for (let b = 0; b < n; b++) {
-      const src = (b * o + oc) * L;
-      view.set(g.subarray(src, src + L), at + (oc * n + b) * L);
-    }
-  }
+/** g [N, O, L] copied in at byte `at` regrouped as [O, N·L] (group-major rows), the batch along the rows like the columns; `scratch` holds the raw copy. */
+function regroupInto(
+  s: Setup,
+  at: number,
+  scratch: number,
+  g: FloatArray,
+  n: number,
+  o: number,
+  L: number,
+): void {
+  s.view.set(g, scratch / s.es);
+  s.conv.swapBlocks(scratch, at, n, o, L * s.es);
 }
 
 /**
@@ -262,9 +266,10 @@ export function convForwardWasm(
     8 * d.kh,
     8 * d.kw,
     d.o * es,
+    out.length * es,
   ]);
   if (at === null) return false;
-  const [xp, wp, cp, ap, bp, yp, ti, tj, biasp] = at;
+  const [xp, wp, cp, ap, bp, yp, ti, tj, biasp, op] = at;
   const full = tables(s, d, ti, tj);
   s.view.set(x, xp / es);
   s.view.set(w, wp / es);
@@ -289,13 +294,8 @@ export function convForwardWasm(
     s.view.set(b, biasp / es);
     s.conv.addBias(yp, biasp, d.o, d.o, NL);
   }
-  const y = yp / es;
-  for (let oc = 0; oc < d.o; oc++) {
-    for (let n = 0; n < d.n; n++) {
-      const src = y + (oc * d.n + n) * L;
-      out.set(s.view.subarray(src, src + L), (n * d.o + oc) * L);
-    }
-  }
+  s.conv.swapBlocks(yp, op, d.o, d.n, L * es); // [O, N, L] -> [N, O, L]
+  out.set(s.view.subarray(op / es, op / es + out.length));
   finish(s, d.groups);
   return true;
 }
@@ -317,11 +317,12 @@ export function convInputGradWasm(g: FloatArray, w: FloatArray, dx: FloatArray, 
     dx.length * es,
     8 * d.kh,
     8 * d.kw,
+    g.length * es,
   ]);
   if (at === null) return false;
-  const [gp, wp, cp, ap, bp, xp, ti, tj] = at;
+  const [gp, wp, cp, ap, bp, xp, ti, tj, rawg] = at;
   tables(s, d, ti, tj);
-  regroupInto(s.view, gp / es, g, d.n, d.o, L);
+  regroupInto(s, gp, rawg, g, d.n, d.o, L);
   s.view.set(w, wp / es);
   for (let grp = 0; grp < d.groups; grp++) {
     product(
@@ -361,12 +362,13 @@ export function convWeightGradWasm(x: FloatArray, g: FloatArray, dw: FloatArray,
     (dw.length + mr * K) * es,
     8 * d.kh,
     8 * d.kw,
+    g.length * es,
   ]);
   if (at === null) return false;
-  const [xp, gp, cp, ap, bp, wp, ti, tj] = at;
+  const [xp, gp, cp, ap, bp, wp, ti, tj, rawg] = at;
   const full = tables(s, d, ti, tj);
   s.view.set(x, xp / es);
-  regroupInto(s.view, gp / es, g, d.n, d.o, L);
+  regroupInto(s, gp, rawg, g, d.n, d.o, L);
   if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
   s.conv.im2col(...window(d, xp, cp, ti, tj));
   for (let grp = 0; grp < d.groups; grp++) {

@@ -39,6 +39,8 @@ export interface ConvKernels {
   scatterAdd: (...args: number[]) => void;
   /** (c, b, blocks, channels, len) */
   addBias: (...args: number[]) => void;
+  /** (src, dst, a, b, lenBytes) */
+  swapBlocks: (...args: number[]) => void;
 }
 
 function loadTriple(f: FunctionBuilder, tab: Local, i: Local, k0: Local, k1: Local, i0: Local): void {
@@ -324,6 +326,27 @@ function buildAddBias(dtype: WasmDType): FunctionBuilder {
   return f;
 }
 
+/**
+ * swapBlocks(src, dst, a, b, len): dst block (j, i) = src block (i, j) for blocks of `len` bytes,
+ * src viewed as [a, b] blocks: [N, O, L] <-> [O, N, L] without a JS call per block.
+ */
+function buildSwapBlocks(): FunctionBuilder {
+  const [f, [src, dst, a, b, len]] = i32Function(5);
+  const i = f.local(I32);
+  const j = f.local(I32);
+  const sp = f.local(I32);
+  f.get(src).set(sp);
+  forRange(f, i, 0, a, 1, () => {
+    forRange(f, j, 0, b, 1, () => {
+      // dst + (j·a + i)·len  ←  sp
+      f.get(dst).get(j).get(a).i32Mul().get(i).i32Add().get(len).i32Mul().i32Add();
+      f.get(sp).get(len).memoryCopy();
+      f.get(sp).get(len).i32Add().set(sp);
+    });
+  });
+  return f;
+}
+
 /** gather (scatter = false): out[r, j] = x[r, index[r, j]]; scatter-add: out[r, index[r, j]] += x[r, j]. */
 function buildAlongLast(dtype: WasmDType, scatter: boolean): FunctionBuilder {
   const isa = isaFor(dtype);
@@ -374,5 +397,6 @@ export function buildConvModule(opts: ConvModuleOptions): Uint8Array {
   mb.addFunction(buildAlongLast(opts.dtype, false), "gather");
   mb.addFunction(buildAlongLast(opts.dtype, true), "scatterAdd");
   mb.addFunction(buildAddBias(opts.dtype), "addBias");
+  mb.addFunction(buildSwapBlocks(), "swapBlocks");
   return mb.encode();
 }
