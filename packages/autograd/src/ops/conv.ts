@@ -19,7 +19,8 @@ import { checkTensor, coerce, empty, requireFloat } from "./util.js";
  * so every order of gradient is defined. conv2d's optional bias is a third input (added per channel
  * in the forward; its gradient sums the cotangent over batch and positions). convTranspose2d is
  * inputGrad, unfold a grouped conv with one-hot weights, avgPool2d a depthwise conv with ones.
- * (Measured against the composite im2col tensor + matmul: see bench/kernels/conv.ts.)
+ * Measured on the reference CNN (bench/kernels/conv.ts): faster than the composite of an im2col
+ * tensor and matmul this replaced (numbers in kernels/wasm/README.md).
  */
 export type ConvParams = Window2d & { groups: number };
 
@@ -91,14 +92,14 @@ function convWeightGradOp(x: Tensor, g: Tensor, p: ConvParams): Tensor {
   return apply(convRules.convWeightGrad, [x, g], p);
 }
 
-/** A number or a pair [rows, columns] of them. */
-export type Pair = number | readonly [number, number];
+/** A size along both spatial axes: one number for both, or [rows, columns]. */
+export type Size2d = number | readonly [number, number];
 
 export interface Conv2dOptions {
-  stride?: Pair;
+  stride?: Size2d;
   /** Zeros added on both sides; 'same' keeps the size (stride 1 only; an odd total puts the extra one after), 'valid' is 0. */
-  padding?: Pair | "same" | "valid";
-  dilation?: Pair;
+  padding?: Size2d | "same" | "valid";
+  dilation?: Size2d;
   groups?: number;
 }
 
@@ -110,18 +111,18 @@ export interface Conv1dOptions {
 }
 
 export interface ConvTranspose2dOptions {
-  stride?: Pair;
-  padding?: Pair;
+  stride?: Size2d;
+  padding?: Size2d;
   /** Extra rows/columns on the bottom/right of the output (each below the stride or the dilation). */
-  outputPadding?: Pair;
-  dilation?: Pair;
+  outputPadding?: Size2d;
+  dilation?: Size2d;
   groups?: number;
 }
 
 export interface UnfoldOptions {
-  stride?: Pair;
-  padding?: Pair;
-  dilation?: Pair;
+  stride?: Size2d;
+  padding?: Size2d;
+  dilation?: Size2d;
 }
 
 /** `value` as [rows, columns] of integers >= min, or a ValueError naming the op and the option. */
@@ -428,7 +429,7 @@ export function convTranspose2d(
  * torch.nn.functional.unfold (im2col): x [N, C, H, W] -> [N, C·KH·KW, L], column l holding the
  * window at output position l (row-major), channel-major within the column.
  */
-export function unfold(x: Tensor, kernel: Pair, opts: UnfoldOptions = {}): Tensor {
+export function unfold(x: Tensor, kernel: Size2d, opts: UnfoldOptions = {}): Tensor {
   const op = "unfold";
   checkTensor(x, op, "input");
   requireFloat(x, op);

@@ -6,7 +6,7 @@ export {
   conv1d,
   conv2d,
   convTranspose2d,
-  type Pair,
+  type Size2d,
   type UnfoldOptions,
   unfold,
 } from "./conv.js";

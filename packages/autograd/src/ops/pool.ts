@@ -3,7 +3,7 @@ import { gatherLast, maxPoolArgmax, scatterAddLast, type Window2d } from "../ker
 import { formatShape } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
-import { conv2dOp, type Pair, pairOf } from "./conv.js";
+import { conv2dOp, pairOf, type Size2d } from "./conv.js";
 import { matmul } from "./matmul.js";
 import type { RuleTable } from "./primitive.js";
 import { checkTensor, empty, requireFloat } from "./util.js";
@@ -54,17 +54,17 @@ function scatterAddLastOp(g: Tensor, index: Tensor, size: number): Tensor {
 
 export interface MaxPool2dOptions {
   /** Default: the kernel size. */
-  stride?: Pair;
+  stride?: Size2d;
   /** Implicit −∞ on both sides, at most half the kernel. */
-  padding?: Pair;
-  dilation?: Pair;
+  padding?: Size2d;
+  dilation?: Size2d;
   /** Round the output size up (windows may start in the right/bottom padding, never past it). */
   ceilMode?: boolean;
 }
 
 export interface AvgPool2dOptions {
-  stride?: Pair;
-  padding?: Pair;
+  stride?: Size2d;
+  padding?: Size2d;
   ceilMode?: boolean;
   /** Count the zero padding in the divisor (torch's default, true). */
   countIncludePad?: boolean;
@@ -115,7 +115,7 @@ function poolLength(
 
 function poolWindow(
   x: Tensor,
-  kernel: Pair,
+  kernel: Size2d,
   o: Record<string, unknown>,
   op: string,
   dilated: boolean,
@@ -148,7 +148,7 @@ function options(opts: unknown, op: string): Record<string, unknown> {
  * torch.nn.functional.max_pool2d: the maximum of each window (x [N, C, H, W] or [C, H, W]). The
  * gradient goes to the first maximum of each window in row-major order, as in torch.
  */
-export function maxPool2d(x: Tensor, kernel: Pair, opts: MaxPool2dOptions = {}): Tensor {
+export function maxPool2d(x: Tensor, kernel: Size2d, opts: MaxPool2dOptions = {}): Tensor {
   const op = "maxPool2d";
   const [x4, unbatched] = planes(x, op);
   const g = poolWindow(x4, kernel, options(opts, op), op, true);
@@ -184,7 +184,7 @@ function divisors(g: Window2d, includePad: boolean): number[] {
 }
 
 /** torch.nn.functional.avg_pool2d: the mean of each window (x [N, C, H, W] or [C, H, W]). */
-export function avgPool2d(x: Tensor, kernel: Pair, opts: AvgPool2dOptions = {}): Tensor {
+export function avgPool2d(x: Tensor, kernel: Size2d, opts: AvgPool2dOptions = {}): Tensor {
   const op = "avgPool2d";
   const [x4, unbatched] = planes(x, op);
   const o = options(opts, op);
@@ -217,7 +217,7 @@ function averagingMatrix(n: number, m: number, like: Tensor): Tensor {
  * torch.nn.functional.adaptive_avg_pool2d: averages over windows chosen so the output is [oh, ow]
  * (sizes need not divide). Separable, so it is A_h · x · A_wᵀ with two small averaging matrices.
  */
-export function adaptiveAvgPool2d(x: Tensor, outputSize: Pair): Tensor {
+export function adaptiveAvgPool2d(x: Tensor, outputSize: Size2d): Tensor {
   const op = "adaptiveAvgPool2d";
   const [x4, unbatched] = planes(x, op);
   const [oh, ow] = pairOf(outputSize, "outputSize", op, 1);
