@@ -41,6 +41,10 @@ export interface ConvKernels {
   addBias: (...args: number[]) => void;
   /** (src, dst, a, b, lenBytes) */
   swapBlocks: (...args: number[]) => void;
+  /** (x, index, out, size, m, outer, rowBytes) */
+  gatherRows: (...args: number[]) => void;
+  /** (g, index, out, size, m, outer, inner) */
+  scatterAddRows: (...args: number[]) => void;
 }
 
 function loadTriple(f: FunctionBuilder, tab: Local, i: Local, k0: Local, k1: Local, i0: Local): void {
@@ -347,6 +351,71 @@ function buildSwapBlocks(): FunctionBuilder {
   return f;
 }
 
+/**
+ * Row gather/scatter of index_select (ops/indexing.ts): x viewed as [outer, size, inner], rows of
+ * `inner` elements. gatherRows(x, index, out, size, m, outer, innerBytes): out[o, j] = x[o, index[j]]
+ * (memory.copy per row); scatterAddRows(g, index, out, size, m, outer, inner): out[o, index[j]] += g[o, j].
+ */
+function buildGatherRows(): FunctionBuilder {
+  const [f, [x, index, out, size, m, outer, rowBytes]] = i32Function(7);
+  const o = f.local(I32);
+  const j = f.local(I32);
+  const dp = f.local(I32);
+  const base = f.local(I32);
+  f.get(out).set(dp);
+  forRange(f, o, 0, outer, 1, () => {
+    f.get(x).get(o).get(size).i32Mul().get(rowBytes).i32Mul().i32Add().set(base);
+    forRange(f, j, 0, m, 1, () => {
+      f.get(dp);
+      f.get(base).get(index).get(j).i32Const(4).i32Mul().i32Add().i32Load().get(rowBytes).i32Mul().i32Add();
+      f.get(rowBytes).memoryCopy();
+      f.get(dp).get(rowBytes).i32Add().set(dp);
+    });
+  });
+  return f;
+}
+
+function buildScatterAddRows(dtype: WasmDType): FunctionBuilder {
+  const isa = isaFor(dtype);
+  const es = isa.es;
+  const [f, [g, index, out, size, m, outer, inner]] = i32Function(7);
+  const o = f.local(I32);
+  const j = f.local(I32);
+  const sp = f.local(I32);
+  const dp = f.local(I32);
+  const base = f.local(I32);
+  const cnt = f.local(I32);
+  f.get(g).set(sp);
+  forRange(f, o, 0, outer, 1, () => {
+    f.get(out).get(o).get(size).i32Mul().get(inner).i32Mul().i32Const(es).i32Mul().i32Add().set(base);
+    forRange(f, j, 0, m, 1, () => {
+      f.get(base).get(index).get(j).i32Const(4).i32Mul().i32Add().i32Load().get(inner).i32Mul();
+      f.i32Const(es).i32Mul().i32Add().set(dp);
+      f.get(inner).set(cnt);
+      f.block().loop();
+      f.get(cnt).i32Const(isa.lanes).i32LtS().brIf(1);
+      f.get(dp).get(dp).v128Load().get(sp).v128Load();
+      isa.vec.add(f).v128Store();
+      f.get(dp).i32Const(16).i32Add().set(dp);
+      f.get(sp).i32Const(16).i32Add().set(sp);
+      f.get(cnt).i32Const(isa.lanes).i32Sub().set(cnt);
+      f.br(0).end().end();
+      f.block().loop();
+      f.get(cnt).i32Const(1).i32LtS().brIf(1);
+      f.get(dp);
+      isa.scalar.load(f.get(dp));
+      isa.scalar.load(f.get(sp));
+      isa.scalar.add(f);
+      isa.scalar.store(f);
+      f.get(dp).i32Const(es).i32Add().set(dp);
+      f.get(sp).i32Const(es).i32Add().set(sp);
+      f.get(cnt).i32Const(1).i32Sub().set(cnt);
+      f.br(0).end().end();
+    });
+  });
+  return f;
+}
+
 /** gather (scatter = false): out[r, j] = x[r, index[r, j]]; scatter-add: out[r, index[r, j]] += x[r, j]. */
 function buildAlongLast(dtype: WasmDType, scatter: boolean): FunctionBuilder {
   const isa = isaFor(dtype);
@@ -398,5 +467,7 @@ export function buildConvModule(opts: ConvModuleOptions): Uint8Array {
   mb.addFunction(buildAlongLast(opts.dtype, true), "scatterAdd");
   mb.addFunction(buildAddBias(opts.dtype), "addBias");
   mb.addFunction(buildSwapBlocks(), "swapBlocks");
+  mb.addFunction(buildGatherRows(), "gatherRows");
+  mb.addFunction(buildScatterAddRows(opts.dtype), "scatterAddRows");
   return mb.encode();
 }

@@ -22,6 +22,7 @@ import {
   type Window2d,
 } from "../conv.js";
 import { convKernelStats, resetConvStats } from "../conv-stats.js";
+import { gatherRows, scatterAddRows } from "../layout.js";
 import { wasmRuntime } from "./runtime.js";
 import { setHelpersMustJoin, threadsSupported, waitForHelpers } from "./workers.js";
 
@@ -263,3 +264,45 @@ describe.runIf(wasmAvailable())("conv GEMM kernels: WASM (fused) against the JS 
     },
   );
 });
+
+describe.runIf(wasmAvailable())(
+  "index_select's row gather and scatter-add: WASM against the JS loops",
+  () => {
+    it("agree bit for bit over outer/size/inner shapes and repeated indices", () => {
+      resetConvStats();
+      fc.assert(
+        fc.property(
+          fc.record({
+            outer: fc.integer({ min: 1, max: 4 }),
+            size: fc.integer({ min: 1, max: 6 }),
+            inner: fc.integer({ min: 1, max: 9 }),
+            f32: fc.boolean(),
+            seed: fc.integer({ min: 1, max: 1000 }),
+          }),
+          fc.array(fc.nat(), { minLength: 1, maxLength: 12 }),
+          (s, raw) => {
+            const index = Int32Array.from(raw, (v) => v % s.size);
+            const x = values(s.outer * s.size * s.inner, s.f32, s.seed);
+            const m = index.length;
+            const [a, b] = both(() => {
+              const out = s.f32
+                ? new Float32Array(s.outer * m * s.inner)
+                : new Float64Array(s.outer * m * s.inner);
+              gatherRows(x, s.size, index, out, s.outer, s.inner);
+              return out;
+            });
+            expect(b).toEqual(a);
+            const [c, d] = both(() => {
+              const out = s.f32 ? new Float32Array(x.length) : new Float64Array(x.length);
+              scatterAddRows(a, index, out, s.size, s.outer, s.inner);
+              return out;
+            });
+            expect(d).toEqual(c);
+          },
+        ),
+        { seed: 14, numRuns: 80 },
+      );
+      expect(convKernelStats().wasm).toBeGreaterThanOrEqual(160);
+    });
+  },
+);

@@ -34,6 +34,8 @@ export const convKernelsOf = (e: Record<string, unknown>): ConvKernels => ({
   scatterAdd: e.scatterAdd as ConvKernels["scatterAdd"],
   addBias: e.addBias as ConvKernels["addBias"],
   swapBlocks: e.swapBlocks as ConvKernels["swapBlocks"],
+  gatherRows: e.gatherRows as ConvKernels["gatherRows"],
+  scatterAddRows: e.scatterAddRows as ConvKernels["scatterAddRows"],
 });
 
 export const convModuleFor = localModules(buildConvModule, convKernelsOf);
@@ -232,4 +234,58 @@ export function scatterAddLastWasm(
   out: NumericArray,
 ): boolean {
   return alongLast(g, size, index, m, rows, out, true);
+}
+
+/**
+ * index_select's row gather (kernels/layout.ts gatherRows). x is copied in whole, so 'auto' takes
+ * WASM only when x is not much larger than the result (an embedding lookup of a few rows from a large
+ * table stays in JS, which reads only the rows it needs).
+ */
+export function gatherRowsWasm(
+  x: NumericArray,
+  size: number,
+  index: Int32Array,
+  out: NumericArray,
+  outer: number,
+  inner: number,
+): boolean {
+  if (getKernelBackend() === "auto" && x.length > 4 * out.length) return false;
+  const m = moduleForCall(out.length, x, out);
+  if (m === null) return false;
+  const es = m.es;
+  const at = layoutScratch(m, [x.length * es, index.length * 4, out.length * es]);
+  if (at === null) return false;
+  const [xp, ip, op] = at;
+  const view = es === 4 ? m.arena.f32 : m.arena.f64;
+  copyIn(view, x, 0, x.length, xp, es);
+  m.arena.i32.set(index, ip / 4);
+  m.kernels.gatherRows(xp, ip, op, size, index.length, outer, inner * es);
+  copyOut(view, out, 0, out.length, op, es);
+  recordConv("wasm");
+  return true;
+}
+
+/** scatterAdd's rows (kernels/layout.ts scatterAddRows); `out` is overwritten with the sums (callers pass it zeroed). */
+export function scatterAddRowsWasm(
+  g: NumericArray,
+  index: Int32Array,
+  out: NumericArray,
+  size: number,
+  outer: number,
+  inner: number,
+): boolean {
+  const m = moduleForCall(g.length, g, out);
+  if (m === null) return false;
+  const es = m.es;
+  const at = layoutScratch(m, [g.length * es, index.length * 4, out.length * es]);
+  if (at === null) return false;
+  const [gp, ip, op] = at;
+  const view = es === 4 ? m.arena.f32 : m.arena.f64;
+  copyIn(view, g, 0, g.length, gp, es);
+  m.arena.i32.set(index, ip / 4);
+  view.fill(0, op / es, op / es + out.length);
+  m.kernels.scatterAddRows(gp, ip, op, size, index.length, outer, inner);
+  copyOut(view, out, 0, out.length, op, es);
+  recordConv("wasm");
+  return true;
 }
