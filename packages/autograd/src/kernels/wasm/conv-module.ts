@@ -361,14 +361,33 @@ function buildGatherRows(): FunctionBuilder {
   const o = f.local(I32);
   const j = f.local(I32);
   const dp = f.local(I32);
+  const sp = f.local(I32);
   const base = f.local(I32);
   f.get(out).set(dp);
   forRange(f, o, 0, outer, 1, () => {
     f.get(x).get(o).get(size).i32Mul().get(rowBytes).i32Mul().i32Add().set(base);
     forRange(f, j, 0, m, 1, () => {
-      f.get(dp);
-      f.get(base).get(index).get(j).i32Const(4).i32Mul().i32Add().i32Load().get(rowBytes).i32Mul().i32Add();
-      f.get(rowBytes).memoryCopy();
+      f.get(base)
+        .get(index)
+        .get(j)
+        .i32Const(4)
+        .i32Mul()
+        .i32Add()
+        .i32Load()
+        .get(rowBytes)
+        .i32Mul()
+        .i32Add()
+        .set(sp);
+      // Rows of one element (gathers along the last axis) move as one load and store: a memory.copy
+      // per element ran slower than the JS loop. Loads and stores keep every bit (NaN payloads too).
+      f.get(rowBytes).i32Const(4).i32Eq().if();
+      f.get(dp).get(sp).i32Load().i32Store();
+      f.else();
+      f.get(rowBytes).i32Const(8).i32Eq().if();
+      f.get(dp).get(sp).f64Load().f64Store();
+      f.else();
+      f.get(dp).get(sp).get(rowBytes).memoryCopy();
+      f.end().end();
       f.get(dp).get(rowBytes).i32Add().set(dp);
     });
   });
