@@ -24,9 +24,12 @@ export function checkTensor(x: unknown, op: string, what = "argument"): Tensor {
   throw new DTypeError(`${op}: ${what} must be a Tensor, got ${x === null ? "null" : typeof x}`);
 }
 
-/** A number operand in the dtype of its tensor partner; int32 cannot hold a fraction, so that is an error. */
+/**
+ * A number operand in the dtype of its tensor partner; int32 cannot hold a fraction, nor an integer
+ * outside [-2^31, 2^31 - 1] (storing it would wrap silently), so those are errors.
+ */
 function numberLike(value: number, t: Tensor, op: string): Tensor {
-  if (t.dtype === "int32" && !Number.isInteger(value)) {
+  if (t.dtype === "int32" && (!Number.isInteger(value) || value < -2147483648 || value > 2147483647)) {
     throw new DTypeError(
       `${op}: the number ${value} cannot take the int32 dtype of the tensor of shape ${formatShape(t.shape)}; cast the tensor to a float dtype first`,
     );
