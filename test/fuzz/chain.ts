@@ -54,6 +54,8 @@ export function startRef(p: Program, mode: Mode): Ref {
 }
 
 const TOL = { float64: 1e-12, float32: 1e-5, int32: 0 } as const;
+/** Absolute floor: a few units of the smallest subnormal, where relative precision runs out. */
+const FLOOR = { float64: 2e-323, float32: 6e-45, int32: 0 } as const;
 /** Above this an element's terms may overflow in one summation order and not another: not compared. */
 const LIMIT = { float64: 1e306, float32: 1e37, int32: Number.POSITIVE_INFINITY } as const;
 
@@ -74,7 +76,7 @@ export function compareValues(got: Ref, want: Ref): string | null {
       if (a !== b && Math.abs(b) <= limit) return `element ${i}: got ${a}, expected ${b}`;
       continue;
     }
-    if (Math.abs(a - b) > tol * (Math.abs(b) + sc) + (want.dtype === "int32" ? 0 : 1e-300)) {
+    if (Math.abs(a - b) > tol * (Math.abs(b) + sc) + FLOOR[want.dtype]) {
       return `element ${i}: got ${a}, expected ${b} (tolerance ${tol}, scale ${sc})`;
     }
   }

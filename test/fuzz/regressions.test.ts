@@ -25,4 +25,14 @@ describe("fuzz findings", () => {
     expect(Array.from(x.add(2147483646).data)).toEqual([2147483647, -2147483648]);
     expect(Array.from(x.maximum(-2147483648).data)).toEqual([1, 2]);
   });
+
+  it("int32 mul wraps exactly like int32 arithmetic (was 0 for 2147483647 · 2147483647: the double product lost its low bits)", () => {
+    const big = int32([2147483647, 2147483647, -2147483648, 65536, 46341]);
+    const other = int32([2147483647, -3, -1, 65536, 46341]);
+    const got = Array.from(big.mul(other).data);
+    const want = [0, 1, 2, 3, 4].map((i) => Math.imul(big.data[i], other.data[i]));
+    expect(got).toEqual(want);
+    expect(want[0]).toBe(1);
+    expect(Array.from(int32([2147483647]).mul(2147483647).data)).toEqual([1]);
+  });
 });
