@@ -8,15 +8,29 @@ import * as ag from "@tapegrad/autograd";
 import { type KernelBackend, TapegradError, type Tensor } from "@tapegrad/autograd";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { applyCalls, type ForwardRun, type Program, programArb, report, runForward, sameBits, startRef } from "./chain.js";
+import {
+  applyCalls,
+  checkCall,
+  type ForwardRun,
+  type Program,
+  programArb,
+  report,
+  runForward,
+  sameBits,
+  shapeArb,
+  startRef,
+} from "./chain.js";
 import { fuzzParams } from "./config.js";
 import { StepRng } from "./random.js";
-import { toTensor } from "./steps.js";
+import { describeFinding, knownIssue } from "./known-issues.js";
+import type { DType } from "./model.js";
+import { ALL_OPS, resolve, toTensor } from "./steps.js";
 
 let previous: KernelBackend;
 beforeAll(() => {
   previous = ag.getKernelBackend();
   ag.setKernelBackend("js");
+  ag.resetKernelStats();
 });
 afterAll(() => ag.setKernelBackend(previous));
 
@@ -38,6 +52,18 @@ function weights(p: Program, out: Tensor): Tensor {
     { dtype: out.dtype },
   );
   return w.reshape(out.shape as number[]);
+}
+
+/** Elementwise closeness: NaN positions and infinities equal, finite values within tol of the larger magnitude in the array. */
+function closeEnough(a: ArrayLike<number>, b: ArrayLike<number>, tol: number): string | null {
+  let big = 0;
+  for (let i = 0; i < b.length; i++) if (Number.isFinite(b[i])) big = Math.max(big, Math.abs(b[i]));
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) || Number.isNaN(b[i]) || !Number.isFinite(a[i]) || !Number.isFinite(b[i])) {
+      if (!(Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) return `element ${i}: ${a[i]} vs ${b[i]}`;
+    } else if (Math.abs(a[i] - b[i]) > tol * (Math.abs(a[i]) + Math.abs(b[i]) + big)) return `element ${i}: ${a[i]} vs ${b[i]}`;
+  }
+  return null;
 }
 
 interface GradRun {
@@ -68,14 +94,46 @@ const anyPrograms = programArb("any", 8);
 
 describe("API fuzz: chains of public ops with random arguments", () => {
   it("only tapegrad errors escape, each naming the op called; shapes, dtypes and values match the reference model", () => {
-    const known = new Set<string>();
+    const tally = new Map<string, { ok: number; error: number }>(ALL_OPS.map((op) => [op, { ok: 0, error: 0 }]));
     fc.assert(
       fc.property(anyPrograms, (p) => {
         const run = runForward(p, "any");
-        for (const k of run.known) known.add(k);
         if (run.failures.length > 0) throw new Error(report(run));
+        for (const o of run.outcomes) {
+          const t = tally.get(o.op) as { ok: number; error: number };
+          if (o.ok) t.ok++;
+          else t.error++;
+        }
       }),
       fuzzParams(400, 1),
+    );
+    // The search reached every op, both with a result and with the error its arguments called for.
+    for (const [op, t] of tally) {
+      expect(t.ok, `${op} never gave a result`).toBeGreaterThan(0);
+      if (op !== "detach" && op !== "sign") expect(t.error, `${op} never raised an error`).toBeGreaterThan(0);
+    }
+  });
+
+  it("composites and activations at the extremes of each dtype: no intermediate overflow, values as the model's", () => {
+    const extremes = fc.record({
+      dtype: fc.constantFrom<DType>("float32", "float64"),
+      values: fc.array(fc.oneof(fc.constantFrom(3e38, -3e38, 1.7e308, -1.7e308, 1e30, -1e30, 88.8, -104, 710, -745, 1e-45, 5e-324), fc.double({ min: -50, max: 50, noNaN: true })), {
+        minLength: 1,
+        maxLength: 6,
+      }),
+      op: fc.constantFrom("gelu", "leakyRelu", "clamp", "softmax", "logSoftmax", "logsumexp", "softplus", "sigmoid", "tanh", "erf", "exp", "square", "sum", "mean", "max", "min", "relu", "abs"),
+      seed: fc.integer({ min: 1, max: 0x7fffffff }),
+    });
+    fc.assert(
+      fc.property(extremes, ({ dtype, values, op, seed }) => {
+        const data = values.map((v) => (dtype === "float32" ? Math.fround(v) : v)).filter(Number.isFinite);
+        if (data.length === 0) return;
+        const x = toTensor({ shape: [data.length], dtype, data });
+        const call = resolve(op, new StepRng(seed), x.shape.slice(), dtype, "any");
+        const { finding } = checkCall(call, x);
+        if (finding !== null && knownIssue(finding) === undefined) throw new Error(describeFinding(finding));
+      }),
+      fuzzParams(300, 5),
     );
   });
 
@@ -118,6 +176,39 @@ describe("API fuzz: chains of public ops with random arguments", () => {
       fuzzParams(250, 3),
     );
     expect(compared).toBeGreaterThan(0);
+    // The comparison is only worth something if WASM kernels ran.
+    expect(ag.elementwiseKernelStats().wasm).toBeGreaterThan(0);
+  });
+
+  it("the WASM and JS backends agree within a few ulp on single exp-based ops and float32 products", () => {
+    const single = fc.record({
+      shape: shapeArb,
+      dtype: fc.constantFrom<DType>("float32", "float64"),
+      valueSeed: fc.integer({ min: 1, max: 0x7fffffff }),
+      special: fc.constantFrom(0, 0.05),
+      steps: fc.tuple(
+        fc.record({
+          op: fc.constantFrom("exp", "sigmoid", "softplus", "erf", "gelu", "softmax", "logSoftmax", "logsumexp", "matmul"),
+          seed: fc.integer({ min: 1, max: 0x7fffffff }),
+        }),
+      ),
+    });
+    fc.assert(
+      fc.property(single, (p) => {
+        const run = runForward(p as Program, "any");
+        if (run.failures.length > 0 || run.calls.length === 0) return;
+        const js = withBackend("js", () => forwardBackward(p as Program, run));
+        const wasm = withBackend("wasm", () => forwardBackward(p as Program, run));
+        const tol = p.dtype === "float64" ? 1e-13 : 2e-5;
+        const context = () => `\n${report(run)}`;
+        expect(closeEnough(wasm.value.data, js.value.data, tol), `forward${context()}`).toBeNull();
+        if (js.grad !== null && wasm.grad !== null) {
+          expect(closeEnough(wasm.grad.data, js.grad.data, tol), `gradient${context()}`).toBeNull();
+        }
+      }),
+      fuzzParams(200, 6),
+    );
+    expect(ag.kernelStats().wasm).toBeGreaterThan(0);
   });
 });
 

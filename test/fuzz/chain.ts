@@ -73,7 +73,7 @@ export function compareValues(got: Ref, want: Ref): string | null {
       continue;
     }
     if (!Number.isFinite(a) || !Number.isFinite(b)) {
-      if (a !== b && Math.abs(b) <= limit) return `element ${i}: got ${a}, expected ${b}`;
+      if (a !== b) return `element ${i}: got ${a}, expected ${b}`;
       continue;
     }
     if (Math.abs(a - b) > tol * (Math.abs(b) + sc) + FLOOR[want.dtype]) {
@@ -132,6 +132,8 @@ export interface ForwardRun {
   failures: Finding[];
   /** Issue numbers of the known findings met. */
   known: string[];
+  /** Per step: the op and whether it gave a result ("ok") or the error the model expected ("error"). */
+  outcomes: { op: string; ok: boolean }[];
   final: Tensor;
 }
 
@@ -145,6 +147,7 @@ export function runForward(p: Program, mode: Mode): ForwardRun {
   const trace = [`x = ${x.toString()}`];
   const failures: Finding[] = [];
   const known: string[] = [];
+  const outcomes: { op: string; ok: boolean }[] = [];
   for (const step of p.steps) {
     const call = resolve(step.op, new StepRng(step.seed), x.shape.slice(), x.dtype, mode);
     const { out, finding } = checkCall(call, x);
@@ -158,12 +161,13 @@ export function runForward(p: Program, mode: Mode): ForwardRun {
       known.push(k.issue);
       continue;
     }
+    outcomes.push({ op: step.op, ok: out !== null });
     if (out !== null) {
       calls.push(call);
       x = out;
     }
   }
-  return { calls, trace, failures, known, final: x };
+  return { calls, trace, failures, known, outcomes, final: x };
 }
 
 export function report(run: { trace: string[]; failures: Finding[] }): string {

@@ -166,7 +166,8 @@ function checkedOperand(o: Operand | null): Operand {
 
 type Resolver = (g: Gen) => Call;
 
-const inexactUnary = new Set(["exp", "sigmoid"]);
+// exp and sigmoid run an exp kernel forward; softplus, erf and gelu use sigmoid or exp in their gradient.
+const inexactUnary = new Set(["exp", "sigmoid", "softplus", "erf", "gelu"]);
 
 const unaryResolvers: Record<string, Resolver> = Object.fromEntries(
   UNARY_OPS.map((op) => [
