@@ -55,7 +55,7 @@ export const KNOWN_ISSUES: readonly KnownIssue[] = [
     what: "creation and cast wrap or truncate into int32 silently (1.5 -> 1, 3e9 -> -1294967296, NaN -> 0)",
     matches: (f) =>
       (f.kind === "no-error" && f.op === "cast" && /does not fit int32/.test(f.detail)) ||
-      (f.kind === "no-error" && (f.op === "tensor" || f.op === "full") && f.dtype === "int32"),
+      (f.kind === "no-error" && (f.op === "tensor" || f.op === "full" || f.op === "arange") && f.dtype === "int32"),
   },
   {
     issue: "9.7",
@@ -72,8 +72,8 @@ export const KNOWN_ISSUES: readonly KnownIssue[] = [
   },
   {
     issue: "9.9",
-    what: "new Tensor(data, shape) accepts negative or fractional dims",
-    matches: (f) => f.kind === "no-error" && f.op === "Tensor",
+    what: "new Tensor(data, shape) accepts negative or fractional dims (and a missing shape is a raw TypeError)",
+    matches: (f) => (f.kind === "no-error" || f.kind === "raw-error") && f.op === "Tensor",
   },
   {
     issue: "9.10",
