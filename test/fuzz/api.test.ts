@@ -216,6 +216,38 @@ describe("API fuzz: chains of public ops with random arguments", () => {
   });
 });
 
+describe("API fuzz: NaN inputs and gradients", () => {
+  it("a NaN input that makes the output NaN never gets a silently zero gradient from a selection op", () => {
+    const arb = fc.record({
+      shape: shapeArb.filter((s) => s.length > 0 && s.every((d) => d > 0)),
+      dtype: fc.constantFrom<DType>("float32", "float64"),
+      valueSeed: fc.integer({ min: 1, max: 0x7fffffff }),
+      op: fc.constantFrom("maximum", "minimum", "max", "min", "clamp", "relu", "abs"),
+      seed: fc.integer({ min: 1, max: 0x7fffffff }),
+    });
+    fc.assert(
+      fc.property(arb, ({ shape, dtype, valueSeed, op, seed }) => {
+        const rng = new StepRng(valueSeed);
+        const n = shape.reduce((a, b) => a * b, 1);
+        const data = Array.from({ length: n }, (_, i) => (i === 0 || rng.chance(0.3) ? Number.NaN : rng.normal()));
+        const call = resolve(op, new StepRng(seed), shape, dtype, "smooth");
+        const x = toTensor({ shape, dtype, data });
+        x.requiresGrad = true;
+        const y = call.lib(x);
+        if (y.size === 0 || !y.requiresGrad) return;
+        y.sum().backward();
+        const g = x.grad as Tensor;
+        for (let i = 0; i < n; i++) {
+          if (!Number.isNaN(data[i]) || g.data[i] !== 0) continue;
+          const finding = { kind: "zero-grad" as const, op, dtype, text: call.text, detail: `x[${i}] is NaN and its gradient is 0; x = ${x}` };
+          if (knownIssue(finding) === undefined) throw new Error(describeFinding(finding));
+        }
+      }),
+      fuzzParams(200, 7),
+    );
+  });
+});
+
 describe("API fuzz: smooth float64 chains", () => {
   const smooth = programArb("smooth", 6);
 

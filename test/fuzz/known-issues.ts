@@ -20,7 +20,9 @@ export type FindingKind =
   | "dtype"
   | "value"
   /** A result the true value of which fits the dtype came out ±Inf/NaN (intermediate overflow). */
-  | "overflow";
+  | "overflow"
+  /** A NaN input that made the output NaN got a gradient of 0 (PyTorch propagates to the NaN side). */
+  | "zero-grad";
 
 export interface Finding {
   kind: FindingKind;
@@ -49,6 +51,11 @@ export const KNOWN_ISSUES: readonly KnownIssue[] = [
     issue: "9.1",
     what: "int32 max/min over a leading or middle axis give 0s (the kernel fills an Int32Array with ±Infinity)",
     matches: (f) => f.kind === "value" && (f.op === "max" || f.op === "min") && f.dtype === "int32",
+  },
+  {
+    issue: "9.4",
+    what: "maximum/minimum with a NaN operand give gradient 0 to both sides",
+    matches: (f) => f.kind === "zero-grad" && (f.op === "maximum" || f.op === "minimum"),
   },
   {
     issue: "9.5",

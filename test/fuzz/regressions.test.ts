@@ -4,6 +4,7 @@
  */
 import * as ag from "@tapegrad/autograd";
 import { DTypeError, ShapeError, Tensor } from "@tapegrad/autograd";
+import { Linear, mse } from "@tapegrad/nn";
 import { describe, expect, it } from "vitest";
 
 const int32 = (values: number[]) => new Tensor(Int32Array.from(values), [values.length]);
@@ -34,5 +35,23 @@ describe("fuzz findings", () => {
     expect(got).toEqual(want);
     expect(want[0]).toBe(1);
     expect(Array.from(int32([2147483647]).mul(2147483647).data)).toEqual([1]);
+  });
+
+  it("Linear on a 1-D input gives [out], with or without bias (was [1, out] with a bias: the [1, out] bias row broadcast it)", () => {
+    const x = ag.tensor([1, 2, 3]);
+    const withBias = new Linear(3, 2, { seed: 1 });
+    const noBias = new Linear(3, 2, { seed: 1, bias: false });
+    expect(withBias.forward(x).shape).toEqual([2]);
+    expect(noBias.forward(x).shape).toEqual([2]);
+    expect(withBias.forward(ag.tensor([[1, 2, 3]])).shape).toEqual([1, 2]);
+    // the bias still gets its gradient, in its own [1, out] shape
+    withBias.forward(x).sum().backward();
+    expect(withBias.bias?.grad?.shape).toEqual([1, 2]);
+  });
+
+  it("mse of an empty prediction is a ShapeError naming mse from fn and deriv alike (fn said `mean:`, deriv returned a result)", () => {
+    const e = ag.zeros([0]);
+    expect(() => mse.fn(e, e)).toThrow(/^mse: /);
+    expect(() => mse.deriv(e, e)).toThrow(ShapeError);
   });
 });

@@ -68,17 +68,26 @@ export const quadratic: Loss = {
   },
 };
 
+/** A mean over no elements is undefined: refused by fn and deriv alike, naming the loss. */
+function checkNotEmpty(name: string, yHat: Tensor): void {
+  if (yHat.size === 0) {
+    throw new ShapeError(`${name}: cannot average over an empty prediction of shape ${shapeStr(yHat.shape)}`);
+  }
+}
+
 /** Mean over every element of (ŷ − y)². */
 export const mse: Loss = {
   name: "mse",
   reduction: "mean",
   fn(yHat, y) {
     checkFloatTargets("mse", yHat, y);
+    checkNotEmpty("mse", yHat);
     return yHat.sub(y).square().mean();
   },
   deriv(yHat, y) {
     checkFloatTargets("mse", yHat, y);
-    return scaledDiff(yHat, y, 2 / Math.max(1, yHat.size));
+    checkNotEmpty("mse", yHat);
+    return scaledDiff(yHat, y, 2 / yHat.size);
   },
 };
 
