@@ -21,9 +21,9 @@ import {
   startRef,
 } from "./chain.js";
 import { fuzzParams } from "./config.js";
-import { StepRng } from "./random.js";
 import { describeFinding, knownIssue } from "./known-issues.js";
 import type { DType } from "./model.js";
+import { StepRng } from "./random.js";
 import { ALL_OPS, resolve, toTensor } from "./steps.js";
 
 let previous: KernelBackend;
@@ -64,8 +64,10 @@ function closeEnough(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, fl
   for (let i = 0; i < b.length; i++) if (Number.isFinite(b[i])) big = Math.max(big, Math.abs(b[i]));
   for (let i = 0; i < a.length; i++) {
     if (Number.isNaN(a[i]) || Number.isNaN(b[i]) || !Number.isFinite(a[i]) || !Number.isFinite(b[i])) {
-      if (!(Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) return `element ${i}: ${a[i]} vs ${b[i]}`;
-    } else if (Math.abs(a[i] - b[i]) > tol * (Math.abs(a[i]) + Math.abs(b[i]) + big) + floor) return `element ${i}: ${a[i]} vs ${b[i]}`;
+      if (!(Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i]))))
+        return `element ${i}: ${a[i]} vs ${b[i]}`;
+    } else if (Math.abs(a[i] - b[i]) > tol * (Math.abs(a[i]) + Math.abs(b[i]) + big) + floor)
+      return `element ${i}: ${a[i]} vs ${b[i]}`;
   }
   return null;
 }
@@ -98,7 +100,9 @@ const anyPrograms = programArb("any", 8);
 
 describe("API fuzz: chains of public ops with random arguments", () => {
   it("only tapegrad errors escape, each naming the op called; shapes, dtypes and values match the reference model", () => {
-    const tally = new Map<string, { ok: number; error: number }>(ALL_OPS.map((op) => [op, { ok: 0, error: 0 }]));
+    const tally = new Map<string, { ok: number; error: number }>(
+      ALL_OPS.map((op) => [op, { ok: 0, error: 0 }]),
+    );
     fc.assert(
       fc.property(anyPrograms, (p) => {
         const run = runForward(p, "any");
@@ -121,11 +125,36 @@ describe("API fuzz: chains of public ops with random arguments", () => {
   it("composites and activations at the extremes of each dtype: no intermediate overflow, values as the model's", () => {
     const extremes = fc.record({
       dtype: fc.constantFrom<DType>("float32", "float64"),
-      values: fc.array(fc.oneof(fc.constantFrom(3e38, -3e38, 1.7e308, -1.7e308, 1e30, -1e30, 88.8, -104, 710, -745, 1e-45, 5e-324), fc.double({ min: -50, max: 50, noNaN: true })), {
-        minLength: 1,
-        maxLength: 6,
-      }),
-      op: fc.constantFrom("gelu", "leakyRelu", "clamp", "softmax", "logSoftmax", "logsumexp", "softplus", "sigmoid", "tanh", "erf", "exp", "square", "sum", "mean", "max", "min", "relu", "abs"),
+      values: fc.array(
+        fc.oneof(
+          fc.constantFrom(3e38, -3e38, 1.7e308, -1.7e308, 1e30, -1e30, 88.8, -104, 710, -745, 1e-45, 5e-324),
+          fc.double({ min: -50, max: 50, noNaN: true }),
+        ),
+        {
+          minLength: 1,
+          maxLength: 6,
+        },
+      ),
+      op: fc.constantFrom(
+        "gelu",
+        "leakyRelu",
+        "clamp",
+        "softmax",
+        "logSoftmax",
+        "logsumexp",
+        "softplus",
+        "sigmoid",
+        "tanh",
+        "erf",
+        "exp",
+        "square",
+        "sum",
+        "mean",
+        "max",
+        "min",
+        "relu",
+        "abs",
+      ),
       seed: fc.integer({ min: 1, max: 0x7fffffff }),
     });
     fc.assert(
@@ -192,7 +221,17 @@ describe("API fuzz: chains of public ops with random arguments", () => {
       special: fc.constantFrom(0, 0.05),
       steps: fc.tuple(
         fc.record({
-          op: fc.constantFrom("exp", "sigmoid", "softplus", "erf", "gelu", "softmax", "logSoftmax", "logsumexp", "matmul"),
+          op: fc.constantFrom(
+            "exp",
+            "sigmoid",
+            "softplus",
+            "erf",
+            "gelu",
+            "softmax",
+            "logSoftmax",
+            "logsumexp",
+            "matmul",
+          ),
           seed: fc.integer({ min: 1, max: 0x7fffffff }),
         }),
       ),
@@ -229,7 +268,9 @@ describe("API fuzz: NaN inputs and gradients", () => {
       fc.property(arb, ({ shape, dtype, valueSeed, op, seed }) => {
         const rng = new StepRng(valueSeed);
         const n = shape.reduce((a, b) => a * b, 1);
-        const data = Array.from({ length: n }, (_, i) => (i === 0 || rng.chance(0.3) ? Number.NaN : rng.normal()));
+        const data = Array.from({ length: n }, (_, i) =>
+          i === 0 || rng.chance(0.3) ? Number.NaN : rng.normal(),
+        );
         const call = resolve(op, new StepRng(seed), shape, dtype, "smooth");
         const x = toTensor({ shape, dtype, data });
         x.requiresGrad = true;
@@ -239,7 +280,13 @@ describe("API fuzz: NaN inputs and gradients", () => {
         const g = x.grad as Tensor;
         for (let i = 0; i < n; i++) {
           if (!Number.isNaN(data[i]) || g.data[i] !== 0) continue;
-          const finding = { kind: "zero-grad" as const, op, dtype, text: call.text, detail: `x[${i}] is NaN and its gradient is 0; x = ${x}` };
+          const finding = {
+            kind: "zero-grad" as const,
+            op,
+            dtype,
+            text: call.text,
+            detail: `x[${i}] is NaN and its gradient is 0; x = ${x}`,
+          };
           if (knownIssue(finding) === undefined) throw new Error(describeFinding(finding));
         }
       }),
@@ -265,7 +312,8 @@ describe("API fuzz: smooth float64 chains", () => {
         const [g] = ag.grads(f)(x);
         if (g === null) return;
         const context = () => `\n${report(run)}`;
-        for (let i = 0; i < g.size; i++) expect(Number.isFinite(g.data[i]), `finite gradient${context()}`).toBe(true);
+        for (let i = 0; i < g.size; i++)
+          expect(Number.isFinite(g.data[i]), `finite gradient${context()}`).toBe(true);
         const rng = new StepRng(p.valueSeed);
         for (let t = 0; t < Math.min(3, g.size); t++) {
           const i = rng.int(0, g.size - 1);
@@ -277,7 +325,10 @@ describe("API fuzz: smooth float64 chains", () => {
           };
           const fd = (at(h) - at(-h)) / (2 * h);
           const tol = 1e-5 * Math.max(1, Math.abs(fd), Math.abs(loss.item()));
-          expect(Math.abs(g.data[i] - fd), `d loss / d x[${i}]: ${g.data[i]} vs FD ${fd}${context()}`).toBeLessThanOrEqual(tol);
+          expect(
+            Math.abs(g.data[i] - fd),
+            `d loss / d x[${i}]: ${g.data[i]} vs FD ${fd}${context()}`,
+          ).toBeLessThanOrEqual(tol);
         }
       }),
       fuzzParams(150, 4),

@@ -27,9 +27,16 @@ export interface Program {
 
 /** Shapes of rank <= 5 with 0-size dims and scalars, at most 48 elements (a 0-size dim allows more dims). */
 export const shapeArb: fc.Arbitrary<number[]> = fc
-  .array(fc.oneof({ weight: 1, arbitrary: fc.constant(0) }, { weight: 2, arbitrary: fc.constant(1) }, { weight: 6, arbitrary: fc.integer({ min: 2, max: 4 }) }), {
-    maxLength: 5,
-  })
+  .array(
+    fc.oneof(
+      { weight: 1, arbitrary: fc.constant(0) },
+      { weight: 2, arbitrary: fc.constant(1) },
+      { weight: 6, arbitrary: fc.integer({ min: 2, max: 4 }) },
+    ),
+    {
+      maxLength: 5,
+    },
+  )
   .filter((s) => s.reduce((a, b) => a * b, 1) <= 48);
 
 export function programArb(mode: Mode, maxSteps: number): fc.Arbitrary<Program> {
@@ -39,10 +46,13 @@ export function programArb(mode: Mode, maxSteps: number): fc.Arbitrary<Program> 
     dtype: mode === "any" ? fc.constantFrom(...DTYPES) : fc.constant<DType>("float64"),
     valueSeed: fc.integer({ min: 1, max: 0x7fffffff }),
     special: mode === "any" ? fc.constantFrom(0, 0.05, 0.2) : fc.constant(0),
-    steps: fc.array(fc.record({ op: fc.constantFrom(...ops), seed: fc.integer({ min: 1, max: 0x7fffffff }) }), {
-      minLength: 1,
-      maxLength: maxSteps,
-    }),
+    steps: fc.array(
+      fc.record({ op: fc.constantFrom(...ops), seed: fc.integer({ min: 1, max: 0x7fffffff }) }),
+      {
+        minLength: 1,
+        maxLength: maxSteps,
+      },
+    ),
   });
 }
 
@@ -108,17 +118,28 @@ export function checkCall(call: Call, input: Tensor): StepOutcome {
   const base = { op: call.op, dtype: input.dtype, text: call.text };
   const modelSays = want instanceof Invalid ? want.message : "the model expects a result";
   if (error !== null) {
-    if (!(error instanceof TapegradError)) return { out: null, finding: { ...base, kind: "raw-error", detail: modelSays, error } };
-    if (!error.message.includes(`${call.op}:`)) return { out: null, finding: { ...base, kind: "wrong-name", detail: modelSays, error } };
-    if (!(want instanceof Invalid)) return { out: null, finding: { ...base, kind: "unexpected-error", detail: modelSays, error } };
+    if (!(error instanceof TapegradError))
+      return { out: null, finding: { ...base, kind: "raw-error", detail: modelSays, error } };
+    if (!error.message.includes(`${call.op}:`))
+      return { out: null, finding: { ...base, kind: "wrong-name", detail: modelSays, error } };
+    if (!(want instanceof Invalid))
+      return { out: null, finding: { ...base, kind: "unexpected-error", detail: modelSays, error } };
     return { out: null, finding: null };
   }
-  if (want instanceof Invalid) return { out: null, finding: { ...base, kind: "no-error", detail: want.message } };
+  if (want instanceof Invalid)
+    return { out: null, finding: { ...base, kind: "no-error", detail: want.message } };
   const res = got as Tensor;
   if (res.shape.join() !== want.shape.join() || res.shape.length !== want.shape.length) {
-    return { out: null, finding: { ...base, kind: "shape", detail: `got [${res.shape}], expected [${want.shape}]` } };
+    return {
+      out: null,
+      finding: { ...base, kind: "shape", detail: `got [${res.shape}], expected [${want.shape}]` },
+    };
   }
-  if (res.dtype !== want.dtype) return { out: null, finding: { ...base, kind: "dtype", detail: `got ${res.dtype}, expected ${want.dtype}` } };
+  if (res.dtype !== want.dtype)
+    return {
+      out: null,
+      finding: { ...base, kind: "dtype", detail: `got ${res.dtype}, expected ${want.dtype}` },
+    };
   const diff = compareValues(toRef(res), want);
   if (diff !== null) return { out: res, finding: { ...base, kind: "value", detail: diff } };
   return { out: res, finding: null };
@@ -151,7 +172,9 @@ export function runForward(p: Program, mode: Mode): ForwardRun {
   for (const step of p.steps) {
     const call = resolve(step.op, new StepRng(step.seed), x.shape.slice(), x.dtype, mode);
     const { out, finding } = checkCall(call, x);
-    trace.push(`${call.text}${finding ? `  <-- ${finding.kind}` : out === null ? "  (error, as expected)" : `  -> [${out.shape}] ${out.dtype}`}`);
+    trace.push(
+      `${call.text}${finding ? `  <-- ${finding.kind}` : out === null ? "  (error, as expected)" : `  -> [${out.shape}] ${out.dtype}`}`,
+    );
     if (finding !== null) {
       const k = knownIssue(finding);
       if (k === undefined) {
@@ -185,7 +208,8 @@ export function applyCalls(calls: readonly Call[], x: Tensor): Tensor {
 export function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): string | null {
   if (a.length !== b.length) return `lengths ${a.length} and ${b.length}`;
   for (let i = 0; i < a.length; i++) {
-    if (!(Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i])))) return `element ${i}: ${a[i]} vs ${b[i]}`;
+    if (!(Object.is(a[i], b[i]) || (Number.isNaN(a[i]) && Number.isNaN(b[i]))))
+      return `element ${i}: ${a[i]} vs ${b[i]}`;
   }
   return null;
 }

@@ -16,7 +16,19 @@ import { type DType, INT32_MAX, INT32_MIN, Invalid, invalid, type Ref, round } f
 const dtypeArb = fc.constantFrom<DType | undefined>("float32", "float64", "int32", undefined);
 const valueArb = fc.oneof(
   fc.integer({ min: -5, max: 5 }),
-  fc.constantFrom(1.5, -0.5, 3e9, -3e9, INT32_MAX, INT32_MIN, Number.NaN, Number.POSITIVE_INFINITY, -0, 1e-320, 3.5e38),
+  fc.constantFrom(
+    1.5,
+    -0.5,
+    3e9,
+    -3e9,
+    INT32_MAX,
+    INT32_MIN,
+    Number.NaN,
+    Number.POSITIVE_INFINITY,
+    -0,
+    1e-320,
+    3.5e38,
+  ),
   fc.double({ noNaN: true, min: -1e6, max: 1e6 }),
 );
 const dimArb = fc.oneof(
@@ -37,14 +49,21 @@ function store(values: number[], dtype: DType): number[] {
 
 function dims(shape: unknown): number[] {
   if (!Array.isArray(shape)) invalid("shape must be an array");
-  for (const d of shape) if (typeof d !== "number" || !Number.isInteger(d) || d < 0) invalid(`bad dimension ${String(d)}`);
+  for (const d of shape)
+    if (typeof d !== "number" || !Number.isInteger(d) || d < 0) invalid(`bad dimension ${String(d)}`);
   return shape as number[];
 }
 
 const size = (s: number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** Runs `lib`, compares with `model` (a Ref or Invalid), returns the finding if any. */
-function check(op: string, dtype: DType | undefined, text: string, lib: () => Tensor, model: () => Ref): Finding | null {
+function check(
+  op: string,
+  dtype: DType | undefined,
+  text: string,
+  lib: () => Tensor,
+  model: () => Ref,
+): Finding | null {
   let want: Ref | Invalid;
   try {
     want = model();
@@ -67,8 +86,12 @@ function check(op: string, dtype: DType | undefined, text: string, lib: () => Te
   if (got.shape.join() !== want.shape.join() || got.ndim !== want.shape.length) {
     return { ...base, kind: "shape", detail: `got [${got.shape}], expected [${want.shape}]` };
   }
-  if (got.dtype !== want.dtype) return { ...base, kind: "dtype", detail: `got ${got.dtype}, expected ${want.dtype}` };
-  const diff = compareValues({ shape: got.shape.slice(), dtype: got.dtype, data: Array.from(got.data) }, want);
+  if (got.dtype !== want.dtype)
+    return { ...base, kind: "dtype", detail: `got ${got.dtype}, expected ${want.dtype}` };
+  const diff = compareValues(
+    { shape: got.shape.slice(), dtype: got.dtype, data: Array.from(got.data) },
+    want,
+  );
   return diff === null ? null : { ...base, kind: "value", detail: diff };
 }
 
@@ -78,10 +101,31 @@ function assertNoUnknown(f: Finding | null): void {
 
 it("tensor(), full(), zeros(), ones(), eye(), arange(): valid calls give the model's tensor, invalid ones a named error", () => {
   const call = fc.oneof(
-    fc.record({ fn: fc.constant("tensor" as const), values: fc.array(valueArb, { maxLength: 6 }), dtype: dtypeArb, shape: fc.option(shapeArb, { nil: undefined }), typed: fc.constantFrom<DType | null>(null, "float32", "float64", "int32") }),
-    fc.record({ fn: fc.constantFrom("full" as const, "zeros" as const, "ones" as const), shape: shapeArb, value: valueArb, dtype: dtypeArb }),
-    fc.record({ fn: fc.constant("eye" as const), n: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constantFrom(-1, 1.5, Number.NaN)), dtype: dtypeArb }),
-    fc.record({ fn: fc.constant("arange" as const), start: fc.integer({ min: -4, max: 4 }), stop: fc.integer({ min: -4, max: 8 }), step: fc.constantFrom(1, 2, -1, 0.5, 0, Number.NaN), dtype: dtypeArb }),
+    fc.record({
+      fn: fc.constant("tensor" as const),
+      values: fc.array(valueArb, { maxLength: 6 }),
+      dtype: dtypeArb,
+      shape: fc.option(shapeArb, { nil: undefined }),
+      typed: fc.constantFrom<DType | null>(null, "float32", "float64", "int32"),
+    }),
+    fc.record({
+      fn: fc.constantFrom("full" as const, "zeros" as const, "ones" as const),
+      shape: shapeArb,
+      value: valueArb,
+      dtype: dtypeArb,
+    }),
+    fc.record({
+      fn: fc.constant("eye" as const),
+      n: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.constantFrom(-1, 1.5, Number.NaN)),
+      dtype: dtypeArb,
+    }),
+    fc.record({
+      fn: fc.constant("arange" as const),
+      start: fc.integer({ min: -4, max: 4 }),
+      stop: fc.integer({ min: -4, max: 8 }),
+      step: fc.constantFrom(1, 2, -1, 0.5, 0, Number.NaN),
+      dtype: dtypeArb,
+    }),
   );
   fc.assert(
     fc.property(call, (c) => {
@@ -107,23 +151,57 @@ it("tensor(), full(), zeros(), ones(), eye(), arange(): valid calls give the mod
           },
         );
       } else if (c.fn === "eye") {
-        f = check("eye", dtype, `eye(${c.n}, ${JSON.stringify(opts)})`, () => ag.eye(c.n, opts), () => {
-          if (!Number.isInteger(c.n) || c.n < 0) invalid("n");
-          return { shape: [c.n, c.n], dtype, data: Array.from({ length: c.n * c.n }, (_, i) => (i % (c.n + 1) === 0 ? 1 : 0)) };
-        });
+        f = check(
+          "eye",
+          dtype,
+          `eye(${c.n}, ${JSON.stringify(opts)})`,
+          () => ag.eye(c.n, opts),
+          () => {
+            if (!Number.isInteger(c.n) || c.n < 0) invalid("n");
+            return {
+              shape: [c.n, c.n],
+              dtype,
+              data: Array.from({ length: c.n * c.n }, (_, i) => (i % (c.n + 1) === 0 ? 1 : 0)),
+            };
+          },
+        );
       } else if (c.fn === "arange") {
-        f = check("arange", dtype, `arange(${c.start}, ${c.stop}, ${c.step}, ${JSON.stringify(opts)})`, () => ag.arange(c.start, c.stop, c.step, opts), () => {
-          if (!Number.isFinite(c.step) || c.step === 0) invalid("step");
-          const n = Math.max(0, Math.ceil((c.stop - c.start) / c.step));
-          return { shape: [n], dtype, data: store(Array.from({ length: n }, (_, i) => c.start + i * c.step), dtype) };
-        });
+        f = check(
+          "arange",
+          dtype,
+          `arange(${c.start}, ${c.stop}, ${c.step}, ${JSON.stringify(opts)})`,
+          () => ag.arange(c.start, c.stop, c.step, opts),
+          () => {
+            if (!Number.isFinite(c.step) || c.step === 0) invalid("step");
+            const n = Math.max(0, Math.ceil((c.stop - c.start) / c.step));
+            return {
+              shape: [n],
+              dtype,
+              data: store(
+                Array.from({ length: n }, (_, i) => c.start + i * c.step),
+                dtype,
+              ),
+            };
+          },
+        );
       } else {
         const value = c.fn === "full" ? c.value : c.fn === "ones" ? 1 : 0;
-        const lib = c.fn === "full" ? () => ag.full(c.shape as number[], value, opts) : () => ag[c.fn](c.shape as number[], opts);
-        f = check(c.fn, dtype, `${c.fn}(${JSON.stringify(c.shape)}${c.fn === "full" ? `, ${value}` : ""}, ${JSON.stringify(opts)})`, lib, () => {
-          const s = dims(c.shape);
-          return { shape: s, dtype, data: store(new Array(size(s)).fill(value), dtype) };
-        });
+        const lib =
+          c.fn === "full"
+            ? () => ag.full(c.shape as number[], value, opts)
+            : c.fn === "zeros"
+              ? () => ag.zeros(c.shape as number[], opts)
+              : () => ag.ones(c.shape as number[], opts);
+        f = check(
+          c.fn,
+          dtype,
+          `${c.fn}(${JSON.stringify(c.shape)}${c.fn === "full" ? `, ${value}` : ""}, ${JSON.stringify(opts)})`,
+          lib,
+          () => {
+            const s = dims(c.shape);
+            return { shape: s, dtype, data: store(new Array(size(s)).fill(value), dtype) };
+          },
+        );
       }
       assertNoUnknown(f);
     }),
@@ -132,16 +210,25 @@ it("tensor(), full(), zeros(), ones(), eye(), arange(): valid calls give the mod
 });
 
 it("new Tensor(data, shape) accepts exactly the shapes of non-negative integers whose product is data.length", () => {
-  const arb = fc.record({ n: fc.integer({ min: 0, max: 6 }), shape: fc.oneof(shapeArb, fc.constantFrom<unknown>(undefined, "3", 3)) });
+  const arb = fc.record({
+    n: fc.integer({ min: 0, max: 6 }),
+    shape: fc.oneof(shapeArb, fc.constantFrom<unknown>(undefined, "3", 3)),
+  });
   fc.assert(
     fc.property(arb, ({ n, shape }) => {
       const data = new Float64Array(n).map((_, i) => i);
       assertNoUnknown(
-        check("Tensor", "float64", `new Tensor(Float64Array(${n}), ${JSON.stringify(shape)})`, () => new Tensor(data, shape as number[]), () => {
-          const s = dims(shape);
-          if (size(s) !== n) invalid("shape product differs from data.length");
-          return { shape: s, dtype: "float64", data: Array.from(data) };
-        }),
+        check(
+          "Tensor",
+          "float64",
+          `new Tensor(Float64Array(${n}), ${JSON.stringify(shape)})`,
+          () => new Tensor(data, shape as number[]),
+          () => {
+            const s = dims(shape);
+            if (size(s) !== n) invalid("shape product differs from data.length");
+            return { shape: s, dtype: "float64", data: Array.from(data) };
+          },
+        ),
       );
     }),
     fuzzParams(300, 12),
@@ -162,6 +249,9 @@ it("a result too large to allocate is a tapegrad error naming the op, never a ra
     ["scatterAdd", () => ag.zeros([1, 2]).scatterAdd([0], 0, 2 ** 34)],
   ];
   // Each failed attempt costs tens of milliseconds, so every case runs once rather than at random.
-  for (const [op, run] of cases) assertNoUnknown(check(op, "float32", `${op}(... 2^34 elements ...)`, run, () => invalid("cannot allocate")));
+  for (const [op, run] of cases)
+    assertNoUnknown(
+      check(op, "float32", `${op}(... 2^34 elements ...)`, run, () => invalid("cannot allocate")),
+    );
   expect(cases.length).toBe(8);
 });

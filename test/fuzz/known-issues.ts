@@ -62,7 +62,9 @@ export const KNOWN_ISSUES: readonly KnownIssue[] = [
     what: "creation and cast wrap or truncate into int32 silently (1.5 -> 1, 3e9 -> -1294967296, NaN -> 0)",
     matches: (f) =>
       (f.kind === "no-error" && f.op === "cast" && /does not fit int32/.test(f.detail)) ||
-      (f.kind === "no-error" && (f.op === "tensor" || f.op === "full" || f.op === "arange") && f.dtype === "int32"),
+      (f.kind === "no-error" &&
+        (f.op === "tensor" || f.op === "full" || f.op === "arange") &&
+        f.dtype === "int32"),
   },
   {
     issue: "9.7",
@@ -74,7 +76,9 @@ export const KNOWN_ISSUES: readonly KnownIssue[] = [
     what: "scatterAdd does not validate size (raw RangeError for -1, a shape [2.5, 0] for 2.5, `Tensor:` for NaN)",
     matches: (f) =>
       f.op === "scatterAdd" &&
-      (f.kind === "no-error" || f.kind === "wrong-name" || (f.kind === "raw-error" && isRangeError(f.error))) &&
+      (f.kind === "no-error" ||
+        f.kind === "wrong-name" ||
+        (f.kind === "raw-error" && isRangeError(f.error))) &&
       /^size /.test(f.detail),
   },
   {
@@ -85,7 +89,10 @@ export const KNOWN_ISSUES: readonly KnownIssue[] = [
   {
     issue: "9.10",
     what: "an allocation that cannot succeed is a raw RangeError",
-    matches: (f) => f.kind === "raw-error" && isRangeError(f.error) && /allocat|Invalid typed array length|Array buffer allocation/i.test(String((f.error as Error).message)),
+    matches: (f) =>
+      f.kind === "raw-error" &&
+      isRangeError(f.error) &&
+      /allocat|Invalid typed array length|Array buffer allocation/i.test(String((f.error as Error).message)),
   },
   {
     issue: "9.12",

@@ -72,10 +72,12 @@ export function broadcast(a: readonly number[], b: readonly number[]): number[] 
 /** The element of `r` seen at index `idx` of a broadcast result. */
 function pick(r: Ref, idx: readonly number[]): number {
   const lead = idx.length - r.shape.length;
-  return r.data[ravel(
-    r.shape.map((d, i) => (d === 1 ? 0 : idx[lead + i])),
-    r.shape,
-  )];
+  return r.data[
+    ravel(
+      r.shape.map((d, i) => (d === 1 ? 0 : idx[lead + i])),
+      r.shape,
+    )
+  ];
 }
 
 export function promote(a: DType, b: DType): DType {
@@ -144,8 +146,8 @@ const binaryFns: Record<string, (a: number, b: number, dtype: DType) => number> 
   mul: (a, b, dt) => (dt === "int32" ? Math.imul(a, b) : a * b),
   div: (a, b) => a / b,
   pow: (a, b) => a ** b,
-  maximum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : a > b ? a : b),
-  minimum: (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? Number.NaN : a < b ? a : b),
+  maximum: (a, b) => Math.max(a, b), // NaN if either is NaN
+  minimum: (a, b) => Math.min(a, b),
   greater: (a, b) => (a > b ? 1 : 0),
   greaterEqual: (a, b) => (a >= b ? 1 : 0),
   less: (a, b) => (a < b ? 1 : 0),
@@ -207,7 +209,7 @@ export const unaryFns: Record<string, (v: number) => number> = {
   square: (v) => v * v,
   tanh: Math.tanh,
   sigmoid: sigmoidRef,
-  relu: (v) => (Number.isNaN(v) ? v : v > 0 ? v : 0),
+  relu: (v) => Math.max(v, 0), // NaN stays NaN
   softplus: (v) => Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v))),
   erf: erfRef,
   gelu: (v) => 0.5 * v * (1 + erfRef(v * Math.SQRT1_2)),
@@ -218,7 +220,8 @@ export const UNARY_OPS = Object.keys(unaryFns);
 export function unaryRef(op: string, x: Ref): Ref {
   if (x.dtype === "int32") invalid(`${op} of int32`);
   let f = unaryFns[op];
-  if (op === "gelu" && x.dtype === "float32") f = (v) => 0.5 * v * (1 + erfRef(Math.fround(v * Math.SQRT1_2)));
+  if (op === "gelu" && x.dtype === "float32")
+    f = (v) => 0.5 * v * (1 + erfRef(Math.fround(v * Math.SQRT1_2)));
   const out = mapRefs([x], x.dtype, f);
   // gelu and erf: the library's erf and this one differ by ~1e-15 absolute, gelu by that times |x|.
   if (op === "gelu" || op === "erf") out.scale = x.data.map((v) => Math.abs(op === "gelu" ? v : 1));
@@ -339,7 +342,16 @@ export function argRef(op: "argmax" | "argmin", x: Ref, axis: unknown): Ref {
   const ax = normAxis(axis, x.shape.length);
   const { shape, members } = groups(x, [ax], false);
   if (x.shape[ax] === 0 && count(shape) > 0) invalid(`${op} along an empty axis`);
-  return { shape, dtype: "int32", data: members.map((m) => bestIndex(op, m.map((i) => x.data[i]))) };
+  return {
+    shape,
+    dtype: "int32",
+    data: members.map((m) =>
+      bestIndex(
+        op,
+        m.map((i) => x.data[i]),
+      ),
+    ),
+  };
 }
 
 function bestIndex(op: "argmax" | "argmin", vals: number[]): number {
@@ -485,7 +497,11 @@ export function broadcastToRef(x: Ref, shape: unknown): Ref {
   if (target.length < x.shape.length) invalid("fewer dims");
   const b = broadcast(x.shape, target);
   if (b.join() !== target.join()) invalid("not broadcastable to target");
-  return mapRefs([x, { shape: target, dtype: x.dtype, data: new Array(count(target)).fill(0) }], x.dtype, (v) => v);
+  return mapRefs(
+    [x, { shape: target, dtype: x.dtype, data: new Array(count(target)).fill(0) }],
+    x.dtype,
+    (v) => v,
+  );
 }
 
 export function squeezeRef(x: Ref, axis: unknown): Ref {
@@ -567,7 +583,9 @@ export function concatRef(xs: Ref[], axis: unknown): Ref {
 }
 
 export function stackRef(xs: Ref[], axis: unknown): Ref {
-  for (const r of xs) if (r.shape.join() !== xs[0].shape.join() || r.shape.length !== xs[0].shape.length) invalid("stack shapes differ");
+  for (const r of xs)
+    if (r.shape.join() !== xs[0].shape.join() || r.shape.length !== xs[0].shape.length)
+      invalid("stack shapes differ");
   const ax = normAxis(axis, xs[0].shape.length + 1);
   return concatRef(
     xs.map((r) => unsqueezeRef(r, ax)),

@@ -10,7 +10,7 @@ import fc from "fast-check";
 import { expect, it } from "vitest";
 import { shapeArb } from "./chain.js";
 import { fuzzParams } from "./config.js";
-import type { DType } from "./model.js";
+import { type DType, promote } from "./model.js";
 import { drawValues, StepRng } from "./random.js";
 import { toTensor } from "./steps.js";
 
@@ -26,7 +26,8 @@ function guarded<T>(names: string[], what: string, fn: () => T): T | null {
   try {
     return fn();
   } catch (e) {
-    if (!(e instanceof TapegradError)) throw new Error(`${what}: a raw ${(e as Error)?.name} escaped: ${(e as Error)?.message}`);
+    if (!(e instanceof TapegradError))
+      throw new Error(`${what}: a raw ${(e as Error)?.name} escaped: ${(e as Error)?.message}`);
     if (!names.some((n) => e.message.includes(`${n}:`))) {
       throw new Error(`${what}: the error does not name ${names.join(" or ")}: ${e.message}`);
     }
@@ -48,7 +49,14 @@ it("Linear and Sequential: construction and forward on random shapes give the pr
   fc.assert(
     fc.property(arb, ({ inF, outF, dtype, xShape, xDtype, matchLast, deep, seed }) => {
       const model = guarded(["Linear"], `Linear(${inF}, ${outF})`, () =>
-        deep ? new Sequential(new Linear(inF, 3, { dtype, seed }), new ReLU(), new Linear(3, outF, { dtype, seed }), new Tanh()) : new Linear(inF, outF, { dtype, seed }),
+        deep
+          ? new Sequential(
+              new Linear(inF, 3, { dtype, seed }),
+              new ReLU(),
+              new Linear(3, outF, { dtype, seed }),
+              new Tanh(),
+            )
+          : new Linear(inF, outF, { dtype, seed }),
       );
       if (model === null) {
         expect(Number.isInteger(inF) && inF >= 1).toBe(false);
@@ -66,7 +74,7 @@ it("Linear and Sequential: construction and forward on random shapes give the pr
       }
       expect(valid, `an invalid input was accepted: ${x}`).toBe(true);
       expect(y.shape).toEqual([...shape.slice(0, -1), outF]);
-      expect(y.dtype).toBe(dtype);
+      expect(y.dtype).toBe(promote(xDtype, dtype));
     }),
     fuzzParams(250, 21),
   );

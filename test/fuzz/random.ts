@@ -43,8 +43,8 @@ export class StepRng {
 
 /** Extremes of each dtype and other awkward values, drawn with probability `special`. */
 const FLOAT_EXTREMES: Record<"float32" | "float64", number[]> = {
-  float32: [3.4e38, -3.4e38, 1e-45, -1e-45, 1.2e-38, 16777217, 1e30, -1e30],
-  float64: [1.7e308, -1.7e308, 5e-324, -5e-324, 2.2e-308, 9007199254740993, 1e200, -1e200],
+  float32: [3.4e38, -3.4e38, 1e-45, -1e-45, 1.2e-38, 16777216, 1e30, -1e30],
+  float64: [1.7e308, -1.7e308, 5e-324, -5e-324, 2.2e-308, 9007199254740992, 1e200, -1e200],
 };
 const NON_FINITE = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY];
 const INT_EXTREMES = [2147483647, -2147483648, -2147483647, 65536, -65536, 46341];

@@ -97,8 +97,7 @@ interface Gen {
 
 function constant(g: Gen, shape: number[], dtype: DType): Ref {
   const n = count(shape);
-  const data =
-    g.mode === "smooth" ? drawUniform(g.rng, n, -1.5, 1.5) : drawValues(g.rng, dtype, n, 0.08);
+  const data = g.mode === "smooth" ? drawUniform(g.rng, n, -1.5, 1.5) : drawValues(g.rng, dtype, n, 0.08);
   return { shape, dtype, data: dtype === "float32" ? data.map(Math.fround) : data };
 }
 
@@ -191,7 +190,12 @@ function binaryResolver(op: string): Resolver {
     const o = operand(g);
     const form = g.rng.pick(["method", "fn", "fnReversed"] as const);
     const fn = (ag as unknown as Record<string, (a: unknown, b: unknown) => Tensor>)[op];
-    const text = form === "method" ? `x.${op}(${o.text})` : form === "fn" ? `${op}(x, ${o.text})` : `${op}(${o.text}, x)`;
+    const text =
+      form === "method"
+        ? `x.${op}(${o.text})`
+        : form === "fn"
+          ? `${op}(x, ${o.text})`
+          : `${op}(${o.text}, x)`;
     return {
       op,
       text,
@@ -209,16 +213,22 @@ function binaryResolver(op: string): Resolver {
   };
 }
 
-
 const reductionResolver =
   (op: "sum" | "mean" | "max" | "min" | "logsumexp"): Resolver =>
   (g) => {
     const axes = axesArg(g);
-    const keep: unknown = g.rng.pick([undefined, true, false, ...(g.bad && g.rng.chance(0.2) ? ["yes"] : [])]);
+    const keep: unknown = g.rng.pick([
+      undefined,
+      true,
+      false,
+      ...(g.bad && g.rng.chance(0.2) ? ["yes"] : []),
+    ]);
     const method = g.rng.chance(0.5);
     const fn = (ag as unknown as Record<string, (...a: unknown[]) => Tensor>)[op];
     const args = keep === undefined ? (axes === undefined ? [] : [axes]) : [axes, keep];
-    const text = method ? `x.${op}(${args.map(fmt).join(", ")})` : `${op}(x${args.map((a) => `, ${fmt(a)}`).join("")})`;
+    const text = method
+      ? `x.${op}(${args.map(fmt).join(", ")})`
+      : `${op}(x${args.map((a) => `, ${fmt(a)}`).join("")})`;
     return {
       op,
       text,
@@ -252,8 +262,11 @@ const softmaxResolver =
     const fn = (ag as unknown as Record<string, (...a: unknown[]) => Tensor>)[op];
     return {
       op,
-      text: method ? `x.${op}(${args.map(fmt).join(", ")})` : `${op}(x${args.map((a) => `, ${fmt(a)}`).join("")})`,
-      lib: (x) => (method ? (x as unknown as Record<string, (...a: unknown[]) => Tensor>)[op](...args) : fn(x, ...args)),
+      text: method
+        ? `x.${op}(${args.map(fmt).join(", ")})`
+        : `${op}(x${args.map((a) => `, ${fmt(a)}`).join("")})`,
+      lib: (x) =>
+        method ? (x as unknown as Record<string, (...a: unknown[]) => Tensor>)[op](...args) : fn(x, ...args),
       ref: (x) => softmaxRef(op, x, axis),
       exact: false,
     };
@@ -271,24 +284,40 @@ const matmulResolver: Resolver = (g) => {
     const kk = g.bad && rng.chance(0.5) ? k + 1 : k;
     const n = rng.int(0, 3);
     const transB = rng.chance(0.25);
-    const batch = nd > 2 && rng.chance(0.6) ? shape.slice(rng.int(0, nd - 2), nd - 2).map((d) => (rng.chance(0.3) ? 1 : d)) : [];
+    const batch =
+      nd > 2 && rng.chance(0.6)
+        ? shape.slice(rng.int(0, nd - 2), nd - 2).map((d) => (rng.chance(0.3) ? 1 : d))
+        : [];
     otherShape = !transB && rng.chance(0.25) ? [kk] : transB ? [...batch, n, kk] : [...batch, kk, n];
-    opts = transA || transB ? { ...(transA ? { transposeA: true } : {}), ...(transB ? { transposeB: true } : {}) } : rng.pick([undefined, {}, { transposeA: false }]);
+    opts =
+      transA || transB
+        ? { ...(transA ? { transposeA: true } : {}), ...(transB ? { transposeB: true } : {}) }
+        : rng.pick([undefined, {}, { transposeA: false }]);
   } else {
     // other · x: x's rows are the inner dimension.
     const k = nd === 1 ? shape[0] : shape[nd - 2];
     otherShape = rng.chance(0.3) ? [k] : [rng.int(0, 3), k];
     opts = undefined;
   }
-  if (g.bad && rng.chance(0.5)) opts = rng.pick<unknown>([{ transposeA: 1 }, null, "T", { transposeB: "yes" }]);
-  const other = constant(g, otherShape, g.mode === "smooth" ? "float64" : rng.chance(0.85) ? g.dtype : rng.pick(DTYPES));
+  if (g.bad && rng.chance(0.5))
+    opts = rng.pick<unknown>([{ transposeA: 1 }, null, "T", { transposeB: "yes" }]);
+  const other = constant(
+    g,
+    otherShape,
+    g.mode === "smooth" ? "float64" : rng.chance(0.85) ? g.dtype : rng.pick(DTYPES),
+  );
   const optText = opts === undefined ? "" : `, ${fmt(opts)}`;
   const float32 = (x: Ref): boolean => x.dtype === "float32" || other.dtype === "float32";
   let sawFloat32 = false;
   return {
     op: "matmul",
-    text: reversed ? `matmul(${describeRef(other)}, x${optText})` : `x.matmul(${describeRef(other)}${optText})`,
-    lib: (x) => (reversed ? ag.matmul(toTensor(other), x, opts as ag.MatmulOptions) : x.matmul(toTensor(other), opts as ag.MatmulOptions)),
+    text: reversed
+      ? `matmul(${describeRef(other)}, x${optText})`
+      : `x.matmul(${describeRef(other)}${optText})`,
+    lib: (x) =>
+      reversed
+        ? ag.matmul(toTensor(other), x, opts as ag.MatmulOptions)
+        : x.matmul(toTensor(other), opts as ag.MatmulOptions),
     ref: (x) => {
       sawFloat32 = float32(x) && x.dtype !== "float64" && other.dtype !== "float64";
       return reversed ? matmulRef(other, x, opts) : matmulRef(x, other, opts);
@@ -388,7 +417,8 @@ const layoutResolvers: Record<string, Resolver> = {
       ...Array.from({ length: g.shape.length < 5 && rng.chance(0.4) ? 1 : 0 }, () => rng.int(0, 3)),
       ...g.shape.map((d) => (d === 1 && rng.chance(0.5) ? rng.int(0, 3) : d)),
     ];
-    if (g.bad) target = rng.pick<unknown>([[...g.shape.map((d) => d + 1)], g.shape.slice(1), [-1], "4", [2.5]]);
+    if (g.bad)
+      target = rng.pick<unknown>([[...g.shape.map((d) => d + 1)], g.shape.slice(1), [-1], "4", [2.5]]);
     return {
       op: "broadcastTo",
       text: `x.broadcastTo(${fmt(target)})`,
@@ -399,7 +429,11 @@ const layoutResolvers: Record<string, Resolver> = {
   },
   squeeze: (g) => {
     const ones = g.shape.flatMap((d, i) => (d === 1 ? [i] : []));
-    const axis = g.bad ? axisArg(g, g.shape.length) : ones.length > 0 && g.rng.chance(0.6) ? g.rng.pick(ones) : undefined;
+    const axis = g.bad
+      ? axisArg(g, g.shape.length)
+      : ones.length > 0 && g.rng.chance(0.6)
+        ? g.rng.pick(ones)
+        : undefined;
     return {
       op: "squeeze",
       text: `x.squeeze(${axis === undefined ? "" : fmt(axis)})`,
@@ -421,8 +455,10 @@ const layoutResolvers: Record<string, Resolver> = {
   },
   slice: (g) => {
     const axis = axisArg(g, g.shape.length);
-    const n = typeof axis === "number" && Number.isInteger(axis) && g.shape.length > 0 ? (g.shape.at(axis) ?? 2) : 2;
-    const start: unknown = g.bad && g.rng.chance(0.5) ? g.rng.pick([0.5, Number.NaN, "1"]) : g.rng.int(-n - 1, n + 1);
+    const n =
+      typeof axis === "number" && Number.isInteger(axis) && g.shape.length > 0 ? (g.shape.at(axis) ?? 2) : 2;
+    const start: unknown =
+      g.bad && g.rng.chance(0.5) ? g.rng.pick([0.5, Number.NaN, "1"]) : g.rng.int(-n - 1, n + 1);
     const end: unknown = g.rng.chance(0.3) ? undefined : g.rng.int(-n - 1, n + 1);
     const args = end === undefined ? [axis, start] : [axis, start, end];
     return {
@@ -456,11 +492,16 @@ const layoutResolvers: Record<string, Resolver> = {
     const other = constant(g, shape, otherDtype(g));
     const first = rng.chance(0.5);
     const single = !g.bad && rng.chance(0.1);
-    const text = single ? `concat([x], ${fmt(axis)})` : first ? `concat([x, ${describeRef(other)}], ${fmt(axis)})` : `concat([${describeRef(other)}, x], ${fmt(axis)})`;
+    const text = single
+      ? `concat([x], ${fmt(axis)})`
+      : first
+        ? `concat([x, ${describeRef(other)}], ${fmt(axis)})`
+        : `concat([${describeRef(other)}, x], ${fmt(axis)})`;
     return {
       op: "concat",
       text,
-      lib: (x) => ag.concat(single ? [x] : first ? [x, toTensor(other)] : [toTensor(other), x], axis as number),
+      lib: (x) =>
+        ag.concat(single ? [x] : first ? [x, toTensor(other)] : [toTensor(other), x], axis as number),
       ref: (x) => concatRef(single ? [x] : first ? [x, other] : [other, x], axis),
       exact: true,
     };
@@ -488,7 +529,10 @@ const layoutResolvers: Record<string, Resolver> = {
     return {
       op: "gather",
       text: `x.gather(${idx.text}${useDefault ? "" : `, ${fmt(axis)}`})`,
-      lib: (x) => (useDefault ? x.gather(live(idx.value) as number[]) : x.gather(live(idx.value) as number[], axis as number)),
+      lib: (x) =>
+        useDefault
+          ? x.gather(live(idx.value) as number[])
+          : x.gather(live(idx.value) as number[], axis as number),
       ref: (x) => gatherRef(x, idx.ind, useDefault ? undefined : axis),
       exact: true,
     };
@@ -526,7 +570,9 @@ const layoutResolvers: Record<string, Resolver> = {
 const otherResolvers: Record<string, Resolver> = {
   sign: () => ({ op: "sign", text: "x.sign()", lib: (x) => x.sign(), ref: signRef, exact: true }),
   leakyRelu: (g) => {
-    const alpha: unknown = g.bad ? g.rng.pick<unknown>([Number.NaN, Number.POSITIVE_INFINITY, "0.1", null]) : g.rng.pick([undefined, 0.01, 0.2, -1, 0]);
+    const alpha: unknown = g.bad
+      ? g.rng.pick<unknown>([Number.NaN, Number.POSITIVE_INFINITY, "0.1", null])
+      : g.rng.pick([undefined, 0.01, 0.2, -1, 0]);
     return {
       op: "leakyRelu",
       text: `x.leakyRelu(${alpha === undefined ? "" : fmt(alpha)})`,
@@ -537,7 +583,10 @@ const otherResolvers: Record<string, Resolver> = {
   },
   clamp: (g) => {
     const { rng } = g;
-    const draw = (): number => (g.dtype === "int32" && !g.bad ? rng.int(-5, 5) : rng.pick([-1, -0.5, 0, 0.25, 1, 2, -3e38, Number.NEGATIVE_INFINITY, 1e300]));
+    const draw = (): number =>
+      g.dtype === "int32" && !g.bad
+        ? rng.int(-5, 5)
+        : rng.pick([-1, -0.5, 0, 0.25, 1, 2, -3e38, Number.NEGATIVE_INFINITY, 1e300]);
     let lo: unknown = draw();
     let hi: unknown = draw();
     if ((lo as number) > (hi as number) && !g.bad) [lo, hi] = [hi, lo];
@@ -557,7 +606,12 @@ const otherResolvers: Record<string, Resolver> = {
     const o = operand(g);
     const condRef: Ref = { ...constant(g, shapeLike({ ...g, bad: false }), otherDtype(g)) };
     condRef.data = condRef.data.map((v) => (rng.chance(0.5) ? 0 : v));
-    const text = form === 0 ? `where(${describeRef(condRef)}, x, ${o.text})` : form === 1 ? `where(${describeRef(condRef)}, ${o.text}, x)` : `where(x, ${o.text}, ${o.text})`;
+    const text =
+      form === 0
+        ? `where(${describeRef(condRef)}, x, ${o.text})`
+        : form === 1
+          ? `where(${describeRef(condRef)}, ${o.text}, x)`
+          : `where(x, ${o.text}, ${o.text})`;
     return {
       op: "where",
       text,
@@ -577,7 +631,6 @@ const otherResolvers: Record<string, Resolver> = {
     };
   },
 };
-
 
 const reductions = ["sum", "mean", "max", "min", "logsumexp"] as const;
 
