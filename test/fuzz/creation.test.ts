@@ -205,7 +205,7 @@ it("tensor(), full(), zeros(), ones(), eye(), arange(): valid calls give the mod
       }
       assertNoUnknown(f);
     }),
-    fuzzParams(600, 11),
+    fuzzParams(3000, 11),
   );
 });
 
@@ -231,7 +231,7 @@ it("new Tensor(data, shape) accepts exactly the shapes of non-negative integers 
         ),
       );
     }),
-    fuzzParams(300, 12),
+    fuzzParams(1000, 12),
   );
 });
 

@@ -322,10 +322,13 @@ export function reduceRef(op: string, x: Ref, axis: unknown, keepdims: unknown):
       // logsumexp, shifted by a finite max
       let mx = Number.NEGATIVE_INFINITY;
       for (const t of vals) mx = Math.max(mx, t);
+      // Each step rounded to the dtype, as the composite's ops are: in float32 exp(x - shift) can
+      // overflow where it would not in float64.
+      const r = (u: number): number => round(x.dtype, u);
       const shift = Number.isFinite(mx) ? mx : 0;
       let s = 0;
-      for (const t of vals) s += Math.exp(t - shift);
-      v = Math.log(s) + shift;
+      for (const t of vals) s += r(Math.exp(r(t - shift)));
+      v = r(Math.log(r(s))) + shift;
       sc = Math.max(Math.abs(shift), 1) * vals.length;
     }
     data.push(round(x.dtype, v));
@@ -374,11 +377,13 @@ export function softmaxRef(op: "softmax" | "logSoftmax", x: Ref, axis: unknown):
     let mx = Number.NEGATIVE_INFINITY;
     for (const i of m) mx = Math.max(mx, x.data[i]);
     const shift = Number.isFinite(mx) ? mx : 0;
+    const r = (u: number): number => round(x.dtype, u); // each step in the dtype, as in logsumexp
     let s = 0;
-    for (const i of m) s += Math.exp(x.data[i] - shift);
+    for (const i of m) s += r(Math.exp(r(x.data[i] - shift)));
+    s = r(s);
     for (const i of m) {
-      const z = x.data[i] - shift;
-      data[i] = round(x.dtype, op === "softmax" ? Math.exp(z) / s : z - Math.log(s));
+      const z = r(x.data[i] - shift);
+      data[i] = r(op === "softmax" ? r(Math.exp(z)) / s : z - r(Math.log(s)));
       scale[i] = op === "softmax" ? 0 : Math.abs(z) + Math.log(m.length + 1) + 1;
     }
   }

@@ -76,7 +76,7 @@ it("Linear and Sequential: construction and forward on random shapes give the pr
       expect(y.shape).toEqual([...shape.slice(0, -1), outF]);
       expect(y.dtype).toBe(promote(xDtype, dtype));
     }),
-    fuzzParams(250, 21),
+    fuzzParams(1000, 21),
   );
 });
 
@@ -104,6 +104,6 @@ it("every built-in loss, fn and deriv, on random and mismatched shapes and dtype
       expect(d === null, `fn and deriv disagree on ${what}`).toBe(value === null);
       if (pDtype === "int32" && value !== null) throw new DTypeError(`${what}: int32 predictions accepted`);
     }),
-    fuzzParams(400, 22),
+    fuzzParams(1500, 22),
   );
 });

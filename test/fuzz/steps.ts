@@ -110,7 +110,7 @@ function otherDtype(g: Gen): DType {
 function shapeLike(g: Gen): number[] {
   const { rng, shape } = g;
   let s = shape.slice(rng.int(0, shape.length)).map((d) => (rng.chance(0.3) ? 1 : d));
-  if (s.length < 5 && rng.chance(0.15)) s = [rng.int(1, 2), ...s];
+  if (s.length === shape.length && s.length < 5 && rng.chance(0.15)) s = [rng.int(1, 2), ...s];
   if (g.bad && s.length > 0) s[rng.int(0, s.length - 1)] += rng.int(1, 2);
   return s;
 }
