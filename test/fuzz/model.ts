@@ -223,8 +223,9 @@ export function unaryRef(op: string, x: Ref): Ref {
   if (op === "gelu" && x.dtype === "float32")
     f = (v) => 0.5 * v * (1 + erfRef(Math.fround(v * Math.SQRT1_2)));
   const out = mapRefs([x], x.dtype, f);
-  // gelu and erf: the library's erf and this one differ by ~1e-15 absolute, gelu by that times |x|.
-  if (op === "gelu" || op === "erf") out.scale = x.data.map((v) => Math.abs(op === "gelu" ? v : 1));
+  // gelu and erf: the library's erf and this one differ by ~1e-15 absolute, gelu by that times |x|
+  // (only while erf is not exactly ±1, so |x| is capped: a huge x must still come out as x).
+  if (op === "gelu" || op === "erf") out.scale = x.data.map((v) => (op === "gelu" ? Math.min(Math.abs(v), 40) : 1));
   return out;
 }
 
