@@ -72,6 +72,36 @@ function closeEnough(a: ArrayLike<number>, b: ArrayLike<number>, tol: number, fl
   return null;
 }
 
+/** Expects fn to throw a tapegrad error naming `op`. */
+function expectNamedError(op: string, fn: () => unknown, context: () => string): void {
+  let error: unknown = null;
+  try {
+    fn();
+  } catch (e) {
+    error = e;
+  }
+  expect(error, `${op} should have failed${context()}`).toBeInstanceOf(TapegradError);
+  expect((error as Error).message, context()).toContain(`${op}:`);
+}
+
+/** item(), toArray() and the requiresGrad setter on whatever tensor a chain produced. */
+function checkTerminalMethods(t: Tensor, context: () => string): void {
+  const ctx = () => `\n${context()}`;
+  if (t.size === 1) expect(Object.is(t.item(), t.data[0]) || Number.isNaN(t.item())).toBe(true);
+  else expectNamedError("item", () => t.item(), ctx);
+  // toArray nests by the shape and holds the data in order.
+  const nested = t.toArray();
+  const flat = t.ndim === 0 ? [nested] : (nested as unknown[]).flat(t.ndim);
+  expect(sameBits(flat as number[], t.data), `toArray${ctx()}`).toBeNull();
+  let level: unknown = nested;
+  for (const d of t.shape) {
+    expect(Array.isArray(level) && level.length === d, `toArray nesting${ctx()}`).toBe(true);
+    level = (level as unknown[])[0];
+    if (d === 0) break;
+  }
+  if (t.dtype === "int32") expectNamedError("requiresGrad", () => (t.detach().requiresGrad = true), ctx);
+}
+
 interface GradRun {
   value: Tensor;
   loss: Tensor | null;
@@ -107,6 +137,7 @@ describe("API fuzz: chains of public ops with random arguments", () => {
       fc.property(anyPrograms, (p) => {
         const run = runForward(p, "any");
         if (run.failures.length > 0) throw new Error(report(run));
+        checkTerminalMethods(run.final, () => report(run));
         for (const o of run.outcomes) {
           const t = tally.get(o.op) as { ok: number; error: number };
           if (o.ok) t.ok++;
@@ -177,6 +208,18 @@ describe("API fuzz: chains of public ops with random arguments", () => {
         if (run.failures.length > 0) return; // reported by the test above
         const first = forwardBackward(p, run);
         if (first.loss === null) return;
+        // backward on the non-scalar result itself needs a seed of its shape: a named error otherwise.
+        if (first.value.size !== 1)
+          expectNamedError(
+            "backward",
+            () => first.value.backward(),
+            () => `\n${report(run)}`,
+          );
+        expectNamedError(
+          "backward",
+          () => first.value.backward(ag.zeros([first.value.size + 1])),
+          () => `\n${report(run)}`,
+        );
         const x = toTensor(startRef(p, "any"));
         x.requiresGrad = true;
         const [g] = ag.grads(lossFn(p, run))(x);

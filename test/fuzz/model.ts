@@ -225,7 +225,8 @@ export function unaryRef(op: string, x: Ref): Ref {
   const out = mapRefs([x], x.dtype, f);
   // gelu and erf: the library's erf and this one differ by ~1e-15 absolute, gelu by that times |x|
   // (only while erf is not exactly ±1, so |x| is capped: a huge x must still come out as x).
-  if (op === "gelu" || op === "erf") out.scale = x.data.map((v) => (op === "gelu" ? Math.min(Math.abs(v), 40) : 1));
+  if (op === "gelu" || op === "erf")
+    out.scale = x.data.map((v) => (op === "gelu" ? Math.min(Math.abs(v), 40) : 1));
   return out;
 }
 
