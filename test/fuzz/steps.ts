@@ -185,8 +185,32 @@ const unaryResolvers: Record<string, Resolver> = Object.fromEntries(
   ]),
 );
 
+/**
+ * x combined with itself (x·x) or with its own row sums (x − x.sum(-1, keepdims)): the result depends
+ * on x along two paths, so backward must add two cotangents for one leaf.
+ */
+function selfBinary(op: string, g: Gen): Call {
+  const summed = g.shape.length > 0 && g.rng.chance(0.5);
+  const other = (x: Tensor): Tensor => (summed ? x.sum(-1, true) : x);
+  const otherRef = (x: Ref): Ref => (summed ? reduceRef("sum", x, -1, true) : x);
+  const fn = (ag as unknown as Record<string, (a: unknown, b: unknown) => Tensor>)[op];
+  const reversed = g.rng.chance(0.5);
+  const o = summed ? "x.sum(-1, true)" : "x";
+  return {
+    op,
+    text: reversed ? `${op}(${o}, x)` : `${op}(x, ${o})`,
+    lib: (x) => (reversed ? fn(other(x), x) : fn(x, other(x))),
+    ref: (x) =>
+      reversed
+        ? binaryRef(op, { ref: otherRef(x) }, { ref: x })
+        : binaryRef(op, { ref: x }, { ref: otherRef(x) }),
+    exact: true,
+  };
+}
+
 function binaryResolver(op: string): Resolver {
   return (g) => {
+    if (!g.bad && g.rng.chance(0.2)) return selfBinary(op, g);
     const o = operand(g);
     const form = g.rng.pick(["method", "fn", "fnReversed"] as const);
     const fn = (ag as unknown as Record<string, (a: unknown, b: unknown) => Tensor>)[op];
