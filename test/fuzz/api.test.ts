@@ -391,6 +391,42 @@ describe("API fuzz: smooth float64 chains", () => {
       fuzzParams(1000, 4),
     );
   });
+
+  it("second derivatives: grad of (grad(f) · v) matches central differences of grad(f) along v", () => {
+    fc.assert(
+      fc.property(smooth, (p) => {
+        const run = runForward(p, "smooth");
+        if (run.failures.length > 0) throw new Error(report(run));
+        const f = lossFn(p, run);
+        const x0 = startRef(p, "smooth");
+        const rng = new StepRng(p.valueSeed ^ 0x2545f491);
+        const v = x0.data.map(() => rng.next() * 2 - 1);
+        const vt = toTensor({ ...x0, data: v });
+        const gradAt = (data: number[]): Tensor | null => ag.grad(f)(toTensor({ ...x0, data }));
+        const g0 = gradAt(x0.data);
+        if (g0 === null || !g0.data.every(Number.isFinite) || g0.data.some((u) => Math.abs(u) > 1e6)) return;
+        const hv = ag.grad((x: Tensor) => {
+          const g = ag.grad(f)(x);
+          return g === null ? x.mul(0).sum() : g.mul(vt).sum();
+        })(toTensor(x0));
+        if (hv === null) return;
+        const h = 1e-5;
+        const plus = gradAt(x0.data.map((u, i) => u + h * v[i]));
+        const minus = gradAt(x0.data.map((u, i) => u - h * v[i]));
+        if (plus === null || minus === null) return;
+        const context = () => `\n${report(run)}`;
+        for (let i = 0; i < hv.size; i++) {
+          const fd = (plus.data[i] - minus.data[i]) / (2 * h);
+          const tol = 1e-4 * Math.max(1, Math.abs(fd));
+          expect(
+            Math.abs(hv.data[i] - fd),
+            `(H·v)[${i}]: ${hv.data[i]} vs FD ${fd}${context()}`,
+          ).toBeLessThanOrEqual(tol);
+        }
+      }),
+      fuzzParams(300, 8),
+    );
+  });
 });
 
 describe("API fuzz: errors", () => {
