@@ -121,10 +121,26 @@ interface GradRun {
 function forwardBackward(p: Program, run: ForwardRun): GradRun {
   const x = toTensor(startRef(p, "any"));
   if (x.dtype !== "int32") x.requiresGrad = true;
-  const value = applyCalls(run.calls, x);
+  // Every intermediate, with a copy of its values: tensors are values, so neither later ops nor
+  // backward (which reuses buffers) may change them.
+  const seen: [Tensor, Float64Array][] = [[x, Float64Array.from(x.data)]];
+  let value = x;
+  for (const c of run.calls) {
+    value = c.lib(value);
+    seen.push([value, Float64Array.from(value.data)]);
+  }
+  const unchanged = (when: string): void => {
+    for (const [t, copy] of seen) {
+      const diff = sameBits(t.data, copy);
+      if (diff !== null)
+        throw new Error(`a tensor of shape [${t.shape}] changed ${when}: ${diff}\n${report(run)}`);
+    }
+  };
+  unchanged("during the forward pass");
   if (value.dtype === "int32" || !value.requiresGrad) return { value, loss: null, grad: null };
   const loss = value.mul(weights(p, value)).sum();
   loss.backward();
+  unchanged("in backward()");
   return { value, loss, grad: x.grad };
 }
 
