@@ -255,3 +255,77 @@ it("a result too large to allocate is a tapegrad error naming the op, never a ra
     );
   expect(cases.length).toBe(8);
 });
+
+it("configuration, random and transform functions with random arguments: a result or an error naming the function", () => {
+  const junk = fc.constantFrom<unknown>(
+    undefined,
+    null,
+    "x",
+    1.5,
+    -1,
+    Number.NaN,
+    {},
+    [],
+    [2, 3],
+    "float64",
+    "js",
+    true,
+    0,
+    2,
+    () => ag.ones([1]).sum(),
+  );
+  const calls: [string, (v: unknown) => unknown][] = [
+    ["setDefaultDtype", (v) => ag.setDefaultDtype(v as never)],
+    ["setKernelBackend", (v) => ag.setKernelBackend(v as never)],
+    ["setKernelThreads", (v) => ag.setKernelThreads(v as never)],
+    ["setStorageOptions", (v) => ag.setStorageOptions(v as never)],
+    ["setAnomalyMode", (v) => ag.setAnomalyMode(v as never)],
+    ["manualSeed", (v) => ag.manualSeed(v as never)],
+    ["rand", (v) => ag.rand(v as never)],
+    ["rand", (v) => ag.rand([2], v as never)],
+    ["randn", (v) => ag.randn([2], { std: 1, seed: v } as never)],
+    ["Rng", (v) => new ag.Rng(v as never)],
+    ["onesLike", (v) => ag.onesLike(v as never)],
+    ["zerosLike", (v) => ag.zerosLike(ag.ones([1]), v as never)],
+    ["noGrad", (v) => ag.noGrad(v as never)],
+    ["enableGrad", (v) => ag.enableGrad(v as never)],
+    ["record", (v) => ag.record(v as never)],
+    ["scope", (v) => ag.scope("s", v as never)],
+    ["grads", (v) => ag.grads(v as never)(ag.ones([1]))],
+    ["grad", (v) => ag.grad((x: Tensor) => x.sum())(v as never)],
+    ["valueAndGrad", (v) => ag.valueAndGrad(v as never)(ag.ones([1]))],
+    ["gradcheck", (v) => ag.gradcheck((...xs: Tensor[]) => (xs[0] ?? ag.ones([1])).sum(), v as never)],
+    ["gradgradcheck", (v) => ag.gradgradcheck(v as never, [ag.ones([1], { dtype: "float64" })])],
+  ];
+  const saved = {
+    dtype: ag.getDefaultDtype(),
+    backend: ag.getKernelBackend(),
+    threads: ag.getKernelThreads(),
+    storage: ag.getStorageOptions(),
+    anomaly: ag.isAnomalyModeEnabled(),
+  };
+  try {
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: calls.length - 1 }), junk, (i, v) => {
+        const [op, run] = calls[i];
+        try {
+          run(v);
+        } catch (e) {
+          if (!(e instanceof TapegradError))
+            throw new Error(`${op}(${String(v)}): raw ${(e as Error)?.name}: ${(e as Error)?.message}`);
+          if (!e.message.includes(`${op}:`))
+            throw new Error(`${op}(${String(v)}): the error does not name ${op}: ${e.message}`);
+        } finally {
+          ag.setDefaultDtype(saved.dtype);
+          ag.setKernelBackend(saved.backend);
+          ag.setKernelThreads(saved.threads);
+          ag.setStorageOptions(saved.storage);
+          ag.setAnomalyMode(saved.anomaly);
+        }
+      }),
+      fuzzParams(600, 14),
+    );
+  } finally {
+    ag.manualSeed(0);
+  }
+});

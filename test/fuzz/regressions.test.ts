@@ -54,4 +54,40 @@ describe("fuzz findings", () => {
     expect(() => mse.fn(e, e)).toThrow(/^mse: /);
     expect(() => mse.deriv(e, e)).toThrow(ShapeError);
   });
+
+  it("functions that take a function refuse anything else with an error naming them (was TypeError: fn is not a function)", () => {
+    for (const junk of [undefined, null, 3, "f", {}]) {
+      const f = junk as unknown as () => ag.Tensor;
+      expect(() => ag.noGrad(f)).toThrow(/^noGrad: /);
+      expect(() => ag.enableGrad(f)).toThrow(/^enableGrad: /);
+      expect(() => ag.record(f)).toThrow(/^record: /);
+      expect(() => ag.grads(f)(ag.ones([1]))).toThrow(/^grads: /);
+      expect(() => ag.grad(f)(ag.ones([1]))).toThrow(/^grad: /);
+      expect(() => ag.valueAndGrads(f)(ag.ones([1]))).toThrow(/^valueAndGrads: /);
+      expect(() => ag.valueAndGrad(f)(ag.ones([1]))).toThrow(/^valueAndGrad: /);
+      expect(() => ag.scope("s", f)).toThrow(/^scope: /);
+    }
+  });
+
+  it("manualSeed names itself for a bad seed (was `Rng:`)", () => {
+    expect(() => ag.manualSeed(Number.NaN)).toThrow(/^manualSeed: /);
+    expect(() => ag.manualSeed("1" as unknown as number)).toThrow(/^manualSeed: /);
+  });
+
+  it("rand/randn with options that are not an object, onesLike/zerosLike of a non-tensor: named errors (were TypeError or `full:`)", () => {
+    expect(() => ag.randn([2], null as unknown as ag.RandomOptions)).toThrow(/^randn: /);
+    expect(() => ag.rand([2], 3 as unknown as ag.RandomOptions)).toThrow(/^rand: /);
+    expect(() => ag.randn([2], { seed: null as unknown as number })).toThrow(/^randn: /);
+    expect(() => ag.onesLike(null as unknown as ag.Tensor)).toThrow(/^onesLike: /);
+    expect(() => ag.zerosLike([1, 2] as unknown as ag.Tensor)).toThrow(/^zerosLike: /);
+    expect(ag.onesLike(ag.zeros([2], { dtype: "float64" })).dtype).toBe("float64");
+  });
+
+  it("gradcheck and gradgradcheck refuse inputs that are not an array of tensors, by name (was TypeError: inputs.map is not a function)", () => {
+    const f = (x: ag.Tensor) => x.sum();
+    expect(() => ag.gradcheck(f, ag.ones([2]) as unknown as ag.Tensor[])).toThrow(/^gradcheck: /);
+    expect(() => ag.gradcheck(f, [3] as unknown as ag.Tensor[])).toThrow(/^gradcheck: /);
+    expect(() => ag.gradgradcheck(f, null as unknown as ag.Tensor[])).toThrow(/^gradgradcheck: /);
+    expect(ag.gradcheck(f, [ag.ones([2], { dtype: "float64" })]).ok).toBe(true);
+  });
 });
