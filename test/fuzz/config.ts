@@ -17,6 +17,9 @@ function envNumber(name: string, fallback: number): number {
 export const FUZZ_SEED = Math.trunc(envNumber("FUZZ_SEED", 20_261_202));
 export const FUZZ_RUNS = envNumber("FUZZ_RUNS", 1);
 
+/** Per-test timeout: the configured 60 s per FUZZ_RUNS unit, so long searches are not cut short. */
+export const FUZZ_TIMEOUT_MS = 60_000 * Math.max(1, FUZZ_RUNS);
+
 /** fast-check parameters for a property whose default run count is `base`. */
 export function fuzzParams<T>(base: number, offset = 0): fc.Parameters<T> {
   return {

@@ -7,11 +7,13 @@
 import * as ag from "@tapegrad/autograd";
 import { TapegradError, Tensor } from "@tapegrad/autograd";
 import fc from "fast-check";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { compareValues } from "./chain.js";
-import { fuzzParams } from "./config.js";
+import { FUZZ_TIMEOUT_MS, fuzzParams } from "./config.js";
 import { describeFinding, type Finding, knownIssue } from "./known-issues.js";
 import { type DType, INT32_MAX, INT32_MIN, Invalid, invalid, type Ref, round } from "./model.js";
+
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
 const dtypeArb = fc.constantFrom<DType | undefined>("float32", "float64", "int32", undefined);
 const valueArb = fc.oneof(

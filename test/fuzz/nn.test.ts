@@ -7,12 +7,14 @@
 import { DTypeError, TapegradError, type Tensor } from "@tapegrad/autograd";
 import { Linear, losses, ReLU, Sequential, Tanh } from "@tapegrad/nn";
 import fc from "fast-check";
-import { expect, it } from "vitest";
+import { expect, it, vi } from "vitest";
 import { shapeArb } from "./chain.js";
-import { fuzzParams } from "./config.js";
+import { FUZZ_TIMEOUT_MS, fuzzParams } from "./config.js";
 import { type DType, promote } from "./model.js";
 import { drawValues, StepRng } from "./random.js";
 import { toTensor } from "./steps.js";
+
+vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
 const dtypeArb = fc.constantFrom<DType>("float32", "float64", "int32");
 
