@@ -266,6 +266,16 @@ describe("API fuzz: chains of public ops with random arguments", () => {
         expect(g.dtype).toBe(x.dtype);
         expect(g.shape).toEqual(x.shape);
         expect(sameBits(g.data, first.grad.data), `backward vs grads${context()}`).toBeNull();
+        // A retained graph runs backward again and .grad accumulates (g + g is exactly 2g); after a
+        // backward that frees it, a third is a named GraphError.
+        const x2 = toTensor(startRef(p, "any"));
+        x2.requiresGrad = true;
+        const loss = lossFn(p, run)(x2);
+        loss.backward(undefined, { retainGraph: true });
+        loss.backward();
+        const twice = Array.from(g.data, (u) => 2 * u);
+        expect(sameBits((x2.grad as Tensor).data, twice), `accumulated .grad${context()}`).toBeNull();
+        expectNamedError("backward", () => loss.backward(), context);
       }),
       fuzzParams(1500, 2),
     );
