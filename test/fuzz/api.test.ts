@@ -24,7 +24,7 @@ import { FUZZ_TIMEOUT_MS, fuzzParams } from "./config.js";
 import { describeFinding, knownIssue } from "./known-issues.js";
 import type { DType, Ref } from "./model.js";
 import { StepRng } from "./random.js";
-import { ALL_OPS, resolve, toTensor } from "./steps.js";
+import { ALL_OPS, resolve, toRef, toTensor } from "./steps.js";
 
 vi.setConfig({ testTimeout: FUZZ_TIMEOUT_MS });
 
@@ -389,6 +389,70 @@ describe("API fuzz: NaN inputs and gradients", () => {
     );
   });
 });
+
+describe("API fuzz: gradients of max and min", () => {
+  it("split the cotangent evenly among tied extremes, as torch.amax does, over random axes", () => {
+    const arb = fc.record({
+      shape: shapeArb,
+      dtype: fc.constantFrom<DType>("float32", "float64"),
+      valueSeed: fc.integer({ min: 1, max: 0x7fffffff }),
+      op: fc.constantFrom("max", "min"),
+      seed: fc.integer({ min: 1, max: 0x7fffffff }),
+    });
+    fc.assert(
+      fc.property(arb, ({ shape, dtype, valueSeed, op, seed }) => {
+        const rng = new StepRng(valueSeed);
+        // few distinct values, so that ties are common
+        const data = Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.int(-2, 2));
+        const call = resolve(op, new StepRng(seed), shape, dtype, "smooth");
+        const x = toTensor({ shape, dtype, data });
+        x.requiresGrad = true;
+        const { out: y, finding } = checkCall(call, x);
+        if (finding !== null) throw new Error(describeFinding(finding));
+        if (y === null || !y.requiresGrad) return;
+        y.sum().backward();
+        const g = x.grad as Tensor;
+        // The model: which elements are extremes of their group, and how many share each group's extreme.
+        const yKept = toRef(y);
+        for (let i = 0; i < data.length; i++) {
+          const expected = expectedShare(x.shape as number[], data, i, yKept, call.ref);
+          expect(Math.abs(g.data[i] - expected), `x.grad[${i}] of ${call.text} on ${x}`).toBeLessThanOrEqual(
+            1e-6,
+          );
+        }
+      }),
+      fuzzParams(400, 9),
+    );
+  });
+});
+
+/**
+ * d sum(reduce(x)) / d x[i]: 1/count if x[i] equals its group's extreme (count = ties in the group),
+ * else 0. The group of x[i] is found by perturbing: the reduced outputs that change when x[i] moves.
+ */
+function expectedShare(shape: number[], data: number[], i: number, y: Ref, ref: (x: Ref) => Ref): number {
+  const bumped = data.slice();
+  bumped[i] += 1000;
+  const up = ref({ shape, dtype: "float64", data: bumped });
+  bumped[i] -= 2000;
+  const down = ref({ shape, dtype: "float64", data: bumped });
+  let group = -1;
+  for (let o = 0; o < y.data.length; o++)
+    if (up.data[o] !== y.data[o] || down.data[o] !== y.data[o]) group = o;
+  if (group === -1 || data[i] !== y.data[group]) return 0;
+  // count the tied members of that group: elements j whose bump also moves output `group`
+  let ties = 0;
+  for (let j = 0; j < data.length; j++) {
+    if (data[j] !== y.data[group]) continue;
+    const b = data.slice();
+    b[j] += 1000;
+    const u = ref({ shape, dtype: "float64", data: b });
+    b[j] -= 2000;
+    const d = ref({ shape, dtype: "float64", data: b });
+    if (u.data[group] !== y.data[group] || d.data[group] !== y.data[group]) ties++;
+  }
+  return 1 / ties;
+}
 
 describe("API fuzz: smooth float64 chains", () => {
   const smooth = programArb("smooth", 6);
