@@ -2,6 +2,7 @@ import * as ag from "@tapegrad/autograd";
 import { type FloatDType, grad, randn, record, type Tensor } from "@tapegrad/autograd";
 import { type ExportOutput, nonDifferentiableMappings, primitiveMappings } from "@tapegrad/onnx";
 import { describe, expect, it } from "vitest";
+import { convCases } from "./conv-cases.js";
 import { roundTrip } from "./harness.js";
 
 /**
@@ -129,10 +130,14 @@ describe.each(DTYPES)("every primitive runs in onnxruntime (%s)", (dtype) => {
 describe("the op cases cover the mapping tables", () => {
   it("every mapped primitive and non-differentiable op appears in some case", () => {
     const seen = new Set<string>();
-    for (const fn of Object.values(cases)) {
-      const { tape } = record(() => fn(randn([3, 4, 6], { seed: 1, dtype: "float64" })), {
-        nonDifferentiable: true,
-      });
+    const w = randn([4, 3, 3, 3], { seed: 7 });
+    const b = randn([4], { seed: 8 });
+    const runs = [
+      ...Object.values(cases).map((fn) => () => fn(randn([3, 4, 6], { seed: 1, dtype: "float64" }))),
+      ...Object.values(convCases).map((fn) => () => fn(randn([3, 3, 9, 8], { seed: 1 }), w, b)),
+    ];
+    for (const run of runs) {
+      const { tape } = record(run, { nonDifferentiable: true });
       tape.nodes.forEach((n, i) => {
         const op = tape.op(i);
         if (op.kind === "primitive") seen.add(op.primitive);

@@ -107,6 +107,7 @@ const schemas: Record<string, OpSchema> = {
     attrs: { axis: A.INT, epsilon: A.FLOAT, stash_type: A.INT },
     since: 17,
   },
+  Mod: { inputs: [2, 2], attrs: { fmod: A.INT } },
   Conv: {
     inputs: [2, 3],
     attrs: {

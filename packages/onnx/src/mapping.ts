@@ -6,6 +6,7 @@ import type {
   PrimitiveParams,
 } from "@tapegrad/autograd";
 import type { Dim, GraphBuilder } from "./builder.js";
+import { convTransposeUnrolled, convUnrolled } from "./conv-unrolled.js";
 import { type AttrValue, ELEM, tensorProto } from "./proto.js";
 
 /** What a mapping sees of one recorded node, and how it emits ONNX nodes for it. */
@@ -339,11 +340,66 @@ export const primitiveMappings: MappingTable = {
     },
   },
   cast: { onnx: "Cast", emit: (c) => c.op("Cast", c.inputs, { to: castCode(c.params.dtype) }) },
+  conv: {
+    onnx: "Conv (kernel_shape, strides, pads, dilations, group; the bias as the third input); float64: im2col by strided Slices + MatMul",
+    emit: (c) => (c.dtype === "float64" ? convUnrolled(c) : c.op("Conv", c.inputs, convAttrs(c.params))),
+  },
+  convInputGrad: {
+    onnx: "ConvTranspose (output_padding restores the input size); float64: MatMul + col2im by Pad and Add",
+    emit: (c) => {
+      if (c.dtype === "float64") return convTransposeUnrolled(c);
+      const p = c.params;
+      const outPad = [
+        p.h - ((p.oh - 1) * p.sh + (p.kh - 1) * p.dh + 1 - 2 * p.ph),
+        p.w - ((p.ow - 1) * p.sw + (p.kw - 1) * p.dw + 1 - 2 * p.pw),
+      ];
+      return c.op("ConvTranspose", c.inputs, { ...convAttrs(p), output_padding: outPad });
+    },
+  },
+  convWeightGrad: {
+    unmapped:
+      "a convolution's weight gradient only appears in a forward that differentiates through a convolution (second order); ONNX has no op for it",
+  },
+  takeAlongLast: {
+    onnx: "GatherElements (axis −1); maxPool2d's gather",
+    emit: (c) => c.op("GatherElements", c.inputs, { axis: -1 }),
+  },
+  scatterAddLast: {
+    onnx: "ConstantOfShape zeros + ScatterElements(axis −1, reduction add)",
+    minOpset: 16,
+    emit: (c) => {
+      const [g, index] = c.inputs;
+      return c.op("ScatterElements", [zerosOfOutput(c), index, g], { axis: -1, reduction: "add" });
+    },
+  },
   custom: {
     unmapped:
       "a customOp's forward is arbitrary JavaScript with no ONNX form; write it with tapegrad's primitives to export it",
   },
 };
+
+/** The sliding-window fields of conv's and pooling's parameters. */
+interface Window {
+  kh: number;
+  kw: number;
+  sh: number;
+  sw: number;
+  ph: number;
+  pw: number;
+  dh: number;
+  dw: number;
+  groups?: number;
+}
+
+function convAttrs(p: Window): Record<string, AttrValue> {
+  return {
+    kernel_shape: [p.kh, p.kw],
+    strides: [p.sh, p.sw],
+    pads: [p.ph, p.pw, p.ph, p.pw],
+    dilations: [p.dh, p.dw],
+    ...(p.groups === undefined ? {} : { group: p.groups }),
+  };
+}
 
 export const nonDifferentiableMappings: NonDifferentiableTable = {
   greater: compare("Greater"),
@@ -361,6 +417,19 @@ export const nonDifferentiableMappings: NonDifferentiableTable = {
   argmin: {
     onnx: "ArgMin + Cast(int32)",
     emit: (c) => argOp(c, "ArgMin"),
+  },
+  maxPoolArgmax: {
+    onnx: "MaxPool (second output: flat indices) + Mod(H·W) + Reshape + Cast(int32)",
+    emit: (c) => {
+      const p = c.params;
+      const [, indices] = c.opMulti("MaxPool", [c.inputs[0]], 2, {
+        ...convAttrs(p),
+        ceil_mode: p.ceil ? 1 : 0,
+      });
+      const plane = c.op("Mod", [indices, c.b.scalar(p.h * p.w, "int64", "plane_size")]);
+      const flat = c.op("Reshape", [plane, c.b.shape(c.outShape, "argmax")]);
+      return c.op("Cast", [flat], { to: ELEM.int32 });
+    },
   },
   argsort: {
     onnx: "TopK(k = n) indices + Cast(int32)",

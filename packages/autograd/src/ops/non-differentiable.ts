@@ -1,3 +1,5 @@
+import type { Window2d } from "../kernels/conv.js";
+
 /**
  * Non-differentiable ops whose outputs steer a forward: comparisons make the masks `where` selects with
  * (leakyRelu, clamp), sign and the arg-ops make values and indices. They are not primitives (no vjp;
@@ -20,6 +22,8 @@ export interface NonDifferentiableParams {
   argmin: { axis: number | null };
   /** Stable sort order along axis. */
   argsort: { axis: number; descending: boolean };
+  /** maxPool2d's window argmax: [N, C, H, W] -> int32 [N·C, oh·ow] positions within each H·W plane. */
+  maxPoolArgmax: Window2d & { ceil: boolean };
 }
 
 export type NonDifferentiableOp = keyof NonDifferentiableParams;

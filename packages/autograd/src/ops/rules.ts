@@ -1,9 +1,11 @@
 import { alongAxisRules } from "./along-axis.js";
+import { convRules } from "./conv.js";
 import { customRules } from "./custom.js";
 import { elementwiseRules } from "./elementwise.js";
 import { indexingRules } from "./indexing.js";
 import { mathRules } from "./math.js";
 import { matmulRules } from "./matmul.js";
+import { poolRules } from "./pool.js";
 import type { Primitive, RuleTable } from "./primitive.js";
 import { reduceRules } from "./reduce.js";
 import { shapeRules } from "./shape.js";
@@ -22,6 +24,8 @@ export const primitiveRules: RuleTable<Primitive> = {
   ...mathRules,
   ...statisticsRules,
   ...alongAxisRules,
+  ...convRules,
+  ...poolRules,
   ...customRules,
 };
 
