@@ -1,3 +1,4 @@
+import { batchedApply, batchHooks, isBatched, storageOf } from "./batched.js";
 import { allocate } from "./dtype.js";
 import { GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 import type { TapeNode } from "./graph.js";
@@ -168,7 +169,8 @@ export function apply<P extends Primitive>(
   inputs: readonly Tensor[],
   params: PrimitiveParams[P],
 ): Tensor {
-  const out = rule.forward(inputs, params);
+  // Inside vmap, a batched input sends the primitive through its batching rule (vmap.ts).
+  const out = batchedApply(rule, inputs, params) ?? rule.forward(inputs, params);
   // int32 outputs (casts, custom roundings) are constants: int32 never requires grad.
   if (state.gradEnabled && out.dtype !== "int32") {
     for (let i = 0; i < inputs.length; i++) {
@@ -187,7 +189,8 @@ export function apply<P extends Primitive>(
     }
   }
   if (state.recorders.length > 0) for (const r of state.recorders) r.add(rule.name, params, inputs, out);
-  if (state.anomaly) checkFinite(out, `forward of ${rule.name}`, out._node, inputs);
+  // A batched result was checked as it was computed, by the primitives of its batching rule.
+  if (state.anomaly && !isBatched(out)) checkFinite(out, `forward of ${rule.name}`, out._node, inputs);
   return out;
 }
 
@@ -251,14 +254,14 @@ export function backward(y: Tensor, seed?: Tensor | number, opts: BackwardOption
     // .grad is the user's to update in place (optimisers, clipping): no two leaves may share a buffer,
     // nor one with the seed, though vjps hand one cotangent to several inputs (add) or share data (reshape).
     const taken = new Set<unknown>();
-    if (seed instanceof Tensor) taken.add(seed.data);
+    if (seed instanceof Tensor) taken.add(storageOf(seed));
     for (const [leaf, g] of leafGrads) {
       if (leaf.grad !== null) {
         leaf.grad = leaf.grad.add(g);
         continue;
       }
-      const own = taken.has(g.data) ? g.add(0) : g;
-      taken.add(own.data);
+      const own = taken.has(storageOf(g)) ? g.add(0) : g;
+      taken.add(storageOf(own));
       leaf.grad = own;
     }
   });
@@ -287,7 +290,9 @@ function makeSeed(y: Tensor, seed: Tensor | number | undefined, op: string): Ten
 }
 
 function onesLike(y: Tensor): Tensor {
-  const data = new (y.data.constructor as Float32ArrayConstructor)(y.size);
+  const data = new (y.dtype === "float64" ? Float64Array : y.dtype === "float32" ? Float32Array : Int32Array)(
+    y.size,
+  );
   data.fill(1);
   return new Tensor(data, y.shape);
 }
@@ -527,7 +532,8 @@ function runBackward(
  * vjps may hand the same tensor to several inputs and nothing may be written into a shared one.
  */
 function addCotangents(prev: Tensor, prevOwned: boolean, g: Tensor, createGraph: boolean): Tensor {
-  if (createGraph) return prev.add(g);
+  // Batched cotangents (a gradient inside vmap) hold no values of their own: add them with the op.
+  if (createGraph || isBatched(prev) || isBatched(g)) return prev.add(g);
   const out = prevOwned ? prev : new Tensor(allocate(prev.dtype, prev.size), prev.shape);
   binary("add", prev.data, prev.shape, g.data, g.shape, out.data, out.shape);
   return out;
@@ -563,7 +569,9 @@ function prepareArgs(
     if (nested && x._requiresGrad) {
       return x.add(0); // a new tensor on the graph, distinct from x, with x upstream
     }
-    const leaf = new Tensor(x.data, x.shape);
+    // A batched argument (grad inside vmap) becomes a leaf at its vmap level, sharing the batch value.
+    const leaf =
+      isBatched(x) && batchHooks.rewrap !== null ? batchHooks.rewrap(x) : new Tensor(x.data, x.shape);
     leaf._requiresGrad = true;
     leaf.name = x.name;
     return leaf;
@@ -599,8 +607,8 @@ function gradientsOf(y: Tensor, args: Tensor[], connected: boolean, start: numbe
   return args.map((a) => {
     const g = a._requiresGrad ? (found.get(a) ?? null) : null;
     if (g === null) return null;
-    const own = taken.has(g.data) ? g.add(0) : g;
-    taken.add(own.data);
+    const own = taken.has(storageOf(g)) ? g.add(0) : g;
+    taken.add(storageOf(own));
     return own;
   });
 }
