@@ -80,6 +80,8 @@ class BatchTracer extends Tensor implements BatchedView {
 // ---- levels and the hooks apply() calls -----------------------------------------------------------
 
 const active: number[] = [];
+/** How many times each batching rule ran (vmapStats). */
+const ruleCalls = new Map<Primitive, number>();
 let nextLevel = 1;
 
 function innermostLevel(inputs: readonly Tensor[], what: string): number {
@@ -123,6 +125,7 @@ function batchedPrimitive<P extends Primitive>(
   const level = innermostLevel(inputs, rule.name);
   const { values, dims, size } = unwrap(inputs, level);
   const batchRule = batchRules[rule.name] as unknown as BatchRule<P>;
+  ruleCalls.set(rule.name, (ruleCalls.get(rule.name) ?? 0) + 1);
   return wrap(batchRule({ rule, values, dims, params, size }), level);
 }
 
@@ -167,7 +170,7 @@ function checkAxis(axis: unknown, where: string): number | null {
 
 /** The batch axis of every tensor among the arguments, with inAxes checked against the arguments. */
 function leavesOf(args: readonly unknown[], inAxes: VmapOptions["inAxes"]): Leaf[] {
-  const spec = inAxes ?? 0;
+  const spec = inAxes === undefined ? 0 : inAxes;
   let perArg: readonly InAxis[];
   if (Array.isArray(spec)) {
     if (spec.length !== args.length) {
@@ -326,17 +329,23 @@ export function vmap<A extends unknown[], R extends Tensor | Tensor[]>(
 export interface VmapStats {
   /** Primitives batched by a loop over the examples since the last reset, with why. */
   fallbacks: Record<string, FallbackStat>;
+  /** How many times each primitive's batching rule ran since the last reset. */
+  rules: Partial<Record<Primitive, number>>;
 }
 
-/** Loops vmap ran instead of a batching rule (per primitive, with the reason) since resetVmapStats(). */
+/**
+ * What vmap did since resetVmapStats(): the loops it ran instead of a batching rule (per primitive,
+ * with the reason) and how often each batching rule ran.
+ */
 export function vmapStats(): VmapStats {
   const fallbacks: Record<string, FallbackStat> = {};
   for (const [name, s] of fallbackStats) fallbacks[name] = { ...s };
-  return { fallbacks };
+  return { fallbacks, rules: Object.fromEntries(ruleCalls) };
 }
 
 export function resetVmapStats(): void {
   fallbackStats.clear();
+  ruleCalls.clear();
 }
 
 /** With debug on, the first loop fallback of each primitive is also reported with console.warn. */
