@@ -323,7 +323,7 @@ describe("vmap errors name vmap and what was wrong", () => {
   });
 
   it("a function returning something other than tensors", () => {
-    expect(() => vmap(() => 3 as unknown as Tensor)(x)).toThrow(
+    expect(() => vmap((_a: Tensor) => 3 as unknown as Tensor)(x)).toThrow(
       /must return a Tensor or an array of Tensors, got number/,
     );
   });

@@ -243,15 +243,16 @@ function outputAxis(spec: VmapOptions["outAxes"], index: number, count: number, 
  * for all or a list); outAxes where the batch axis goes in each output (f returns a tensor or an array
  * of tensors). Nests, and composes with grad in both orders.
  */
-export function vmap<A extends unknown[], R extends Tensor | Tensor[]>(
+export function vmap<A extends unknown[], R extends Tensor | Tensor[] | null>(
   f: (...args: A) => R,
   opts: VmapOptions = {},
-): (...args: A) => R {
+): (...args: A) => NonNullable<R> {
   if (typeof f !== "function") throw new ValueError(`vmap: expected a function, got ${typeof f}`);
   if (opts === null || typeof opts !== "object") {
     throw new ValueError(`vmap: options must be an object like { inAxes: [0, null] }, got ${String(opts)}`);
   }
-  return (...args: A): R => {
+  // R may include null for grad's type (null: f does not depend on x); a null result is an error.
+  return (...args: A): NonNullable<R> => {
     const leaves = leavesOf(args, opts.inAxes);
     let size = -1;
     let first: Leaf | null = null;
@@ -302,7 +303,7 @@ export function vmap<A extends unknown[], R extends Tensor | Tensor[]>(
       const results = outs.map((o, i) => {
         if (!(o instanceof Tensor)) {
           throw new TapegradError(
-            `vmap: the function must return a Tensor or an array of Tensors, got ${o === null ? "null" : typeof o}${many ? ` at index ${i}` : ""}`,
+            `vmap: the function must return a Tensor or an array of Tensors, got ${o === null ? "null (a grad of a function that does not depend on its argument returns null)" : typeof o}${many ? ` at index ${i}` : ""}`,
           );
         }
         const axis = outputAxis(opts.outAxes, i, outs.length, o.ndim);
@@ -317,7 +318,7 @@ export function vmap<A extends unknown[], R extends Tensor | Tensor[]>(
         target[axis] = size;
         return broadcastTo(reshape(o, shape), target);
       });
-      return (many ? results : results[0]) as R;
+      return (many ? results : results[0]) as NonNullable<R>;
     } finally {
       active.splice(active.lastIndexOf(level), 1);
     }
