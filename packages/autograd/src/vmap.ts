@@ -36,6 +36,17 @@ const PLACEHOLDER: Record<DType, () => TypedArray> = {
   int32: () => new Int32Array(0),
 };
 
+/** A batched tensor's data: nothing may read it (every op goes through the batching rules). */
+const DATA_ACCESSOR: PropertyDescriptor = {
+  get(this: BatchTracer): never {
+    throw new GraphError(
+      `vmap: the values of a batched tensor (per-example shape ${formatShape(this.shape)}, batch of ${this.batchSize}) were read directly. ` +
+        "Inside vmap the function must compute with tensor ops (toArray, item and code reading .data see no single example), " +
+        "and a batched tensor cannot be used after its vmap has returned: return it from the function instead",
+    );
+  },
+};
+
 /** A batched tensor inside vmap. Its own data is never read: every op goes through the batching rules. */
 class BatchTracer extends Tensor implements BatchedView {
   readonly vmapLevel: number;
@@ -49,17 +60,11 @@ class BatchTracer extends Tensor implements BatchedView {
     this.vmapLevel = level;
     const shape = value.shape.slice();
     shape.splice(batchDim, 1);
-    Object.defineProperty(this, "shape", { value: shape, enumerable: true });
-    Object.defineProperty(this, "size", { value: sizeOf(shape), enumerable: true });
-    Object.defineProperty(this, "data", {
-      get: () => {
-        throw new GraphError(
-          `vmap: the values of a batched tensor (per-example shape ${formatShape(shape)}, batch of ${this.batchSize}) were read directly. ` +
-            "Inside vmap the function must compute with tensor ops (toArray, item and code reading .data see no single example), " +
-            "and a batched tensor cannot be used after its vmap has returned: return it from the function instead",
-        );
-      },
-    });
+    // Plain assignments keep the object's layout fast; only `data` becomes an accessor (DATA_ACCESSOR).
+    const self = this as unknown as { shape: number[]; size: number };
+    self.shape = shape;
+    self.size = sizeOf(shape);
+    Object.defineProperty(this, "data", DATA_ACCESSOR);
   }
 
   get batchSize(): number {
