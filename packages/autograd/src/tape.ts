@@ -1,6 +1,6 @@
 import { batchedApply, batchHooks, isBatched, storageOf } from "./batched.js";
 import { allocate } from "./dtype.js";
-import { GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
+import { AllocationError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 import type { TapeNode } from "./graph.js";
 import { Tape } from "./graph-tape.js";
 import { binary } from "./kernels/binary.js";
@@ -160,6 +160,11 @@ export function withAnomalyMode<T>(fn: () => T): T {
 
 // ---- applying primitives -------------------------------------------------------------------------
 
+/** The op name an error from this primitive should carry (a custom op by its own name). */
+function opLabel(rule: { readonly name: Primitive }, params: unknown): string {
+  return rule.name === "custom" ? `customOp "${(params as { name: string }).name}"` : rule.name;
+}
+
 /**
  * Runs a primitive: the forward computes the output with kernels; when recording and any input
  * requires grad, the output gets a node holding the rule's vjp. This is the only place nodes are made.
@@ -169,8 +174,15 @@ export function apply<P extends Primitive>(
   inputs: readonly Tensor[],
   params: PrimitiveParams[P],
 ): Tensor {
-  // Inside vmap, a batched input sends the primitive through its batching rule (vmap.ts).
-  const out = batchedApply(rule, inputs, params) ?? rule.forward(inputs, params);
+  let out: Tensor;
+  try {
+    // Inside vmap, a batched input sends the primitive through its batching rule (vmap.ts).
+    out = batchedApply(rule, inputs, params) ?? rule.forward(inputs, params);
+  } catch (e) {
+    // Storage does not know the op: name it here (a composite names the op the user called).
+    if (e instanceof AllocationError) throw e.naming(opLabel(rule, params));
+    throw e;
+  }
   // int32 outputs (casts, custom roundings) are constants: int32 never requires grad.
   if (state.gradEnabled && out.dtype !== "int32") {
     for (let i = 0; i < inputs.length; i++) {
