@@ -1,8 +1,8 @@
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { tensor } from "@tapegrad/autograd";
-import { NN, quadratic, relu, saveModel } from "@tapegrad/nn";
+import { encodeSafetensors, NN, quadratic, relu } from "@tapegrad/nn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { safetensorsHeader } from "./check-formats.js";
 import { runInProcess } from "./run-cli.js";
@@ -147,9 +147,17 @@ describe("item 14: --output-activation", () => {
   it("item 14: a model file without outputActivation loads as before (the activation on every layer)", async () => {
     const net = new NN([784, 8, 10], relu, quadratic, { seed: 3, dtype: "float64" });
     const path = join(dir, "old.safetensors");
-    await saveModel(path, net, {
-      data: JSON.stringify({ kind: "mnist-package", rows: 28, cols: 28, classes: 10 }),
-    });
+    // A file as written before issue 9: its architecture has no outputActivation.
+    const { outputActivation: _, ...oldArchitecture } = net.architecture();
+    await writeFile(
+      path,
+      encodeSafetensors(net.namedParameters(), {
+        format: "tapegrad",
+        architecture: JSON.stringify(oldArchitecture),
+        layout: "W[in,out]",
+        data: JSON.stringify({ kind: "mnist-package", rows: 28, cols: 28, classes: 10 }),
+      }),
+    );
     const header = await safetensorsHeader(path);
     expect(
       JSON.parse((header.__metadata__ as Record<string, string>).architecture).outputActivation,

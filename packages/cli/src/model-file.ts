@@ -1,12 +1,11 @@
 import { ValueError } from "@tapegrad/autograd";
-import { decodeSafetensors } from "@tapegrad/nn";
+import { decodeSafetensors, NN } from "@tapegrad/nn";
 import type { DataSpec } from "./data/source.js";
 import { activationByName, lossByName } from "./model-spec.js";
-import { LayeredNN } from "./network.js";
 import { readNamedFile } from "./util/files.js";
 
 export interface LoadedModel {
-  net: LayeredNN;
+  net: NN;
   dtype: "float32" | "float64";
   data: DataSpec | undefined;
   training: Record<string, unknown>;
@@ -63,10 +62,11 @@ export async function loadNetwork(path: string): Promise<LoadedModel> {
   const dtype = first?.dtype === "float64" ? "float64" : "float32";
   const activation = activationByName(arch.activation ?? "");
   const output = arch.outputActivation === undefined ? activation : activationByName(arch.outputActivation);
-  const net = new LayeredNN(arch.sizes, activation, output, lossByName(arch.loss ?? ""), {
+  const net = new NN(arch.sizes, activation, lossByName(arch.loss ?? ""), {
     dtype,
     init: arch.init,
     seed: 0,
+    outputActivation: output,
   });
   try {
     net.loadStateDict(tensors); // checks every name, shape and dtype before changing anything

@@ -1,5 +1,4 @@
-import { type Activation, activations, type Loss, losses } from "@tapegrad/nn";
-import { LayeredNN } from "./network.js";
+import { type Activation, activations, type Loss, losses, NN } from "@tapegrad/nn";
 import type { ActivationName, InitName, LossName } from "./options.js";
 import { UsageError } from "./util/errors.js";
 
@@ -38,15 +37,14 @@ export function defaultOutputActivation<A extends string>(loss: string, activati
 }
 
 /** The article's network from CLI flags. */
-export function buildNetwork(spec: NetworkSpec): LayeredNN {
+export function buildNetwork(spec: NetworkSpec): NN {
   const output = spec.outputActivation ?? defaultOutputActivation(spec.loss, spec.activation);
-  return new LayeredNN(
-    spec.sizes,
-    activationByName(spec.activation),
-    activationByName(output),
-    lossByName(spec.loss),
-    { dtype: spec.dtype, seed: spec.seed, init: spec.init },
-  );
+  return new NN(spec.sizes, activationByName(spec.activation), lossByName(spec.loss), {
+    dtype: spec.dtype,
+    seed: spec.seed,
+    init: spec.init,
+    outputActivation: activationByName(output),
+  });
 }
 
 /** "relu" when every layer shares it, "relu (output identity)" otherwise. */
