@@ -322,6 +322,31 @@ describe("vmap errors name vmap and what was wrong", () => {
     expect(() => kept!.add(1)).toThrow(/vmap: add got a batched tensor whose vmap has already returned/);
   });
 
+  it("backward() on a batched tensor says to use grad inside vmap", () => {
+    const w = randn([2], 53);
+    w.requiresGrad = true;
+    expect(() =>
+      vmap((a: Tensor) => {
+        const y = a.mul(w).sum();
+        y.backward();
+        return y;
+      })(x),
+    ).toThrow(
+      /backward: called on a batched tensor inside vmap \(per-example shape \[\]\).*vmap\(grad\(f\)\)/,
+    );
+    expect(w.grad).toBeNull();
+  });
+
+  it("anomaly mode checks the batched computation", () => {
+    const neg = ag.tensor([
+      [1, 2],
+      [-1, 3],
+    ]);
+    expect(() => ag.withAnomalyMode(() => vmap((a: Tensor) => a.log())(neg))).toThrow(
+      /anomaly: forward of log/,
+    );
+  });
+
   it("a function returning something other than tensors", () => {
     expect(() => vmap((_a: Tensor) => 3 as unknown as Tensor)(x)).toThrow(
       /must return a Tensor or an array of Tensors, got number/,

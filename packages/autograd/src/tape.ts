@@ -252,6 +252,12 @@ export interface BackwardOptions {
 
 /** y.backward(seed?, opts?): accumulates d(seed·y)/dleaf into every leaf's .grad. */
 export function backward(y: Tensor, seed?: Tensor | number, opts: BackwardOptions = {}): void {
+  if (isBatched(y)) {
+    // .grad would receive batched tensors that die with the vmap: per-example gradients come from grad.
+    throw new GraphError(
+      `backward: called on a batched tensor inside vmap (per-example shape ${formatShape(y.shape)}); .grad cannot hold per-example gradients. Use grad or grads inside vmap instead (vmap(grad(f)))`,
+    );
+  }
   if (!y._requiresGrad) {
     throw new GraphError(
       `backward: the tensor of shape ${formatShape(y.shape)} does not require grad (no input of the ops that made it requires grad, or it was made under noGrad)`,
