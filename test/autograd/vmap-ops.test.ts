@@ -118,6 +118,47 @@ describe.each(opTable.map((info) => [info.name, info] as const))("vmap: op %s", 
     );
   });
 
+  it("vmap(vmap(f)) equals a double loop (each level batches its own inputs, on its own axes)", () => {
+    fc.assert(
+      fc.property(draw(info), fc.array(fc.boolean(), { minLength: 4, maxLength: 4 }), (d, inner) => {
+        const inAxes = withBatched(d);
+        const outer = d.batch;
+        // examples(info, d) gives `outer` examples; the inner level reuses them shifted (2 per outer).
+        const per = examples(info, d);
+        const at = (i: number, j: number): Tensor[] => per[(i + j) % outer];
+        // Inner axes: 0 or null for each input, at least one batched.
+        const innerAxes = inAxes.map((_, k) => (inner[k % inner.length] ? 0 : null));
+        if (innerAxes.every((a) => a === null)) innerAxes[0] = 0;
+        const f = (...xs: Tensor[]): Tensor => info.fn(d.c.args, ...xs);
+        // Argument k: inner examples stacked on axis 0 (if batched inside), then outer ones on inAxes[k].
+        const args = inAxes.map((axis, k) => {
+          const innerStack = (i: number): Tensor =>
+            innerAxes[k] === null ? at(i, 0)[k] : ag.stack([at(i, 0)[k], at(i, 1)[k]], 0);
+          return axis === null
+            ? innerStack(0)
+            : ag.stack(
+                Array.from({ length: outer }, (_, i) => innerStack(i)),
+                axis,
+              );
+        });
+        const got = ag.vmap(ag.vmap(f, { inAxes: innerAxes }), { inAxes })(...args);
+        const rows = Array.from({ length: outer }, (_, i) =>
+          ag.stack(
+            [0, 1].map((j) =>
+              f(...inAxes.map((axis, k) => at(axis === null ? 0 : i, innerAxes[k] === null ? 0 : j)[k])),
+            ),
+          ),
+        );
+        expectClose(
+          got,
+          ag.stack(rows),
+          `inAxes ${JSON.stringify(inAxes)}, inner ${JSON.stringify(innerAxes)}`,
+        );
+      }),
+      { seed: 1102, numRuns: 6 },
+    );
+  });
+
   it("vmap of the op's vjp equals the per-example gradients", () => {
     fc.assert(
       fc.property(draw(info), (d) => {
