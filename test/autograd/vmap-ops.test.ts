@@ -128,7 +128,7 @@ describe.each(opTable.map((info) => [info.name, info] as const))("vmap: op %s", 
         const at = (i: number, j: number): Tensor[] => per[(i + j) % outer];
         // Inner axes: 0 or null for each input, at least one batched.
         const innerAxes: (number | null)[] = inAxes.map((_, k) => (inner[k % inner.length] ? 0 : null));
-        if (innerAxes.every((a) => a === null)) innerAxes[0] = 0;
+        if (!innerAxes.some((a) => a !== null)) innerAxes[0] = 0;
         const f = (...xs: Tensor[]): Tensor => info.fn(d.c.args, ...xs);
         // Argument k: inner examples stacked on axis 0 (if batched inside), then outer ones on inAxes[k].
         const args = inAxes.map((axis, k) => {
