@@ -319,7 +319,12 @@ describe("vmap errors name vmap and what was wrong", () => {
       kept = a.exp();
       return kept;
     })(x);
-    expect(() => kept!.add(1)).toThrow(/vmap: add got a batched tensor whose vmap has already returned/);
+    // After every vmap returned: the tensor's values cannot be read.
+    expect(() => kept!.add(1)).toThrow(/a batched tensor cannot be used after its vmap has returned/);
+    // Inside another vmap: the escaped tensor's own vmap is no longer running.
+    expect(() => vmap((a: Tensor) => a.add(kept!))(x)).toThrow(
+      /vmap: add got a batched tensor whose vmap has already returned/,
+    );
   });
 
   it("backward() on a batched tensor says to use grad inside vmap", () => {

@@ -30,6 +30,8 @@ export type Lift = (
 ) => Tensor[];
 
 interface Hooks {
+  /** How many vmaps are running: outside them no input is looked at (apply's cost stays one check). */
+  depth: number;
   /** Applies a primitive to inputs of which some are batched (vmap's batching rules). */
   apply:
     | (<P extends Primitive>(rule: Rule<P>, inputs: readonly Tensor[], params: PrimitiveParams[P]) => Tensor)
@@ -39,7 +41,7 @@ interface Hooks {
   rewrap: ((t: Tensor) => Tensor) | null;
 }
 
-export const batchHooks: Hooks = { apply: null, lift: null, rewrap: null };
+export const batchHooks: Hooks = { depth: 0, apply: null, lift: null, rewrap: null };
 
 export function isBatched(t: Tensor): boolean {
   return (t as unknown as Partial<BatchedView>).vmapLevel !== undefined;
@@ -63,7 +65,7 @@ export function batchedApply<P extends Primitive>(
   inputs: readonly Tensor[],
   params: PrimitiveParams[P],
 ): Tensor | null {
-  if (batchHooks.apply === null || !anyBatched(inputs)) return null;
+  if (batchHooks.depth === 0 || batchHooks.apply === null || !anyBatched(inputs)) return null;
   return batchHooks.apply(rule, inputs, params);
 }
 
@@ -76,7 +78,7 @@ export function liftBatched(
   inputs: readonly Tensor[],
   run: (values: readonly Tensor[], dims: readonly (number | null)[], size: number) => Batched,
 ): Tensor | null {
-  if (batchHooks.lift === null || !anyBatched(inputs)) return null;
+  if (batchHooks.depth === 0 || batchHooks.lift === null || !anyBatched(inputs)) return null;
   return batchHooks.lift(inputs, (values, dims, size) => [run(values, dims, size)])[0];
 }
 
@@ -85,7 +87,7 @@ export function liftBatchedMany(
   inputs: readonly Tensor[],
   run: (values: readonly Tensor[], dims: readonly (number | null)[], size: number) => Batched[],
 ): Tensor[] | null {
-  if (batchHooks.lift === null || !anyBatched(inputs)) return null;
+  if (batchHooks.depth === 0 || batchHooks.lift === null || !anyBatched(inputs)) return null;
   return batchHooks.lift(inputs, run);
 }
 

@@ -287,6 +287,7 @@ export function vmap<A extends unknown[], R extends Tensor | Tensor[] | null>(
     }
     const level = nextLevel++;
     active.push(level);
+    batchHooks.depth++;
     try {
       const wrapped: unknown[] = args.slice();
       for (const l of leaves) {
@@ -326,6 +327,7 @@ export function vmap<A extends unknown[], R extends Tensor | Tensor[] | null>(
       return (many ? results : results[0]) as NonNullable<R>;
     } finally {
       active.splice(active.lastIndexOf(level), 1);
+      batchHooks.depth--;
     }
   };
 }
