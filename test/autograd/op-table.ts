@@ -17,6 +17,7 @@ import {
   size,
   unravel,
 } from "../support/reference.js";
+import { convOpTable } from "./op-table-conv.js";
 import { miscOpTable } from "./op-table-misc.js";
 
 export interface RefTensor {
@@ -663,6 +664,7 @@ export const opTable: OpInfo[] = [
   // sin/cos, log1p/expm1, var/std/norm/prod/cumsum, takeAlongAxis, sort/topk, split/chunk, flip/roll,
   // tril/triu, strided slice, einsum (issue 10)
   ...miscOpTable,
+  ...convOpTable,
 ];
 
 export { broadcastShape };

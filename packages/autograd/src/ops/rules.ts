@@ -1,10 +1,12 @@
 import { alongAxisBatchRules, alongAxisRules } from "./along-axis.js";
 import type { BatchRuleTable } from "./batching.js";
+import { convBatchRules, convRules } from "./conv.js";
 import { customBatchRules, customRules } from "./custom.js";
 import { elementwiseBatchRules, elementwiseRules } from "./elementwise.js";
 import { indexingBatchRules, indexingRules } from "./indexing.js";
 import { mathBatchRules, mathRules } from "./math.js";
 import { matmulBatchRules, matmulRules } from "./matmul.js";
+import { poolBatchRules, poolRules } from "./pool.js";
 import type { Primitive, RuleTable } from "./primitive.js";
 import { reduceBatchRules, reduceRules } from "./reduce.js";
 import { shapeBatchRules, shapeRules } from "./shape.js";
@@ -23,6 +25,8 @@ export const primitiveRules: RuleTable<Primitive> = {
   ...mathRules,
   ...statisticsRules,
   ...alongAxisRules,
+  ...convRules,
+  ...poolRules,
   ...customRules,
 };
 
@@ -41,5 +45,7 @@ export const batchRules: BatchRuleTable<Primitive> = {
   ...mathBatchRules,
   ...statisticsBatchRules,
   ...alongAxisBatchRules,
+  ...convBatchRules,
+  ...poolBatchRules,
   ...customBatchRules,
 };
