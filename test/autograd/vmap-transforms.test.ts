@@ -163,6 +163,48 @@ describe("vmap with grad", () => {
   });
 });
 
+describe("per-example gradients of a small CNN (conv2d, maxPool2d, avgPool2d, relu, linear)", () => {
+  const params = [randn([4, 2, 3, 3], 60), randn([4], 61), randn([4 * 2 * 2, 3], 62)];
+  // One image [2, 8, 8] (unbatched conv2d input) and its target [3].
+  const loss = (ps: Tensor[], x: Tensor, y: Tensor): Tensor => {
+    const [w, b, lin] = ps;
+    const h = ag.relu(ag.conv2d(x.reshape([1, 2, 8, 8]), w, b, { padding: 1 })); // [1, 4, 8, 8]
+    const p = ag.avgPool2d(ag.maxPool2d(h, 2), 2); // [1, 4, 2, 2]
+    return ag
+      .matmul(p.reshape([16]), lin)
+      .sub(y)
+      .square()
+      .sum();
+  };
+  const xs = randn([3, 2, 8, 8], 63);
+  const ys = randn([3, 3], 64);
+
+  it("vmap(grads) equals a loop of grads, for every parameter", () => {
+    const per = vmap((x: Tensor, y: Tensor) =>
+      ag
+        .grads((...ps: Tensor[]) => loss(ps, x, y))(...params)
+        .map((g) => g!),
+    )(xs, ys);
+    for (let b = 0; b < 3; b++) {
+      const want = ag.grads((...ps: Tensor[]) => loss(ps, ex(xs, b), ex(ys, b)))(...params);
+      want.forEach((g, i) => {
+        expectClose(ex(per[i], b), g!, 1e-9);
+      });
+    }
+    expect(ag.vmapStats().fallbacks).toEqual({});
+  });
+
+  it("per-example weights (a batch of networks) batch through grouped convolutions", () => {
+    const ws = randn([3, 4, 2, 3, 3], 65);
+    const conv = (w: Tensor, x: Tensor): Tensor => ag.conv2d(x.reshape([1, 2, 8, 8]), w, null, { stride: 2 });
+    const got = vmap(conv)(ws, xs);
+    expectClose(ex(got, 1), conv(ex(ws, 1), ex(xs, 1)));
+    const sq = (w: Tensor, x: Tensor): Tensor => conv(w, x).square().sum();
+    const gw = vmap(ag.grad(sq))(ws, xs);
+    expectClose(ex(gw, 2), ag.grad(sq)(ex(ws, 2), ex(xs, 2))!);
+  });
+});
+
 describe("per-example indices and value-dependent ops", () => {
   it("gather, scatterAdd and takeAlongAxis with per-example indices", () => {
     const xs = randn([3, 5, 2], 30);
