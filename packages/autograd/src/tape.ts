@@ -98,8 +98,16 @@ function synchronous<T>(value: T, op: string): T {
   return value;
 }
 
+/** The function arguments of noGrad, grads, ...: anything else is an error naming the caller. */
+function checkFunction(fn: unknown, op: string): void {
+  if (typeof fn !== "function") {
+    throw new ValueError(`${op}: expected a function, got ${fn === null ? "null" : typeof fn}`);
+  }
+}
+
 /** Runs fn without recording the graph and returns its result. */
 export function noGrad<T>(fn: () => T): T {
+  checkFunction(fn, "noGrad");
   return synchronous(withGradEnabled(false, fn), "noGrad");
 }
 
@@ -116,11 +124,13 @@ export function opaque<T>(fn: () => T): T {
 
 /** Runs fn with recording on (e.g. inside noGrad), returning its result. */
 export function enableGrad<T>(fn: () => T): T {
+  checkFunction(fn, "enableGrad");
   return synchronous(withGradEnabled(true, fn), "enableGrad");
 }
 
 /** Tags every node created inside fn with `label` (scopes nest), for pictures of the graph. */
 export function scope<T>(label: string, fn: () => T): T {
+  checkFunction(fn, "scope");
   const prev = state.scope;
   state.scope = { label, id: state.nextScopeId++, parent: prev };
   let value: T;
@@ -633,6 +643,7 @@ function gradientsOf(y: Tensor, args: Tensor[], connected: boolean, start: numbe
 
 /** valueAndGrads(f)(...xs): the value of f and its gradient with respect to every argument. */
 export function valueAndGrads(f: GradFn): (...xs: Tensor[]) => { value: Tensor; grads: (Tensor | null)[] } {
+  checkFunction(f, "valueAndGrads");
   return (...xs) => {
     const { args, connected, start } = prepareArgs(xs, "valueAndGrads");
     const y = evaluateScalar(f, args, "valueAndGrads");
@@ -645,6 +656,7 @@ export function valueAndGrads(f: GradFn): (...xs: Tensor[]) => { value: Tensor; 
 export function valueAndGrad<R extends unknown[]>(
   f: (x: Tensor, ...rest: R) => Tensor,
 ): (x: Tensor, ...rest: R) => { value: Tensor; grad: Tensor | null } {
+  checkFunction(f, "valueAndGrad");
   return (x, ...rest) => {
     const { args, connected, start } = prepareArgs([x], "valueAndGrad");
     const y = evaluateScalar(f as unknown as GradFn, args, "valueAndGrad", rest);
@@ -655,6 +667,7 @@ export function valueAndGrad<R extends unknown[]>(
 
 /** grads(f)(...xs): the gradient of the scalar f with respect to each argument (null if f does not depend on it). */
 export function grads(f: GradFn): (...xs: Tensor[]) => (Tensor | null)[] {
+  checkFunction(f, "grads");
   return (...xs) => {
     const { args, connected, start } = prepareArgs(xs, "grads");
     const y = evaluateScalar(f, args, "grads");
@@ -669,6 +682,7 @@ export function grads(f: GradFn): (...xs: Tensor[]) => (Tensor | null)[] {
 export function grad<R extends unknown[]>(
   f: (x: Tensor, ...rest: R) => Tensor,
 ): (x: Tensor, ...rest: R) => Tensor | null {
+  checkFunction(f, "grad");
   return (x, ...rest) => {
     const { args, connected, start } = prepareArgs([x], "grad");
     const y = evaluateScalar(f as unknown as GradFn, args, "grad", rest);
@@ -740,6 +754,7 @@ function scopePath(frame: ScopeFrame | null): ScopeFrame[] {
  * anything requires grad), in creation order, plus the leaves they read.
  */
 export function record<T>(fn: () => T): { value: T; tape: Tape } {
+  checkFunction(fn, "record");
   const recorder = new Recorder();
   state.recorders.push(recorder);
   let value: T;

@@ -154,6 +154,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 /** Permute axes, NumPy style; without `axes` the axes are reversed. */
 export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
   checkTensor(x, "transpose");
+  if (axes !== undefined && !Array.isArray(axes)) {
+    throw new ShapeError(`transpose: axes must be an array of axes (a permutation), got ${String(axes)}`);
+  }
   const nd = x.ndim;
   const perm =
     axes === undefined
