@@ -18,6 +18,7 @@ import { closeNumpyServer, numpyServer, numpyUnavailable } from "./peers/numpy.j
 import { loadTfjs } from "./peers/tfjs.js";
 import type { WorkloadContext } from "./workloads/context.js";
 import { runMemory } from "./workloads/memory.js";
+import { vmapItems } from "./workloads/vmap.js";
 import { w1Items } from "./workloads/w1.js";
 import { w2Items } from "./workloads/w2.js";
 import { w3Items } from "./workloads/w3.js";
@@ -77,6 +78,7 @@ const BUILDERS: Record<Exclude<WorkloadId, "MEM">, (ctx: WorkloadContext) => Ite
   W2: w2Items,
   W3: w3Items,
   W4: w4Items,
+  VMAP: vmapItems,
 };
 
 async function main(): Promise<void> {

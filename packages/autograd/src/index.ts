@@ -65,3 +65,13 @@ export {
   withAnomalyMode,
 } from "./tape.js";
 export { type NestedArray, Tensor } from "./tensor.js";
+export {
+  type InAxis,
+  resetVmapStats,
+  setVmapDebug,
+  type VmapOptions,
+  type VmapStats,
+  vmap,
+  vmapFallbackRules,
+  vmapStats,
+} from "./vmap.js";

@@ -1,3 +1,4 @@
+import { batchedApply, batchHooks, isBatched, storageOf } from "./batched.js";
 import { allocate } from "./dtype.js";
 import { AllocationError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 import type { TapeNode } from "./graph.js";
@@ -186,7 +187,8 @@ export function apply<P extends Primitive>(
 ): Tensor {
   let out: Tensor;
   try {
-    out = rule.forward(inputs, params);
+    // Inside vmap, a batched input sends the primitive through its batching rule (vmap.ts).
+    out = batchedApply(rule, inputs, params) ?? rule.forward(inputs, params);
   } catch (e) {
     // Storage does not know the op: name it here (a composite names the op the user called).
     if (e instanceof AllocationError) throw e.naming(opLabel(rule, params));
@@ -212,7 +214,8 @@ export function apply<P extends Primitive>(
   if (state.recorders.length > 0)
     for (const r of state.recorders)
       r.add({ kind: "primitive", primitive: rule.name, params } as RecordedOp, inputs, out);
-  if (state.anomaly) checkFinite(out, `forward of ${rule.name}`, out._node, inputs);
+  // A batched result was checked as it was computed, by the primitives of its batching rule.
+  if (state.anomaly && !isBatched(out)) checkFinite(out, `forward of ${rule.name}`, out._node, inputs);
   return out;
 }
 
@@ -262,6 +265,12 @@ export interface BackwardOptions {
 
 /** y.backward(seed?, opts?): accumulates d(seed·y)/dleaf into every leaf's .grad. */
 export function backward(y: Tensor, seed?: Tensor | number, opts: BackwardOptions = {}): void {
+  if (isBatched(y)) {
+    // .grad would receive batched tensors that die with the vmap: per-example gradients come from grad.
+    throw new GraphError(
+      `backward: called on a batched tensor inside vmap (per-example shape ${formatShape(y.shape)}); .grad cannot hold per-example gradients. Use grad or grads inside vmap instead (vmap(grad(f)))`,
+    );
+  }
   if (!y._requiresGrad) {
     throw new GraphError(
       `backward: the tensor of shape ${formatShape(y.shape)} does not require grad (no input of the ops that made it requires grad, or it was made under noGrad)`,
@@ -276,14 +285,14 @@ export function backward(y: Tensor, seed?: Tensor | number, opts: BackwardOption
     // .grad is the user's to update in place (optimisers, clipping): no two leaves may share a buffer,
     // nor one with the seed, though vjps hand one cotangent to several inputs (add) or share data (reshape).
     const taken = new Set<unknown>();
-    if (seed instanceof Tensor) taken.add(seed.data);
+    if (seed instanceof Tensor) taken.add(storageOf(seed));
     for (const [leaf, g] of leafGrads) {
       if (leaf.grad !== null) {
         leaf.grad = leaf.grad.add(g);
         continue;
       }
-      const own = taken.has(g.data) ? g.add(0) : g;
-      taken.add(own.data);
+      const own = taken.has(storageOf(g)) ? g.add(0) : g;
+      taken.add(storageOf(own));
       leaf.grad = own;
     }
   });
@@ -312,7 +321,9 @@ function makeSeed(y: Tensor, seed: Tensor | number | undefined, op: string): Ten
 }
 
 function onesLike(y: Tensor): Tensor {
-  const data = new (y.data.constructor as Float32ArrayConstructor)(y.size);
+  const data = new (y.dtype === "float64" ? Float64Array : y.dtype === "float32" ? Float32Array : Int32Array)(
+    y.size,
+  );
   data.fill(1);
   return new Tensor(data, y.shape);
 }
@@ -552,7 +563,8 @@ function runBackward(
  * vjps may hand the same tensor to several inputs and nothing may be written into a shared one.
  */
 function addCotangents(prev: Tensor, prevOwned: boolean, g: Tensor, createGraph: boolean): Tensor {
-  if (createGraph) return prev.add(g);
+  // Batched cotangents (a gradient inside vmap) hold no values of their own: add them with the op.
+  if (createGraph || isBatched(prev) || isBatched(g)) return prev.add(g);
   const out = prevOwned ? prev : new Tensor(allocate(prev.dtype, prev.size), prev.shape);
   binary("add", prev.data, prev.shape, g.data, g.shape, out.data, out.shape);
   return out;
@@ -588,7 +600,9 @@ function prepareArgs(
     if (nested && x._requiresGrad) {
       return x.add(0); // a new tensor on the graph, distinct from x, with x upstream
     }
-    const leaf = new Tensor(x.data, x.shape);
+    // A batched argument (grad inside vmap) becomes a leaf at its vmap level, sharing the batch value.
+    const leaf =
+      isBatched(x) && batchHooks.rewrap !== null ? batchHooks.rewrap(x) : new Tensor(x.data, x.shape);
     leaf._requiresGrad = true;
     leaf.name = x.name;
     return leaf;
@@ -624,8 +638,8 @@ function gradientsOf(y: Tensor, args: Tensor[], connected: boolean, start: numbe
   return args.map((a) => {
     const g = a._requiresGrad ? (found.get(a) ?? null) : null;
     if (g === null) return null;
-    const own = taken.has(g.data) ? g.add(0) : g;
-    taken.add(own.data);
+    const own = taken.has(storageOf(g)) ? g.add(0) : g;
+    taken.add(storageOf(own));
     return own;
   });
 }

@@ -4,8 +4,9 @@ import type { FloatArray } from "../kernels/types.js";
 import { formatShape } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
+import { type BatchRuleTable, batchFirst, materialize } from "./batching.js";
 import type { RuleTable } from "./primitive.js";
-import { concat } from "./shape.js";
+import { concat, reshape, transpose } from "./shape.js";
 import { checkTensor, coerce, composite, empty, requireFloat } from "./util.js";
 
 /**
@@ -475,3 +476,68 @@ export const unfold = composite(
     ]);
   },
 );
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+/** x [B, N, C, h, w] (batch in front) as [N, B·C, h, w]: the batch becomes groups of channels. */
+function batchAsChannels(x: Tensor, dim: number | null, size: number): Tensor {
+  const front = materialize(x, dim, size);
+  const [b, n, c, h, w] = front.shape;
+  return reshape(transpose(front, [1, 0, 2, 3, 4]), [n, b * c, h, w]);
+}
+
+/** A batch of weights [B, O, ...] (or biases [B, O]) as one grouped weight [B·O, ...]. */
+function batchAsRows(w: Tensor, dim: number | null, size: number): Tensor {
+  const front = materialize(w, dim, size);
+  return reshape(front, [front.shape[0] * front.shape[1], ...front.shape.slice(2)]);
+}
+
+/** x [B, N, ...] as [B·N, ...]: a batch of batches is one larger batch of images. */
+function foldBatch(x: Tensor, dim: number): Tensor {
+  const front = batchFirst(x, dim);
+  return reshape(front, [front.shape[0] * front.shape[1], ...front.shape.slice(2)]);
+}
+
+/**
+ * Shared weights: the batch is folded into N (one convolution). Per-example weights (or weight
+ * gradients, a per-example gradient's conv layer): every example becomes a group of a grouped
+ * convolution with B·groups groups, again one call.
+ */
+export const convBatchRules: BatchRuleTable<"conv" | "convInputGrad" | "convWeightGrad"> = {
+  conv: ({ rule, values, dims, params, size }) => {
+    const [x, w, b] = values;
+    const [dx, dw, db] = dims;
+    if (dw === null && (b === undefined || db === null)) {
+      const out = apply(
+        rule,
+        b === undefined ? [foldBatch(x, dx as number), w] : [foldBatch(x, dx as number), w, b],
+        params,
+      );
+      return { value: reshape(out, [size, out.shape[0] / size, ...out.shape.slice(1)]), dim: 0 };
+    }
+    const inputs = [batchAsChannels(x, dx, size), batchAsRows(w, dw, size)];
+    if (b !== undefined) inputs.push(batchAsRows(b, db, size));
+    const out = apply(rule, inputs, { ...params, groups: params.groups * size });
+    const [n, bo, oh, ow] = out.shape;
+    return { value: reshape(out, [n, size, bo / size, oh, ow]), dim: 1 };
+  },
+  convInputGrad: ({ rule, values: [g, w], dims: [dg, dw], params, size }) => {
+    if (dw === null) {
+      const out = apply(rule, [foldBatch(g, dg as number), w], params);
+      return { value: reshape(out, [size, out.shape[0] / size, ...out.shape.slice(1)]), dim: 0 };
+    }
+    const out = apply(rule, [batchAsChannels(g, dg, size), batchAsRows(w, dw, size)], {
+      ...params,
+      groups: params.groups * size,
+    });
+    const [n, bc, h, wd] = out.shape;
+    return { value: reshape(out, [n, size, bc / size, h, wd]), dim: 1 };
+  },
+  convWeightGrad: ({ rule, values: [x, g], dims: [dx, dg], params, size }) => {
+    const out = apply(rule, [batchAsChannels(x, dx, size), batchAsChannels(g, dg, size)], {
+      ...params,
+      groups: params.groups * size,
+    });
+    return { value: reshape(out, [size, out.shape[0] / size, ...out.shape.slice(1)]), dim: 0 };
+  },
+};

@@ -1,11 +1,14 @@
+import { liftBatched } from "../batched.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { gatherLast, maxPoolArgmax, scatterAddLast, type Window2d } from "../kernels/conv.js";
 import { formatShape } from "../shape.js";
 import { apply, recordNonDifferentiable } from "../tape.js";
 import { Tensor } from "../tensor.js";
+import { type BatchRuleTable, batchFirst, materialize } from "./batching.js";
 import { conv2dOp, pairOf, type Size2d } from "./conv.js";
 import { matmul } from "./matmul.js";
 import type { RuleTable } from "./primitive.js";
+import { reshape } from "./shape.js";
 import { checkTensor, composite, empty, requireFloat } from "./util.js";
 
 /**
@@ -155,22 +158,44 @@ export const maxPool2d = composite(
     const [x4, unbatched] = planes(x, op);
     const g = poolWindow(x4, kernel, options(opts, op), op, true);
     const [n, c, h, w] = x4.shape;
-    const index = new Tensor(new Int32Array(n * c * g.oh * g.ow), [n * c, g.oh * g.ow]);
-    const argmax = index.data as Int32Array;
-    maxPoolArgmax(x4.data, n * c, g, argmax);
-    recordNonDifferentiable("maxPoolArgmax", g, [x4], index);
-    // Only possible with dilation: every tap of some window falls in the padding.
-    const empty = argmax.indexOf(-1);
-    if (empty >= 0) {
-      const at = empty % (g.oh * g.ow);
-      throw new ValueError(
-        `${op}: the window at output (${Math.floor(at / g.ow)}, ${at % g.ow}) lies entirely in the padding: input ${formatShape(x.shape)}, kernel ${JSON.stringify([g.kh, g.kw])}, padding ${JSON.stringify([g.ph, g.pw])}, dilation ${JSON.stringify([g.dh, g.dw])}`,
-      );
-    }
+    const index = windowArgmax(x4, g, op, x.shape);
     const y = takeAlongLastOp(x4.reshape([n * c, h * w]), index).reshape([n, c, g.oh, g.ow]);
     return unbatched ? y.squeeze(0) : y;
   },
 );
+
+/**
+ * The position of each window's first maximum in its flattened plane: int32 [n·c, oh·ow] for x4
+ * [n, c, h, w]. Under vmap the batch is folded into n (one kernel call for every example).
+ */
+function windowArgmax(
+  x4: Tensor,
+  g: ReturnType<typeof poolWindow>,
+  op: string,
+  shown: readonly number[],
+): Tensor {
+  const lifted = liftBatched([x4], ([v], [d]) => {
+    const front = batchFirst(v, d as number);
+    const [b, n, c, h, w] = front.shape;
+    const index = windowArgmax(reshape(front, [b * n, c, h, w]), g, op, shown);
+    return { value: reshape(index, [b, n * c, g.oh * g.ow]), dim: 0 };
+  });
+  if (lifted !== null) return lifted;
+  const [n, c] = x4.shape;
+  const index = new Tensor(new Int32Array(n * c * g.oh * g.ow), [n * c, g.oh * g.ow]);
+  const argmax = index.data as Int32Array;
+  maxPoolArgmax(x4.data, n * c, g, argmax);
+  recordNonDifferentiable("maxPoolArgmax", g, [x4], index);
+  // Only possible with dilation: every tap of some window falls in the padding.
+  const empty = argmax.indexOf(-1);
+  if (empty >= 0) {
+    const at = empty % (g.oh * g.ow);
+    throw new ValueError(
+      `${op}: the window at output (${Math.floor(at / g.ow)}, ${at % g.ow}) lies entirely in the padding: input ${formatShape(shown)}, kernel ${JSON.stringify([g.kh, g.kw])}, padding ${JSON.stringify([g.ph, g.pw])}, dilation ${JSON.stringify([g.dh, g.dw])}`,
+    );
+  }
+  return index;
+}
 
 /** torch's divisor per output position: the window clipped to the padded input (countIncludePad) or to the input. */
 function divisors(g: Window2d, includePad: boolean): number[] {
@@ -240,3 +265,17 @@ export const adaptiveAvgPool2d = composite(
     return unbatched ? y.squeeze(0) : y;
   },
 );
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+/** Both work on the last axis with the leading axes of the indices: the batch axis leads both. */
+export const poolBatchRules: BatchRuleTable<"takeAlongLast" | "scatterAddLast"> = {
+  takeAlongLast: ({ rule, values: [x, index], dims: [dx, di], params, size }) => ({
+    value: apply(rule, [materialize(x, dx, size), materialize(index, di, size)], params),
+    dim: 0,
+  }),
+  scatterAddLast: ({ rule, values: [g, index], dims: [dg, di], params, size }) => ({
+    value: apply(rule, [materialize(g, dg, size), materialize(index, di, size)], params),
+    dim: 0,
+  }),
+};
