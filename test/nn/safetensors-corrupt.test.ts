@@ -213,7 +213,8 @@ describe("safetensors corrupt-file suite: named errors, model unchanged", () => 
 
   describe("dtypes", () => {
     const [a] = names;
-    for (const dtype of ["BF16", "F16", "I64", "U8", "BOOL", "f32", "float32", ""]) {
+    // I64 is read (into int32: PyTorch's num_batches_tracked is int64), so it is not in this list
+    for (const dtype of ["BF16", "F16", "U8", "BOOL", "f32", "float32", ""]) {
       it(`unsupported dtype ${JSON.stringify(dtype)}`, () =>
         expectRejected(withEntry(a, { ...header[a], dtype }), /unsupported dtype/, DTypeError));
     }
@@ -223,6 +224,15 @@ describe("safetensors corrupt-file suite: named errors, model unchanged", () => 
     }
     it("a dtype that is a key of Object.prototype", () =>
       expectRejected(withEntry(a, { ...header[a], dtype: "constructor" }), /unsupported dtype/, DTypeError));
+    it("I64 in place of F32 (twice the bytes the offsets hold)", () =>
+      expectRejected(withEntry(a, { ...header[a], dtype: "I64" }), /needs \d+/));
+    it("an I64 value that int32 cannot hold", () => {
+      const big = new BigInt64Array([2n ** 40n]);
+      const text = JSON.stringify({ n: { dtype: "I64", shape: [1], data_offsets: [0, 8] } });
+      const padded = text + " ".repeat((8 - ((8 + text.length) % 8)) % 8);
+      const bytes = withHeaderText(padded, Buffer.from(big.buffer));
+      return expectRejected(bytes, /int64 value 1099511627776 at 0 does not fit tapegrad's int32/);
+    });
     it("F64 in place of F32 (twice the bytes the offsets hold)", () =>
       expectRejected(withEntry(a, { ...header[a], dtype: "F64" }), /needs \d+/));
   });

@@ -17,7 +17,7 @@ export { type DType, type FloatDType, getDefaultDtype, setDefaultDtype, type Typ
 export { AllocationError, DTypeError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 export { type GradcheckOptions, type GradcheckResult, gradcheck, gradgradcheck } from "./gradcheck.js";
 export type { GraphOptions, TapeNode } from "./graph.js";
-export { Tape } from "./graph-tape.js";
+export { type RecordedOp, Tape } from "./graph-tape.js";
 export {
   type ElementwiseStats,
   elementwiseKernelStats,
@@ -41,7 +41,8 @@ export {
 export { type ConvStats, convKernelStats } from "./kernels/conv-stats.js";
 export { type AdamStep, adamUpdate, type SgdStep, sgdUpdate } from "./kernels/update.js";
 export * from "./ops/index.js";
-export type { Primitive } from "./ops/primitive.js";
+export type { NonDifferentiableOp, NonDifferentiableParams } from "./ops/non-differentiable.js";
+export type { Primitive, PrimitiveParams } from "./ops/primitive.js";
 export { primitiveNames } from "./ops/rules.js";
 export { defaultRng, manualSeed, Rng } from "./random.js";
 export { broadcastShapes } from "./shape.js";
@@ -55,6 +56,7 @@ export {
   isAnomalyModeEnabled,
   isGradEnabled,
   noGrad,
+  type RecordOptions,
   record,
   scope,
   setAnomalyMode,

@@ -2,8 +2,9 @@ import { batchedApply, batchHooks, isBatched, storageOf } from "./batched.js";
 import { allocate } from "./dtype.js";
 import { AllocationError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 import type { TapeNode } from "./graph.js";
-import { Tape } from "./graph-tape.js";
+import { type RecordedOp, Tape } from "./graph-tape.js";
 import { binary } from "./kernels/binary.js";
+import type { NonDifferentiableOp, NonDifferentiableParams } from "./ops/non-differentiable.js";
 import type { Primitive, PrimitiveParams, Rule } from "./ops/primitive.js";
 import { formatShape, shapesEqual } from "./shape.js";
 import { Tensor } from "./tensor.js";
@@ -210,7 +211,9 @@ export function apply<P extends Primitive>(
       }
     }
   }
-  if (state.recorders.length > 0) for (const r of state.recorders) r.add(rule.name, params, inputs, out);
+  if (state.recorders.length > 0)
+    for (const r of state.recorders)
+      r.add({ kind: "primitive", primitive: rule.name, params } as RecordedOp, inputs, out);
   // A batched result was checked as it was computed, by the primitives of its batching rule.
   if (state.anomaly && !isBatched(out)) checkFinite(out, `forward of ${rule.name}`, out._node, inputs);
   return out;
@@ -692,14 +695,40 @@ export function grad<R extends unknown[]>(
 
 // ---- recording the tape for pictures -------------------------------------------------------------
 
+/**
+ * Puts a non-differentiable op (a comparison, sign, an arg-op) on the tapes of the `record` calls that
+ * asked for them (`{ nonDifferentiable: true }`); pictures never see them.
+ */
+export function recordNonDifferentiable<O extends NonDifferentiableOp>(
+  op: O,
+  params: NonDifferentiableParams[O],
+  inputs: readonly Tensor[],
+  out: Tensor,
+): void {
+  for (const r of state.recorders)
+    if (r.nonDifferentiable) r.add({ kind: "nonDifferentiable", op, params } as RecordedOp, inputs, out);
+}
+
 class Recorder {
   readonly nodes: TapeNode[] = [];
+  /** Parallel to nodes: what each node computed and the tensor it made (or, for a leaf, is). */
+  readonly ops: RecordedOp[] = [];
+  readonly tensors: Tensor[] = [];
   private readonly ids = new Map<Tensor, number>();
 
-  add(op: string, params: unknown, inputs: readonly Tensor[], out: Tensor): void {
+  constructor(readonly nonDifferentiable: boolean) {}
+
+  add(op: RecordedOp, inputs: readonly Tensor[], out: Tensor): void {
     const inputIds = inputs.map((t) => this.idOf(t));
     const frames = scopePath(state.scope);
-    const name = op === "custom" ? (params as PrimitiveParams["custom"]).name : op;
+    const name =
+      op.kind === "primitive"
+        ? op.primitive === "custom"
+          ? (op.params as PrimitiveParams["custom"]).name
+          : op.primitive
+        : op.kind === "nonDifferentiable"
+          ? op.op
+          : "leaf";
     const index = this.nodes.length;
     this.nodes.push({
       index,
@@ -713,6 +742,8 @@ class Recorder {
       leaf: false,
       requiresGrad: out._requiresGrad,
     });
+    this.ops.push(op);
+    this.tensors.push(out);
     this.ids.set(out, index);
   }
 
@@ -732,6 +763,8 @@ class Recorder {
       leaf: true,
       requiresGrad: t._requiresGrad,
     });
+    this.ops.push({ kind: "leaf" });
+    this.tensors.push(t);
     this.ids.set(t, index);
     return index;
   }
@@ -749,13 +782,22 @@ function scopePath(frame: ScopeFrame | null): ScopeFrame[] {
   return path.reverse();
 }
 
+export interface RecordOptions {
+  /**
+   * Also record the non-differentiable ops (comparisons, sign, argmax/argmin, argsort) whose outputs
+   * feed the forward, so the tape alone can recompute it from its inputs (what an exporter needs).
+   * Default false: pictures show the differentiable computation only.
+   */
+  nonDifferentiable?: boolean;
+}
+
 /**
  * Runs fn and returns its value with the tape of every primitive applied while it ran (whether or not
  * anything requires grad), in creation order, plus the leaves they read.
  */
-export function record<T>(fn: () => T): { value: T; tape: Tape } {
+export function record<T>(fn: () => T, opts: RecordOptions = {}): { value: T; tape: Tape } {
   checkFunction(fn, "record");
-  const recorder = new Recorder();
+  const recorder = new Recorder(opts.nonDifferentiable === true);
   state.recorders.push(recorder);
   let value: T;
   try {
@@ -763,5 +805,8 @@ export function record<T>(fn: () => T): { value: T; tape: Tape } {
   } finally {
     state.recorders.splice(state.recorders.lastIndexOf(recorder), 1);
   }
-  return { value: synchronous(value, "record"), tape: new Tape(recorder.finish()) };
+  return {
+    value: synchronous(value, "record"),
+    tape: new Tape(recorder.finish(), recorder.ops, recorder.tensors),
+  };
 }

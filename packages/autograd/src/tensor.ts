@@ -2,7 +2,7 @@ import { type DType, dtypeOf, type TypedArray } from "./dtype.js";
 import { DTypeError, GraphError, ShapeError, ValueError } from "./errors.js";
 import * as ops from "./ops/index.js";
 import { formatShape, type Shape } from "./shape.js";
-import { backward, type Node } from "./tape.js";
+import { backward, type Node, recordNonDifferentiable } from "./tape.js";
 
 type Operand = Tensor | number;
 type Axes = number | readonly number[];
@@ -122,6 +122,7 @@ export class Tensor {
   detach(): Tensor {
     const t = new Tensor(this.data, this.shape);
     t.name = this.name;
+    recordNonDifferentiable("detach", null, [this], t);
     return t;
   }
 

@@ -294,6 +294,24 @@ export function buildProgram(io: CliIO): Command {
     await predictCommand(opts, io);
   });
 
+  program
+    .command("export")
+    .description("write a trained model for other engines: ONNX (onnxruntime) or PyTorch's state_dict layout")
+    .requiredOption("--model <file>", "a model.safetensors written by tapegrad train")
+    .addOption(
+      new Option("--format <kind>", "onnx, or torch (safetensors for torch's load_state_dict)")
+        .argParser(parseChoice("--format", ["onnx", "torch"] as const))
+        .default("onnx"),
+    )
+    .option("--out <file>", "output file (default: beside the model, model.onnx or model.torch.safetensors)")
+    .addOption(
+      new Option("--opset <n>", "ONNX opset (13 to 21)").argParser(parsePositiveInt("--opset")).default(17),
+    )
+    .action(async (opts) => {
+      const { exportCommand } = await import("./commands/export.js");
+      await exportCommand(opts, io);
+    });
+
   return program;
 }
 

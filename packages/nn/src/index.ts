@@ -33,9 +33,11 @@ export * as init from "./init.js";
 export {
   decodeSafetensors,
   encodeSafetensors,
+  type LoadOptions,
   loadModel,
   readSafetensors,
   type Safetensors,
+  type SaveOptions,
   saveModel,
 } from "./io.js";
 export * from "./layers/index.js";
@@ -53,6 +55,7 @@ export { accuracy, countCorrect } from "./metrics.js";
 export { type AnyModule, BufferTensor, Module, type ModuleMember, Parameter } from "./module.js";
 export * from "./optim/index.js";
 export { constantLR, cosineLR, expLR, type Schedule, stepLR, warmup } from "./schedule.js";
+export { isTorchLayout, type TorchEntry, torchEntries } from "./torch-layout.js";
 export {
   type BatchInfo,
   type Dataset,

@@ -2,8 +2,9 @@ import type * as Fs from "node:fs";
 import type * as Path from "node:path";
 import { DTypeError, ShapeError, type TapegradError, Tensor, ValueError } from "@tapegrad/autograd";
 import { writeFileAtomic } from "./atomic.js";
-import type { Module } from "./module.js";
+import type { AnyModule } from "./module.js";
 import { nodeBuiltin } from "./node-builtin.js";
+import { isTorchLayout, torchEntries } from "./torch-layout.js";
 import { nameMap, sizeOf } from "./util.js";
 
 /**
@@ -17,6 +18,8 @@ const DTYPES = {
   F32: { dtype: "float32", bytes: 4 },
   F64: { dtype: "float64", bytes: 8 },
   I32: { dtype: "int32", bytes: 4 },
+  // read only, into int32 (PyTorch's BatchNorm num_batches_tracked is int64)
+  I64: { dtype: "int32", bytes: 8 },
 } as const;
 type SafeDType = keyof typeof DTYPES;
 const CODES: Record<string, SafeDType> = { float32: "F32", float64: "F64", int32: "I32" };
@@ -110,6 +113,16 @@ function foreignFormat(bytes: Uint8Array): string | null {
   return null;
 }
 
+function int64ToInt32(v: BigInt64Array, name: string, fail: (msg: string) => never): Int32Array {
+  const out = new Int32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    if (v[i] > 2147483647n || v[i] < -2147483648n)
+      fail(`tensor "${name}": int64 value ${v[i]} at ${i} does not fit tapegrad's int32`);
+    out[i] = Number(v[i]);
+  }
+  return out;
+}
+
 const isNonNegInt = (v: unknown): v is number => typeof v === "number" && Number.isInteger(v) && v >= 0;
 
 /** Parses and fully validates safetensors bytes; `source` names the file in errors. */
@@ -179,7 +192,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
     if (typeof e2.dtype !== "string") fail(`tensor "${name}" has no dtype`);
     if (!Object.hasOwn(DTYPES, e2.dtype as string)) {
       fail(
-        `tensor "${name}" has unsupported dtype ${String(e2.dtype)} (tapegrad reads F32, F64, I32)`,
+        `tensor "${name}" has unsupported dtype ${String(e2.dtype)} (tapegrad reads F32, F64, I32, I64)`,
         DTypeError,
       );
     }
@@ -228,32 +241,64 @@ export function decodeSafetensors(bytes: Uint8Array, source = "buffer"): Safeten
         ? new Float32Array(raw.buffer)
         : s.code === "F64"
           ? new Float64Array(raw.buffer)
-          : new Int32Array(raw.buffer);
+          : s.code === "I64"
+            ? int64ToInt32(new BigInt64Array(raw.buffer), s.name, fail)
+            : new Int32Array(raw.buffer);
     tensors[s.name] = new Tensor(data, s.shape);
   }
   return { tensors, metadata };
 }
 
+export interface SaveOptions {
+  /**
+   * "tapegrad" (default): the names and layouts the modules hold (Linear and NN keep W as [in, out]).
+   * "torch": what torch.nn.Module.load_state_dict accepts for the equivalent PyTorch module (see
+   * torch-layout.ts: Linear's weight transposed to [out, in], biases 1-D, NN as nn.Sequential).
+   */
+  layout?: "tapegrad" | "torch";
+  /** Extra string entries of the file's metadata. */
+  metadata?: Record<string, string>;
+}
+
+function isSaveOptions(o: SaveOptions | Record<string, string>): o is SaveOptions {
+  return Object.hasOwn(o, "layout") || Object.hasOwn(o, "metadata");
+}
+
 /**
- * Saves every parameter and buffer of `module` (names from namedState) to a safetensors file, atomically.
- * metadata adds string entries; format, architecture and layout are always tapegrad's.
+ * Saves every parameter and buffer of `module` to a safetensors file, atomically. The third argument is
+ * SaveOptions, or (as before) a metadata object of strings. The metadata always holds format
+ * "tapegrad", the architecture, and the layout the file really has: "torch" when every tensor is as
+ * PyTorch stores it (a torch-layout file, or a module without Linear/NN), else "W[in,out]".
  */
 export async function saveModel(
   path: string,
-  module: Module,
-  metadata: Record<string, string> = {},
+  module: AnyModule,
+  opts: SaveOptions | Record<string, string> = {},
 ): Promise<void> {
+  const { layout = "tapegrad", metadata = {} } = isSaveOptions(opts) ? opts : { metadata: opts };
+  if (layout !== "tapegrad" && layout !== "torch")
+    throw new ValueError(`saveModel: layout must be "tapegrad" or "torch", got ${String(layout)}`);
   for (const [k, v] of Object.entries(metadata)) {
     if (typeof v !== "string")
       throw new ValueError(`saveModel: metadata.${k} must be a string, got ${typeof v}`);
   }
+  const torch = layout === "torch";
+  const tensors: Array<[string, Tensor]> = torch
+    ? torchEntries(module).map((e) => [e.torchName, e.toTorch(stateOf(module, e.name))])
+    : module.namedState();
   const meta = {
     ...metadata,
     format: "tapegrad",
     architecture: JSON.stringify(module.architecture()),
-    layout: "W[in,out]",
+    layout: torch || isTorchLayout(module) ? "torch" : "W[in,out]",
   };
-  await writeFileAtomic(path, encodeSafetensors(module.namedState(), meta), { who: "saveModel" });
+  await writeFileAtomic(path, encodeSafetensors(tensors, meta), { who: "saveModel" });
+}
+
+function stateOf(module: AnyModule, name: string): Tensor {
+  const found = module.namedState().find(([n]) => n === name);
+  if (found === undefined) throw new ValueError(`saveModel: no tensor "${name}"`);
+  return found[1];
 }
 
 /** Reads and validates a safetensors file. */
@@ -275,14 +320,26 @@ export async function readSafetensors(path: string): Promise<Safetensors> {
   return decodeSafetensors(bytes, path);
 }
 
+export interface LoadOptions {
+  /** "torch": the file holds a PyTorch state_dict (see SaveOptions.layout). Default "tapegrad". */
+  layout?: "tapegrad" | "torch";
+}
+
 /**
  * Loads a safetensors file into an existing module: the file, its names, shapes and dtypes are all checked
  * before any parameter changes, so a failed load leaves the module as it was. Returns the file's metadata.
+ * With `{ layout: "torch" }` the file is a PyTorch state_dict: names and layouts are mapped back, float
+ * tensors are converted to the parameter's dtype and integer ones (int64 num_batches_tracked) to int32,
+ * as load_state_dict's copy does.
  */
-export async function loadModel(path: string, module: Module): Promise<Record<string, string>> {
+export async function loadModel(
+  path: string,
+  module: AnyModule,
+  opts: LoadOptions = {},
+): Promise<Record<string, string>> {
   const { tensors, metadata } = await readSafetensors(path);
   try {
-    module.loadStateDict(tensors);
+    module.loadStateDict(opts.layout === "torch" ? fromTorchState(module, tensors) : tensors);
   } catch (e) {
     if (e instanceof ShapeError || e instanceof DTypeError || e instanceof ValueError) {
       const Err = e.constructor as new (msg: string) => TapegradError;
@@ -291,4 +348,32 @@ export async function loadModel(path: string, module: Module): Promise<Record<st
     throw e;
   }
   return metadata;
+}
+
+/** A PyTorch state_dict (by torch names and layouts) as this module's state dict; names checked first. */
+function fromTorchState(module: AnyModule, file: Record<string, Tensor>): Record<string, Tensor> {
+  const entries = torchEntries(module);
+  const want = new Set(entries.map((e) => e.torchName));
+  const missing = entries.filter((e) => !Object.hasOwn(file, e.torchName)).map((e) => e.torchName);
+  const extra = Object.keys(file).filter((n) => !want.has(n));
+  if (missing.length > 0 || extra.length > 0) {
+    const parts: string[] = [];
+    if (missing.length > 0) parts.push(`missing ${missing.join(", ")}`);
+    if (extra.length > 0) parts.push(`unexpected ${extra.join(", ")}`);
+    throw new ValueError(`the PyTorch state_dict does not match the module: ${parts.join("; ")}`);
+  }
+  const state = new Map(module.namedState());
+  const sd = nameMap<Tensor>();
+  for (const e of entries) {
+    const t = file[e.torchName];
+    const own = state.get(e.name)!;
+    if (t.ndim !== e.torchShape.length || t.shape.some((d, k) => d !== e.torchShape[k]))
+      throw new ShapeError(
+        `"${e.torchName}" has shape [${t.shape.join(", ")}], PyTorch's layout of this module needs [${e.torchShape.join(", ")}]`,
+      );
+    if ((t.dtype === "int32") !== (own.dtype === "int32"))
+      throw new DTypeError(`"${e.torchName}" is ${t.dtype}, the module's tensor is ${own.dtype}`);
+    sd[e.name] = e.fromTorch(t.dtype === own.dtype ? t : t.cast(own.dtype));
+  }
+  return sd;
 }

@@ -2,7 +2,7 @@ import { isBatched, liftBatched } from "../batched.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { argsortAxis, scatterAddAlong, takeAlong } from "../kernels/along-axis.js";
 import { checkShape, formatShape, normalizeAxis, sizeOf } from "../shape.js";
-import { apply } from "../tape.js";
+import { apply, recordNonDifferentiable } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, materialize, physicalAxis } from "./batching.js";
 import type { RuleTable } from "./primitive.js";
@@ -164,6 +164,7 @@ function sortIndices(
   const outer = sizeOf(x.shape.slice(0, ax));
   const inner = sizeOf(x.shape.slice(ax + 1));
   argsortAxis(x.data, indices.data as Int32Array, outer, x.shape[ax], inner, descending);
+  recordNonDifferentiable("argsort", { axis: ax, descending }, [x], indices);
   return { ax, indices };
 }
 

@@ -4,7 +4,7 @@ import { DTypeError } from "../errors.js";
 import { activationGrad, type BinaryOp, binary, select } from "../kernels/binary.js";
 import { type UnaryOp, unary as unaryKernel } from "../kernels/unary.js";
 import { broadcastShapes, formatShape, shapesEqual } from "../shape.js";
-import { apply } from "../tape.js";
+import { apply, recordNonDifferentiable } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import {
   type BatchRule,
@@ -13,6 +13,7 @@ import {
   liftElementwise,
   materialize,
 } from "./batching.js";
+import type { NonDifferentiableOp } from "./non-differentiable.js";
 import type { Primitive, Rule, RuleTable } from "./primitive.js";
 import {
   checkTensor,
@@ -261,9 +262,18 @@ export const where = composite("where", function where(cond: Tensor, a: Operand,
 
 // ---- non-differentiable elementwise functions: outputs never require grad ----
 
+/** Puts a comparison or sign on the tapes that asked for non-differentiable ops (see record). */
+function recorded(op: NonDifferentiableOp, inputs: Tensor[], out: Tensor): Tensor {
+  recordNonDifferentiable(op, null as never, inputs, out);
+  return out;
+}
+
 function constantBinary(op: BinaryOp, a: Operand, b: Operand): Tensor {
   const [ta, tb] = coerce(a, b, op);
-  return liftElementwise([ta, tb], (x, y) => constantBinary(op, x, y)) ?? mapBinary(op, ta, tb);
+  return (
+    liftElementwise([ta, tb], (x, y) => constantBinary(op, x, y)) ??
+    recorded(op as NonDifferentiableOp, [ta, tb], mapBinary(op, ta, tb))
+  );
 }
 
 /** 1 where a > b else 0, in the operands' dtype. Not differentiable. */
@@ -277,7 +287,7 @@ export const notEqual = (a: Operand, b: Operand): Tensor => constantBinary("notE
 /** -1, 0 or 1 by the sign of each element. Not differentiable (its derivative is 0 almost everywhere). */
 export function sign(x: Tensor): Tensor {
   checkTensor(x, "sign");
-  return liftElementwise([x], sign) ?? mapUnary("sign", x);
+  return liftElementwise([x], sign) ?? recorded("sign", [x], mapUnary("sign", x));
 }
 
 // ---- batching rules (vmap) -------------------------------------------------------------------------

@@ -2,7 +2,7 @@ import { liftBatched } from "../batched.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { gatherLast, maxPoolArgmax, scatterAddLast, type Window2d } from "../kernels/conv.js";
 import { formatShape } from "../shape.js";
-import { apply } from "../tape.js";
+import { apply, recordNonDifferentiable } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, batchFirst, materialize } from "./batching.js";
 import { conv2dOp, pairOf, type Size2d } from "./conv.js";
@@ -185,6 +185,7 @@ function windowArgmax(
   const index = new Tensor(new Int32Array(n * c * g.oh * g.ow), [n * c, g.oh * g.ow]);
   const argmax = index.data as Int32Array;
   maxPoolArgmax(x4.data, n * c, g, argmax);
+  recordNonDifferentiable("maxPoolArgmax", g, [x4], index);
   // Only possible with dilation: every tap of some window falls in the padding.
   const empty = argmax.indexOf(-1);
   if (empty >= 0) {

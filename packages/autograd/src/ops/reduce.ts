@@ -2,7 +2,7 @@ import { isBatched, liftBatched, storageOf } from "../batched.js";
 import { ShapeError } from "../errors.js";
 import { argReduce, type ReduceOp, reduce as reduceKernel } from "../kernels/reduce.js";
 import { formatShape, normalizeAxes, normalizeAxis, reducedShape, sizeOf } from "../shape.js";
-import { apply } from "../tape.js";
+import { apply, recordNonDifferentiable } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import { type BatchRule, type BatchRuleTable, batchFirst, physicalAxis } from "./batching.js";
 import { where } from "./elementwise.js";
@@ -190,6 +190,7 @@ function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Te
     if (x.size === 0) throw noValues();
     const out = empty("int32", []);
     argReduce(op, x.data, 1, x.size, 1, out.data as Int32Array);
+    recordNonDifferentiable(op, { axis: null }, [x], out);
     return out;
   }
   const ax = normalizeAxis(axis, x.ndim, op);
@@ -199,6 +200,7 @@ function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Te
   if (out.size === 0) return out;
   if (x.shape[ax] === 0) throw noValues();
   argReduce(op, x.data, outer, x.shape[ax], inner, out.data as Int32Array);
+  recordNonDifferentiable(op, { axis: ax }, [x], out);
   return out;
 }
 
