@@ -17,7 +17,7 @@ export {
 } from "./conv.js";
 export { Dropout } from "./dropout.js";
 export { Embedding, type EmbeddingOptions } from "./embedding.js";
-export { Flatten } from "./flatten.js";
+export { Flatten, Unflatten } from "./flatten.js";
 export { Linear, type LinearOptions } from "./linear.js";
 export {
   BatchNorm1d,
