@@ -155,4 +155,18 @@ describe("tapegrad train --model cnn, then eval and predict on its model file", 
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/--model resnet: expected one of mlp, cnn/);
   });
+
+  it("graph --model cnn draws the CNN's loss, convolutions and pools among its primitives", async () => {
+    const g = join(dir, "graph");
+    const r = await runInProcess(["graph", "--model", "cnn", "--batch-size", "2", "--out", g]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /^recorded \d+ tape nodes for cnn \(\[1x28x28\], conv5x5 16, .*\) \+ softmaxCrossEntropy$/m,
+    );
+    const mmd = await readFile(join(g, "graph.mmd"), "utf8");
+    expect(mmd).toContain("[2, 16, 24, 24]"); // the first convolution's output
+    expect(mmd).toContain("[2, 32, 4, 4]"); // after the second pool
+    expect(mmd).toContain("every primitive");
+  });
 });

@@ -242,6 +242,11 @@ export function buildProgram(io: CliIO): Command {
     .command("graph")
     .description("draw the recorded f_i graph of a network's loss as SVG, DOT and Mermaid")
     .addOption(
+      new Option("--model <name>", "mlp: the network of --sizes; cnn: the CNN of train --model cnn")
+        .argParser(parseChoice("--model", MODELS))
+        .default("mlp"),
+    )
+    .addOption(
       new Option(
         "--sizes <list>",
         "layer sizes (default: the article's network, f_0 ... f_5 as in the README)",
