@@ -10,8 +10,10 @@ import {
   Conv1d,
   Conv2d,
   ConvTranspose2d,
+  Flatten,
   MaxPool2d,
   type Module,
+  Unflatten,
 } from "@tapegrad/nn";
 import { describe, expect, it } from "vitest";
 import { gaussian } from "./helpers.js";
@@ -202,5 +204,24 @@ describe("bad options and inputs get errors naming the layer", () => {
     );
     expect(() => new Conv2d(1, 1, 5).forward(gaussian([1, 1, 3, 3], rng))).toThrow(/conv2d/);
     expect(() => new MaxPool2d(2).forward(gaussian([4, 4], rng))).toThrow(/maxPool2d/);
+  });
+});
+
+describe("Unflatten", () => {
+  it("splits one dim into the given sizes, undoes Flatten, passes gradients, and names bad sizes", () => {
+    const rng = new Rng(4);
+    const x = gaussian([3, 12], rng);
+    const u = new Unflatten(1, [2, 2, 3]);
+    const y = u.forward(x);
+    expect(y.shape).toEqual([3, 2, 2, 3]);
+    expect(Array.from(y.data)).toEqual(Array.from(x.data));
+    expect(Array.from(new Flatten().forward(y).data)).toEqual(Array.from(x.data));
+    expect(new Unflatten(-1, [4, 3]).forward(x).shape).toEqual([3, 4, 3]);
+    checkInputs(u, x);
+    expect(u.architecture()).toEqual({ type: "Unflatten", dim: 1, sizes: [2, 2, 3] });
+    expect(() => new Unflatten(1, [5, 2]).forward(x)).toThrow(
+      /Unflatten: dim 1 of an input of shape \[3, 12\] cannot be split into \[5, 2\]/,
+    );
+    expect(() => new Unflatten(1, [])).toThrow(ValueError);
   });
 });
