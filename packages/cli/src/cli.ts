@@ -4,9 +4,11 @@ import type { CliIO } from "./io.js";
 import {
   ACTIVATIONS,
   BACKPROPS,
+  CNN_DEFAULTS,
   DTYPES,
   INITS,
   LOSSES,
+  MODELS,
   OPTIMIZERS,
   parseChoice,
   parseNonNegativeInt,
@@ -83,6 +85,14 @@ export function buildProgram(io: CliIO): Command {
   const train = program
     .command("train")
     .description("train a network (default: the article's 784-30-10 sigmoid network on 8,000 MNIST digits)")
+    .addOption(
+      new Option(
+        "--model <name>",
+        "mlp: the article's network (--sizes, --activation, ...); cnn: two conv+BatchNorm+pool layers, dropout, linear (examples/cnn-mnist.ts)",
+      )
+        .argParser(parseChoice("--model", MODELS))
+        .default("mlp"),
+    )
     .addOption(
       new Option("--sizes <list>", "layer sizes, input first")
         .argParser(parseSizes)
@@ -171,7 +181,13 @@ export function buildProgram(io: CliIO): Command {
     .option("--quiet", "print the summary line only");
   dataOptions(train, true).action(async (opts, cmd: Command) => {
     const { trainCommand } = await import("./commands/train.js");
-    await trainCommand({ ...opts, sizesGiven: cmd.getOptionValueSource("sizes") === "cli" }, io);
+    const given = (flag: string) => cmd.getOptionValueSource(flag) === "cli";
+    // The article's defaults (quadratic loss, SGD at lr 3, batch 10, 30 epochs) suit its own network only.
+    const cnnDefaults =
+      opts.model === "cnn"
+        ? Object.fromEntries(Object.entries(CNN_DEFAULTS).filter(([flag]) => !given(flag)))
+        : {};
+    await trainCommand({ ...opts, ...cnnDefaults, sizesGiven: given("sizes") }, io);
   });
 
   program
@@ -225,6 +241,11 @@ export function buildProgram(io: CliIO): Command {
   program
     .command("graph")
     .description("draw the recorded f_i graph of a network's loss as SVG, DOT and Mermaid")
+    .addOption(
+      new Option("--model <name>", "mlp: the network of --sizes; cnn: the CNN of train --model cnn")
+        .argParser(parseChoice("--model", MODELS))
+        .default("mlp"),
+    )
     .addOption(
       new Option(
         "--sizes <list>",

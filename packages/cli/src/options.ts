@@ -155,3 +155,20 @@ export function scheduleFactor(s: ScheduleSpec, epoch: number, epochs: number): 
       return Math.min(1, (epoch + 1) / s.epochs);
   }
 }
+
+/** The architectures `tapegrad train --model` builds: the article's fully connected network, or the CNN. */
+export const MODELS = ["mlp", "cnn"] as const;
+export type ModelName = (typeof MODELS)[number];
+
+/**
+ * What `--model cnn` trains when a flag is not given (the article's defaults, sigmoid + quadratic loss +
+ * SGD at lr 3, suit its own network only): the settings of examples/cnn-mnist.ts.
+ */
+export const CNN_DEFAULTS = {
+  loss: "softmaxCrossEntropy",
+  optimizer: "adam",
+  lr: 0.002,
+  batchSize: 64,
+  epochs: 15,
+  schedule: { kind: "cosine" } as ScheduleSpec,
+} as const;

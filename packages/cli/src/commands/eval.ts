@@ -1,8 +1,7 @@
 import { evaluate } from "@tapegrad/nn";
 import { type DataFlags, loadData } from "../data/load.js";
 import { type CliIO, line } from "../io.js";
-import { loadNetwork } from "../model-file.js";
-import { describeActivations } from "../model-spec.js";
+import { loadClassifier } from "../model-file.js";
 import { UsageError } from "../util/errors.js";
 import { formatTable } from "../util/table.js";
 
@@ -24,19 +23,21 @@ export function confusionMatrix(output: ArrayLike<number>, labels: Int32Array, c
 }
 
 export async function evalCommand(flags: EvalFlags, io: CliIO): Promise<void> {
-  const model = await loadNetwork(flags.model);
+  const model = await loadClassifier(flags.model);
   const data = await loadData(flags, model.dtype, model.data);
-  const { net } = model;
-  if (net.sizes[0] !== data.inputs || net.sizes[net.sizes.length - 1] !== data.outputs) {
+  if (model.inputs !== data.inputs || model.outputs !== data.outputs) {
     throw new UsageError(
-      `${flags.model}: the network [${net.sizes.join(", ")}] does not fit the data (${data.inputs} inputs, ${data.outputs} outputs)`,
+      `${flags.model}: the network ${model.summary} (${model.inputs} inputs, ${model.outputs} outputs) does not fit the data (${data.inputs} inputs, ${data.outputs} outputs)`,
     );
   }
   const classification = data.task === "classification";
-  const result = evaluate(net, data.test, { loss: net.loss, metrics: classification ? ["accuracy"] : [] });
+  const result = evaluate(model.module, data.test, {
+    loss: model.loss,
+    metrics: classification ? ["accuracy"] : [],
+  });
   const confusion =
     flags.confusion && classification && data.test.labels
-      ? confusionMatrix(net.forwardPass(data.test.x).data, data.test.labels, data.outputs)
+      ? confusionMatrix(model.forward(data.test.x).data, data.test.labels, data.outputs)
       : undefined;
   if (flags.json) {
     line(
@@ -51,10 +52,7 @@ export async function evalCommand(flags: EvalFlags, io: CliIO): Promise<void> {
     );
     return;
   }
-  line(
-    io.stdout,
-    `model ${flags.model}: [${net.sizes.join(", ")}] ${describeActivations({ activation: net.activation.name, outputActivation: net.outputActivation.name, loss: net.loss.name })}, ${net.loss.name} loss, ${model.dtype}`,
-  );
+  line(io.stdout, `model ${flags.model}: ${model.summary}, ${model.dtype}`);
   line(io.stdout, `data: ${data.description}: ${data.test.count} test examples`);
   line(
     io.stdout,

@@ -1,13 +1,16 @@
 import { join } from "node:path";
 import { randn, record, type Tape, tensor } from "@tapegrad/autograd";
+import { buildCnn, describeLayers } from "../cnn.js";
 import type { CliIO } from "../io.js";
 import { line } from "../io.js";
-import { buildNetwork, describeActivations } from "../model-spec.js";
-import type { ActivationName, LossName } from "../options.js";
+import { buildNetwork, describeActivations, lossByName } from "../model-spec.js";
+import type { ActivationName, LossName, ModelName } from "../options.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { UsageError } from "../util/errors.js";
 
 export interface GraphFlags {
+  /** mlp (default): the network of --sizes; cnn: the CNN of `train --model cnn` on 28x28 digits. */
+  model?: ModelName;
   sizes: number[];
   activation: ActivationName;
   outputActivation?: ActivationName;
@@ -35,6 +38,24 @@ export function recordArticleGraph(
   return record(() => net.evalLoss(x, y)).tape;
 }
 
+/**
+ * Records the softmax cross-entropy loss of the CNN (in training mode, as `train --model cnn` runs it) on a
+ * batch of random 28x28 images: one node per primitive, the convolutions and pools among them.
+ */
+export function recordCnnGraph(batchSize: number): { tape: Tape; summary: string } {
+  const net = buildCnn({ rows: 28, cols: 28, classes: 10, dtype: "float64", seed: 1 });
+  const x = randn([batchSize, 784], { dtype: "float64", seed: 2 });
+  x.name = "X";
+  const y = tensor(
+    Int32Array.from({ length: batchSize }, (_, r) => r % 10),
+    { shape: [batchSize] },
+  );
+  y.name = "Y";
+  const loss = lossByName("softmaxCrossEntropy");
+  const { tape } = record(() => loss.fn(net.forward(x), y));
+  return { tape, summary: `cnn (${describeLayers(net.architecture())})` };
+}
+
 let vizPromise:
   | Promise<{ renderString(dot: string, opts: { format: string; engine?: string }): string }>
   | undefined;
@@ -56,17 +77,26 @@ async function graphvizSvg(dot: string): Promise<string | null> {
 }
 
 export async function graphCommand(flags: GraphFlags, io: CliIO): Promise<void> {
-  if (flags.sizes.length > 12)
+  const cnn = flags.model === "cnn";
+  if (flags.sizes.length > 12 && !cnn)
     throw new UsageError(`--sizes: ${flags.sizes.length - 1} layers is too many to draw (at most 11)`);
-  const tape = recordArticleGraph(flags);
+  const recorded = cnn ? recordCnnGraph(flags.batchSize) : undefined;
+  const tape = recorded?.tape ?? recordArticleGraph(flags);
+  const network =
+    recorded?.summary ?? `[${flags.sizes.join(", ")}] ${describeActivations(flags)}, ${flags.loss} loss`;
   const levels: Array<{ suffix: string; collapse: boolean; title: string }> = [];
-  if (flags.level !== "full") levels.push({ suffix: "", collapse: true, title: "the article's f_i graph" });
-  if (flags.level !== "article") levels.push({ suffix: "-full", collapse: false, title: "every primitive" });
+  // The CNN's layers record no f_i scopes: its graph is one node per primitive, written once.
+  if (cnn) levels.push({ suffix: "", collapse: false, title: "every primitive" });
+  else {
+    if (flags.level !== "full") levels.push({ suffix: "", collapse: true, title: "the article's f_i graph" });
+    if (flags.level !== "article")
+      levels.push({ suffix: "-full", collapse: false, title: "every primitive" });
+  }
   const written: string[] = [];
   for (const level of levels) {
     const opts = {
       collapseScopes: level.collapse,
-      title: `[${flags.sizes.join(", ")}] ${describeActivations(flags)}, ${flags.loss} loss: ${level.title}`,
+      title: `${network}: ${level.title}`,
     };
     const dot = tape.toDot(opts);
     const svg = (flags.graphviz ? await graphvizSvg(dot) : null) ?? tape.toSvg(opts);
@@ -78,7 +108,7 @@ export async function graphCommand(flags: GraphFlags, io: CliIO): Promise<void> 
   }
   line(
     io.stdout,
-    `recorded ${tape.nodes.length} tape nodes for [${flags.sizes.join(", ")}] ${describeActivations(flags)} + ${flags.loss}`,
+    `recorded ${tape.nodes.length} tape nodes for ${recorded ? `${recorded.summary} + softmaxCrossEntropy` : `[${flags.sizes.join(", ")}] ${describeActivations(flags)} + ${flags.loss}`}`,
   );
   for (const path of written) line(io.stdout, `wrote ${path}`);
 }

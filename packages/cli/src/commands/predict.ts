@@ -3,7 +3,7 @@ import { asciiDigit, readDigitPng } from "../data/digit-image.js";
 import type { DataFlags } from "../data/load.js";
 import { loadData } from "../data/load.js";
 import { type CliIO, line } from "../io.js";
-import { loadNetwork } from "../model-file.js";
+import { loadClassifier } from "../model-file.js";
 import { UsageError } from "../util/errors.js";
 import { formatTable } from "../util/table.js";
 
@@ -28,8 +28,7 @@ export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<vo
   if ((flags.image === undefined) === (flags.index === undefined)) {
     throw new UsageError("predict: give exactly one of --image PNG or --index N");
   }
-  const model = await loadNetwork(flags.model);
-  const { net } = model;
+  const model = await loadClassifier(flags.model);
   let input: Float64Array | Float32Array;
   let truth: number | undefined;
   let target: number | undefined; // regression: the table's own value, scaled as training saw it
@@ -38,8 +37,8 @@ export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<vo
   if (flags.image !== undefined) {
     if (model.data?.kind === "csv")
       throw new UsageError(`--image: ${flags.model} was trained on a CSV table, not images`);
-    if (net.sizes[0] !== 784)
-      throw new UsageError(`--image: the network takes ${net.sizes[0]} inputs, not a 28x28 image`);
+    if (model.inputs !== 784)
+      throw new UsageError(`--image: the network takes ${model.inputs} inputs, not a 28x28 image`);
     input = await readDigitPng(flags.image);
     what = flags.image;
   } else {
@@ -55,13 +54,13 @@ export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<vo
     if (data.task === "regression") target = data.test.y.data[index];
     what = `test example ${index}`;
     isImage = data.spec.kind !== "csv";
-    if (net.sizes[0] !== width)
-      throw new UsageError(`${flags.model}: the network takes ${net.sizes[0]} inputs, the data has ${width}`);
+    if (model.inputs !== width)
+      throw new UsageError(`${flags.model}: the network takes ${model.inputs} inputs, the data has ${width}`);
   }
   const x = tensor(model.dtype === "float64" ? Float64Array.from(input) : Float32Array.from(input), {
     shape: [1, input.length],
   });
-  const output = Array.from(net.forwardPass(x).data);
+  const output = Array.from(model.forward(x).data);
   if (model.data?.kind === "csv" && model.data.task === "regression") {
     const { targetMin = 0, targetMax = 1 } = model.data;
     const unscale = (v: number) => targetMin + v * (targetMax - targetMin);
@@ -76,8 +75,8 @@ export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<vo
   }
   // Only a softmaxCrossEntropy model was trained to give a distribution (the softmax of its outputs); the
   // outputs of any other model are independent scores, and scaling them to sum to 1 would not make them one.
-  const probs = net.loss.name === "softmaxCrossEntropy" ? softmax(output) : undefined;
-  const scoresNote = `${net.outputActivation.name} outputs: independent scores, not a probability distribution`;
+  const probs = model.loss.name === "softmaxCrossEntropy" ? softmax(output) : undefined;
+  const scoresNote = `${model.outputActivation} outputs: independent scores, not a probability distribution`;
   let best = 0;
   for (let c = 1; c < output.length; c++) if (output[c] > output[best]) best = c;
   // Class ids are numbers; a CSV model's class names are its target's whole-number values.

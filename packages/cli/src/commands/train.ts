@@ -1,10 +1,11 @@
 import { rmdir } from "node:fs/promises";
 import { ValueError } from "@tapegrad/autograd";
-import { evaluate, fit, saveModel } from "@tapegrad/nn";
+import { evaluate, fit, type Module, saveModel } from "@tapegrad/nn";
+import { buildCnn, describeLayers } from "../cnn.js";
 import { type DataFlags, loadData } from "../data/load.js";
 import type { LoadedData } from "../data/source.js";
 import { type CliIO, line } from "../io.js";
-import { buildNetwork, defaultOutputActivation, describeActivations } from "../model-spec.js";
+import { buildNetwork, defaultOutputActivation, describeActivations, lossByName } from "../model-spec.js";
 import { buildOptimizer } from "../optimizer.js";
 import {
   type ActivationName,
@@ -13,6 +14,7 @@ import {
   formatSchedule,
   type InitName,
   type LossName,
+  type ModelName,
   type OptimizerName,
   type ScheduleSpec,
 } from "../options.js";
@@ -22,6 +24,8 @@ import { Interrupted, UsageError } from "../util/errors.js";
 import { ProgressBar } from "../util/progress.js";
 
 export interface TrainFlags extends DataFlags {
+  /** The article's fully connected network (default) or the CNN of examples/cnn-mnist.ts. */
+  model?: ModelName;
   sizes: number[];
   activation: ActivationName;
   outputActivation?: ActivationName;
@@ -72,6 +76,16 @@ export function checkSizes(
   return sizes;
 }
 
+/** Flags that only make sense for the article's network, refused with --model cnn rather than ignored. */
+function checkCnnFlags(flags: TrainFlags): void {
+  if (flags.sizesGiven) throw new UsageError("--sizes: not used by --model cnn (its layers are fixed)");
+  if (flags.backprop === "manual") {
+    throw new UsageError(
+      "--backprop manual: the hand-derived deltas exist for the article's network only; --model cnn uses the tape",
+    );
+  }
+}
+
 /** Thrown from fit's callbacks to leave the batch loop when Ctrl-C was pressed. */
 class StopTraining extends Error {}
 
@@ -81,7 +95,9 @@ function pct(v: number): string {
 
 export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> {
   if (flags.csv && !flags.target) throw new UsageError("--csv needs --target COLUMN (the column to predict)");
-  if (!flags.data && !flags.csv) {
+  const cnn = flags.model === "cnn";
+  if (cnn) checkCnnFlags(flags);
+  if (!flags.data && !flags.csv && !cnn) {
     // The npm digits are 784 pixels and 10 classes: say so before spending time on loading them.
     checkSizes(flags, {
       inputs: 784,
@@ -91,7 +107,9 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     });
   }
   const data = await loadData(flags, flags.dtype);
-  const sizes = checkSizes(flags, data);
+  if (cnn && data.spec.kind === "csv")
+    throw new UsageError("--model cnn: needs images (the MNIST digits or --data), not a --csv table");
+  const sizes = cnn ? [] : checkSizes(flags, data);
   if (flags.batchSize > data.train.count) {
     throw new UsageError(
       `--batch-size ${flags.batchSize}: larger than the ${data.train.count} training examples`,
@@ -99,15 +117,24 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
   }
   const outputActivation = flags.outputActivation ?? defaultOutputActivation(flags.loss, flags.activation);
   const outDir = await makeRunDir(flags.out, new Date(), flags.force);
-  const net = buildNetwork({ ...flags, sizes, outputActivation });
-  const loss = net.loss;
+  let net: Module;
+  let architecture: string;
+  if (data.spec.kind !== "csv" && cnn) {
+    const { rows, cols } = data.spec;
+    net = buildCnn({ rows, cols, classes: data.outputs, dtype: flags.dtype, seed: flags.seed });
+    architecture = `cnn (${describeLayers(net.architecture())})`;
+  } else {
+    net = buildNetwork({ ...flags, sizes, outputActivation });
+    architecture = `[${sizes.join(", ")}] ${describeActivations({ ...flags, outputActivation })}`;
+  }
+  const loss = lossByName(flags.loss);
   const stepsPerEpoch = Math.ceil(data.train.count / flags.batchSize);
   const optimizer = buildOptimizer(net, flags, stepsPerEpoch);
   const say = (text: string) => {
     if (!flags.quiet) line(io.stdout, text);
   };
   say(
-    `training [${sizes.join(", ")}] ${describeActivations({ ...flags, outputActivation })}, ${flags.loss} loss, init ${flags.init}, ${flags.optimizer} lr ${flags.lr}` +
+    `training ${architecture}, ${flags.loss} loss${cnn ? "" : `, init ${flags.init}`}, ${flags.optimizer} lr ${flags.lr}` +
       `${flags.schedule.kind === "none" ? "" : ` (${formatSchedule(flags.schedule)})`}, batch ${flags.batchSize}, ` +
       `${flags.epochs} epoch${flags.epochs === 1 ? "" : "s"}, seed ${flags.seed}, ${flags.dtype}, gradients from ${flags.backprop === "tape" ? "the tape" : "hand-derived deltas"}`,
   );
@@ -198,11 +225,11 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
   const run: RunHistory = {
     command: "tapegrad train",
     flags: {
-      sizes,
-      activation: flags.activation,
-      outputActivation,
+      ...(cnn
+        ? { model: "cnn", architecture: describeLayers(net.architecture()) }
+        : { sizes, activation: flags.activation, outputActivation }),
       loss: flags.loss,
-      init: flags.init,
+      ...(cnn ? {} : { init: flags.init }),
       optimizer: flags.optimizer,
       lr: flags.lr,
       // Only the optimisers that use a momentum get one recorded (plain SGD and Adam have none).

@@ -36,3 +36,35 @@ export class Flatten extends Module {
     return { type: "Flatten", startDim: this.startDim, endDim: this.endDim };
   }
 }
+
+/** Splits dim `dim` into `sizes` (their product must be its length), like torch.nn.Unflatten. */
+export class Unflatten extends Module {
+  readonly dim: number;
+  readonly sizes: readonly number[];
+
+  constructor(dim: number, sizes: readonly number[]) {
+    super();
+    if (!Number.isInteger(dim)) throw new ValueError(`Unflatten: dim must be an integer, got ${dim}`);
+    if (!Array.isArray(sizes) || sizes.length === 0 || sizes.some((s) => !Number.isInteger(s) || s < 1))
+      throw new ValueError(
+        `Unflatten: sizes must be a non-empty list of positive integers, got ${JSON.stringify(sizes)}`,
+      );
+    this.dim = dim;
+    this.sizes = [...sizes];
+  }
+
+  forward(x: Tensor): Tensor {
+    const d = this.dim < 0 ? this.dim + x.ndim : this.dim;
+    const product = this.sizes.reduce((a, b) => a * b, 1);
+    if (d < 0 || d >= x.ndim || x.shape[d] !== product) {
+      throw new ShapeError(
+        `Unflatten: dim ${this.dim} of an input of shape ${shapeStr(x.shape)} cannot be split into ${shapeStr(this.sizes)}`,
+      );
+    }
+    return x.reshape([...x.shape.slice(0, d), ...this.sizes, ...x.shape.slice(d + 1)]);
+  }
+
+  override architecture(): Record<string, unknown> {
+    return { type: "Unflatten", dim: this.dim, sizes: [...this.sizes] };
+  }
+}

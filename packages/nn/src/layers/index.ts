@@ -6,9 +6,18 @@ export {
 } from "./attention.js";
 export type { LayerInitOptions } from "./common.js";
 export { ModuleDict, ModuleList } from "./containers.js";
+export {
+  Conv1d,
+  type Conv1dOptions,
+  Conv2d,
+  type Conv2dOptions,
+  ConvTranspose2d,
+  type ConvTranspose2dOptions,
+  type Padding2d,
+} from "./conv.js";
 export { Dropout } from "./dropout.js";
 export { Embedding, type EmbeddingOptions } from "./embedding.js";
-export { Flatten } from "./flatten.js";
+export { Flatten, Unflatten } from "./flatten.js";
 export { Linear, type LinearOptions } from "./linear.js";
 export {
   BatchNorm1d,
@@ -19,6 +28,13 @@ export {
   LayerNorm,
   type LayerNormOptions,
 } from "./normalization.js";
+export {
+  AdaptiveAvgPool2d,
+  AvgPool2d,
+  type AvgPool2dOptions,
+  MaxPool2d,
+  type MaxPool2dOptions,
+} from "./pooling.js";
 export {
   GRU,
   GRUCell,
