@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { rand } from "@tapegrad/autograd";
 import { decodeSafetensors } from "@tapegrad/nn";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { loadNetwork } from "../../packages/cli/src/model-file.js";
+import { loadClassifier } from "../../packages/cli/src/model-file.js";
 import { relativeError, runOnnx } from "../onnx/ort.js";
 import { type CliResult, runCli } from "./run-cli.js";
 
@@ -37,6 +37,8 @@ describe("tapegrad export", () => {
       "--dtype",
       "float64",
     ],
+    // the CNN of `--model cnn` (conv, BatchNorm in eval, pooling, dropout, linear)
+    cnn: ["--model", "cnn", "--epochs", "1"],
   };
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "tapegrad-cli-export-"));
@@ -53,6 +55,7 @@ describe("tapegrad export", () => {
   for (const [name, tol] of [
     ["default", 1e-5],
     ["gelu64", 1e-12],
+    ["cnn", 1e-5],
   ] as const) {
     it(`--format onnx: the ${name} model runs in onnxruntime at another batch size`, async () => {
       expect(trained[name].code, trained[name].stderr).toBe(0);
@@ -62,11 +65,11 @@ describe("tapegrad export", () => {
       expect(r.code).toBe(0);
       const out = join(dir, name, "model.onnx");
       expect(r.stdout).toContain(`wrote ${out}: ONNX opset 17`);
-      const { net, dtype } = await loadNetwork(model);
+      const classifier = await loadClassifier(model);
       // pixels in [0, 1], as the digits the model was trained on
-      const x = rand([7, 784], { seed: 3, dtype });
+      const x = rand([7, 784], { seed: 3, dtype: classifier.dtype });
       const got = await runOnnx(await readFile(out), { input: x });
-      expect(relativeError(got.output, net.forward(x))).toBeLessThanOrEqual(tol);
+      expect(relativeError(got.output, classifier.forward(x))).toBeLessThanOrEqual(tol);
     });
   }
 
@@ -87,6 +90,21 @@ describe("tapegrad export", () => {
       "2.weight": [10, 30],
       "2.bias": [10],
     });
+  });
+
+  it("--format torch writes the CNN under its Sequential's state_dict keys, Linear as [out, in]", async () => {
+    const model = join(dir, "cnn", "model.safetensors");
+    const out = join(dir, "cnn.torch.safetensors");
+    const r = await runCli(["export", "--model", model, "--format", "torch", "--out", out], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const { tensors, metadata } = decodeSafetensors(await readFile(out));
+    expect(metadata.layout).toBe("torch");
+    const ours = (await loadClassifier(model)).module.stateDict();
+    expect(Object.keys(tensors).sort()).toEqual(Object.keys(ours).sort());
+    const linear = Object.entries(tensors).filter(([, t]) => t.shape.length === 2);
+    expect(linear.map(([, t]) => t.shape)).toEqual([[10, 512]]);
+    // BatchNorm2d's buffers travel too
+    expect(Object.keys(tensors).filter((k) => k.endsWith(".running_var"))).toHaveLength(2);
   });
 
   it("a file that is not a tapegrad model, and a bad format, fail with one line", async () => {

@@ -1,9 +1,9 @@
 import { basename, dirname, join } from "node:path";
 import { zeros } from "@tapegrad/autograd";
-import { saveModel } from "@tapegrad/nn";
+import { type Module, NN, saveModel } from "@tapegrad/nn";
 import { buildOnnxModel, checkModel, onnx } from "@tapegrad/onnx";
 import { type CliIO, line } from "../io.js";
-import { loadNetwork } from "../model-file.js";
+import { loadClassifier } from "../model-file.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { UsageError } from "../util/errors.js";
 
@@ -25,12 +25,33 @@ function defaultOut(model: string, format: ExportFormat): string {
 
 /**
  * Writes a trained model for other engines: ONNX (any batch size; input "input" [batch, n_in], output
- * "output" [batch, n_out], the network's forward including its last activation) or a safetensors file
- * in PyTorch's state_dict layout for nn.Sequential(nn.Linear, act, nn.Linear, act, ...).
+ * "output" [batch, n_out], the network's forward including its last activation, in eval mode) or a
+ * safetensors file in PyTorch's state_dict layout (the article's network as
+ * nn.Sequential(nn.Linear, act, nn.Linear, act, ...); a Sequential such as `--model cnn` by its own names).
  */
 export async function exportCommand(flags: ExportFlags, io: CliIO): Promise<void> {
-  const { net, dtype } = await loadNetwork(flags.model);
+  const model = await loadClassifier(flags.model);
   const out = flags.out ?? defaultOut(flags.model, flags.format);
+  const net = model.module;
+  if (!(net instanceof NN)) {
+    if (flags.format === "torch") {
+      await saveModel(out, net, { layout: "torch" });
+      line(io.stdout, `wrote ${out}: PyTorch state_dict layout for ${model.summary}, ${model.dtype}`);
+      return;
+    }
+    await writeOnnx(
+      net,
+      model.inputs,
+      model.outputs,
+      model.dtype,
+      `${model.summary}, ${model.dtype}`,
+      flags,
+      out,
+      io,
+    );
+    return;
+  }
+  const { dtype } = model;
   const output = net.outputActivation === net.activation ? "" : ` (output ${net.outputActivation.name})`;
   const arch = `[${net.sizes.join(", ")}] ${net.activation.name}${output}, ${dtype}`;
   if (flags.format === "torch") {
@@ -43,7 +64,22 @@ export async function exportCommand(flags: ExportFlags, io: CliIO): Promise<void
     line(io.stdout, `torch: nn.Sequential(${layers.join(", ")}).load_state_dict(tensors)`);
     return;
   }
-  const example = zeros([1, net.sizes[0]], { dtype });
+  await writeOnnx(net, net.sizes[0], net.sizes[net.sizes.length - 1], dtype, arch, flags, out, io);
+}
+
+/** Records `net` on a [1, inputs] example, checks the model and writes it, with a three-line summary. */
+async function writeOnnx(
+  net: Module,
+  inputs: number,
+  outputs: number,
+  dtype: "float32" | "float64",
+  arch: string,
+  flags: ExportFlags,
+  out: string,
+  io: CliIO,
+): Promise<void> {
+  net.eval();
+  const example = zeros([1, inputs], { dtype });
   const model = buildOnnxModel(net, [example], {
     opset: flags.opset,
     inputNames: ["input"],
@@ -64,6 +100,6 @@ export async function exportCommand(flags: ExportFlags, io: CliIO): Promise<void
   );
   line(
     io.stdout,
-    `graph: input "input" [batch, ${net.sizes[0]}] -> output "output" [batch, ${net.sizes[net.sizes.length - 1]}], ${g.node!.length} nodes: ${g.node!.map((n) => n.opType).join(", ")}`,
+    `graph: input "input" [batch, ${inputs}] -> output "output" [batch, ${outputs}], ${g.node!.length} nodes: ${g.node!.map((n) => n.opType).join(", ")}`,
   );
 }
