@@ -47,8 +47,11 @@ export { broadcastShapes } from "./shape.js";
 /** How tensor storage is allocated: small arrays from shared slabs, backward buffers reused. */
 export { getStorageOptions, type StorageOptions, setStorageOptions } from "./storage.js";
 export {
+  type Argnums,
   type BackwardOptions,
+  checkpoint,
   enableGrad,
+  type GradOptions,
   grad,
   grads,
   isAnomalyModeEnabled,
@@ -57,8 +60,12 @@ export {
   record,
   scope,
   setAnomalyMode,
+  type VjpResult,
   valueAndGrad,
   valueAndGrads,
+  vjp,
+  jvp,
   withAnomalyMode,
 } from "./tape.js";
+export { hessian, hvp, type JacobianOptions, jacfwd, jacrev } from "./transforms.js";
 export { type NestedArray, Tensor } from "./tensor.js";

@@ -3,7 +3,7 @@ import { argsortAxis, scatterAddAlong, takeAlong } from "../kernels/along-axis.j
 import { checkShape, formatShape, normalizeAxis, sizeOf } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { slice } from "./shape.js";
 import { checkTensor, empty } from "./util.js";
 
@@ -34,6 +34,14 @@ export const alongAxisRules: RuleTable<"takeAlongAxis" | "scatterAddAlongAxis"> 
       null,
     ],
   },
+};
+
+/** Forward mode: both are linear in their float input; the int32 indices carry no tangent. */
+export const alongAxisJvpRules: JvpTable<"takeAlongAxis" | "scatterAddAlongAxis"> = {
+  takeAlongAxis: ([t], { inputs: [, index], params }) =>
+    t === null ? null : apply(alongAxisRules.takeAlongAxis, [t, index], params),
+  scatterAddAlongAxis: ([t], { inputs: [, index], params }) =>
+    t === null ? null : apply(alongAxisRules.scatterAddAlongAxis, [t, index], params),
 };
 
 /**

@@ -3,7 +3,7 @@ import { gatherRows, scatterAddRows } from "../kernels/layout.js";
 import { formatShape, normalizeAxis, sizeOf } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { checkTensor, empty } from "./util.js";
 
 function view(shape: readonly number[], axis: number): { outer: number; inner: number } {
@@ -37,6 +37,14 @@ export const indexingRules: RuleTable<"gather" | "scatterAdd"> = {
     },
     vjp: (ct, { inputs: [, index], params: { axis } }) => [gather(ct, index, axis), null],
   },
+};
+
+/** Forward mode: both are linear in their float input; the int32 indices carry no tangent. */
+export const indexingJvpRules: JvpTable<"gather" | "scatterAdd"> = {
+  gather: ([t], { inputs: [, index], params }) =>
+    t === null ? null : apply(indexingRules.gather, [t, index], params),
+  scatterAdd: ([t], { inputs: [, index], params }) =>
+    t === null ? null : apply(indexingRules.scatterAdd, [t, index], params),
 };
 
 function toIndex(indices: Tensor | readonly number[], op: string): Tensor {

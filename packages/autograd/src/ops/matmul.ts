@@ -4,7 +4,8 @@ import type { FloatArray } from "../kernels/types.js";
 import { broadcastShapes, formatShape, shapesEqual, sizeOf, stridesOf } from "../shape.js";
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
+import { addTangents } from "./util.js";
 import { checkTensor, coerce, empty, requireFloat, unbroadcast } from "./util.js";
 
 /** Rows and columns of op(X) for a stored matrix X of shape [..., r, c]. */
@@ -85,6 +86,15 @@ export const matmulRules: RuleTable<"matmul"> = {
       return [da, db];
     },
   },
+};
+
+/** Forward mode: the product rule, op(dA)·op(B) + op(A)·op(dB), with the same transpose flags. */
+export const matmulJvpRules: JvpTable<"matmul"> = {
+  matmul: ([ta, tb], { inputs: [a, b], params: { transA, transB } }) =>
+    addTangents(
+      ta === null ? null : matmulFlags(ta, b, transA, transB),
+      tb === null ? null : matmulFlags(a, tb, transA, transB),
+    ),
 };
 
 function batchOffsets(

@@ -4,7 +4,7 @@ import { formatShape, normalizeAxes, normalizeAxis, reducedShape, sizeOf } from 
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import { where } from "./elementwise.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { checkTensor, empty, requireFloat, scalar } from "./util.js";
 
 type Axes = number | readonly number[] | undefined | null;
@@ -66,6 +66,26 @@ export const reduceRules: RuleTable<"sum" | "max" | "min"> = {
     ],
   },
 };
+
+/**
+ * Forward mode: a sum is linear (the tangent is summed the same way); max and min pass on the tangent of
+ * the extreme element, averaged over ties, the transpose of extremeVjp's even split.
+ */
+export const reduceJvpRules: JvpTable<"sum" | "max" | "min"> = {
+  sum: ([t], { params }) => (t === null ? null : apply(reduceRules.sum, [t], params)),
+  max: ([t], { inputs: [x], output, params: { axes, keepdims } }) =>
+    t === null ? null : extremeJvp(t, x, output, axes, keepdims),
+  min: ([t], { inputs: [x], output, params: { axes, keepdims } }) =>
+    t === null ? null : extremeJvp(t, x, output, axes, keepdims),
+};
+
+function extremeJvp(t: Tensor, x: Tensor, y: Tensor, axes: number[], keepdims: boolean): Tensor {
+  const yKept = keepdims ? y : y.reshape(reducedShape(x.shape, axes, true));
+  const mask = x.equal(yKept.detach());
+  const picked = sum(where(mask, t, scalar(0, t.dtype)), axes, true).div(mask.sum(axes, true));
+  const out = yKept.data.some(Number.isNaN) ? where(yKept.notEqual(yKept), scalar(Number.NaN, t.dtype), picked) : picked;
+  return keepdims ? out : out.reshape(y.shape as number[]);
+}
 
 /** Sum over `axis` (a number, a list, or all axes when omitted). */
 export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {

@@ -1,13 +1,14 @@
-import { alongAxisRules } from "./along-axis.js";
-import { customRules } from "./custom.js";
-import { elementwiseRules } from "./elementwise.js";
-import { indexingRules } from "./indexing.js";
-import { mathRules } from "./math.js";
-import { matmulRules } from "./matmul.js";
-import type { Primitive, RuleTable } from "./primitive.js";
-import { reduceRules } from "./reduce.js";
-import { shapeRules } from "./shape.js";
-import { statisticsRules } from "./statistics.js";
+import { alongAxisJvpRules, alongAxisRules } from "./along-axis.js";
+import { customJvpRules, customRules } from "./custom.js";
+import { elementwiseJvpRules, elementwiseRules } from "./elementwise.js";
+import { indexingJvpRules, indexingRules } from "./indexing.js";
+import { mathJvpRules, mathRules } from "./math.js";
+import { matmulJvpRules, matmulRules } from "./matmul.js";
+import type { JvpTable, Primitive, RuleTable } from "./primitive.js";
+import { reduceJvpRules, reduceRules } from "./reduce.js";
+import { shapeJvpRules, shapeRules } from "./shape.js";
+import { statisticsJvpRules, statisticsRules } from "./statistics.js";
+import { installRules } from "../tape.js";
 
 /**
  * Every primitive with its forward and vjp. Typed over the whole Primitive union: a primitive without
@@ -24,5 +25,23 @@ export const primitiveRules: RuleTable<Primitive> = {
   ...alongAxisRules,
   ...customRules,
 };
+
+/**
+ * Every primitive's forward-mode rule, typed over the whole Primitive union like primitiveRules: a
+ * primitive without a jvp rule does not compile. apply() consults it while a jvp is running.
+ */
+export const primitiveJvpRules: JvpTable<Primitive> = {
+  ...elementwiseJvpRules,
+  ...matmulJvpRules,
+  ...reduceJvpRules,
+  ...shapeJvpRules,
+  ...indexingJvpRules,
+  ...mathJvpRules,
+  ...statisticsJvpRules,
+  ...alongAxisJvpRules,
+  ...customJvpRules,
+};
+
+installRules(primitiveJvpRules, primitiveRules);
 
 export const primitiveNames = Object.keys(primitiveRules) as Primitive[];
