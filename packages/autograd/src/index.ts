@@ -60,6 +60,7 @@ export {
   record,
   scope,
   setAnomalyMode,
+  substitute,
   type VjpResult,
   valueAndGrad,
   valueAndGrads,

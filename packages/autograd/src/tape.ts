@@ -73,8 +73,11 @@ const state = {
    */
   jvpLevels: [] as JvpLevel[],
   nextJvpLevel: 1,
-  /** checkpoint's recomputation: tensors read by ops are replaced by these (its fresh inputs). */
-  substitute: null as Map<Tensor, Tensor> | null,
+  /**
+   * Active substitutions, outermost first (substitute(), functionalCall, checkpoint's recomputation):
+   * a tensor an op reads is replaced by its substitute, map after map.
+   */
+  substitute: [] as Map<Tensor, Tensor>[],
   /** checkpoint's first forward: collects the tensors that require grad read by any op. */
   capture: null as Set<Tensor> | null,
 };
@@ -200,7 +203,7 @@ export function apply<P extends Primitive>(
   inputs: readonly Tensor[],
   params: PrimitiveParams[P],
 ): Tensor {
-  if (state.substitute !== null) inputs = substituted(inputs, state.substitute);
+  if (state.substitute.length > 0) for (const m of state.substitute) inputs = substituted(inputs, m);
   if (state.capture !== null) for (const x of inputs) if (x._requiresGrad) state.capture.add(x);
   const out = rule.forward(inputs, params);
   // int32 outputs (casts, custom roundings) are constants: int32 never requires grad.
@@ -1108,6 +1111,39 @@ export function jvp<Y extends Tensor | Tensor[]>(
   };
 }
 
+// ---- substitution ------------------------------------------------------------------------------
+
+/**
+ * substitute(replacements, fn): runs fn with every op that reads a tensor `a` of the map reading its
+ * replacement instead (same shape), and returns fn's result. Nothing is modified: when fn returns or
+ * throws, the original tensors are back in use. Substitutions nest (an inner map applies after an
+ * outer one), work inside every transform, and follow gradients and tangents to the replacements: this
+ * is how functionalCall runs a module with other parameters. Code reading a tensor's .data directly
+ * (not through an op) still sees the original.
+ */
+export function substitute<T>(replacements: ReadonlyMap<Tensor, Tensor>, fn: () => T): T {
+  if (!(replacements instanceof Map)) throw new TapegradError("substitute: replacements must be a Map<Tensor, Tensor>");
+  for (const [a, b] of replacements) {
+    if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
+      throw new TapegradError("substitute: every key and value of the map must be a Tensor");
+    }
+    if (!shapesEqual(a.shape, b.shape)) {
+      throw new ShapeError(
+        `substitute: a tensor of shape ${formatShape(a.shape)} cannot be replaced by one of shape ${formatShape(b.shape)}`,
+      );
+    }
+  }
+  const prev = state.substitute;
+  state.substitute = [...prev, new Map(replacements)];
+  let value: T;
+  try {
+    value = fn();
+  } finally {
+    state.substitute = prev;
+  }
+  return synchronous(value, "substitute");
+}
+
 // ---- checkpoint ----------------------------------------------------------------------------------
 
 /**
@@ -1141,23 +1177,31 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor, ...xs: Tensor[]): Te
   for (const t of read) if (!xs.includes(t)) inputs.push(t);
   if (!inputs.some((t) => t._requiresGrad)) return out;
   const n = xs.length;
+  // The recomputation runs later, in backward: it must see the substitutions fn saw (functionalCall).
+  const context = state.substitute;
   const params: PrimitiveParams["custom"] = {
     name: "checkpoint",
     forward: () => out,
-    vjp: (g, saved) => recompute(fn, n, g, saved),
+    vjp: (g, saved) => recompute(fn, n, g, saved, context),
   };
   return apply(ruleBook().forward.custom, inputs, params);
 }
 
 /** checkpoint's backward: fn again on fresh copies of its inputs (closed-over ones substituted), then a walk. */
-function recompute(fn: (...xs: Tensor[]) => Tensor, n: number, g: Tensor, saved: readonly Tensor[]): (Tensor | null)[] {
+function recompute(
+  fn: (...xs: Tensor[]) => Tensor,
+  n: number,
+  g: Tensor,
+  saved: readonly Tensor[],
+  context: Map<Tensor, Tensor>[],
+): (Tensor | null)[] {
   const { args, recording, start } = prepareArgs(saved, "checkpoint");
   const map = new Map<Tensor, Tensor>();
   saved.forEach((t, i) => {
     map.set(t, args[i]);
   });
   const prev = state.substitute;
-  state.substitute = map;
+  state.substitute = [...context, map];
   let y: Tensor;
   try {
     y = evaluate(() => fn(...args.slice(0, n)), "checkpoint");

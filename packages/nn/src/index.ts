@@ -48,6 +48,7 @@ export {
   quadratic,
   softmaxCrossEntropy,
 } from "./losses.js";
+export { functionalCall } from "./functional.js";
 export { type Gradients, NN, type NNOptions } from "./manual.js";
 export { accuracy, countCorrect } from "./metrics.js";
 export { type AnyModule, BufferTensor, Module, type ModuleMember, Parameter } from "./module.js";
