@@ -37,9 +37,9 @@ export const customRules: RuleTable<"custom"> = {
 
 /**
  * Forward mode through a custom op: the spec's own jvp when it has one; otherwise the vjp transposed.
- * A vjp is linear in its cotangent u, so J·t = ∇_u Σ_i ⟨vjp(u)_i, t_i⟩ (at any u; zeros here): one
+ * A vjp is linear in its cotangent u, so J·t = ∇_u Σ_i ⟨vjp(u)_i, t_i⟩ (at any u): one
  * reverse pass through the vjp's own ops, which works whenever the vjp computes with tensor ops on u
- * (the same condition as for second derivatives). A vjp written on raw buffers cannot be transposed, and
+ * (the same condition as for second derivatives). Ones stand for u. A vjp written on raw buffers cannot be transposed, and
  * that is an error naming the op rather than a silently zero tangent.
  */
 export const customJvpRules: JvpTable<"custom"> = {
@@ -83,7 +83,11 @@ function transposedVjp(
     });
     return total ?? u.sum().mul(0);
   };
-  const [jt] = grads(pairing)(empty(output.dtype, output.shape));
+  // Any u will do (the vjp is linear in it); ones make a vjp on raw buffers show itself by nonzero
+  // values that do not depend on u.
+  const u = empty(output.dtype, output.shape);
+  u.data.fill(1);
+  const [jt] = grads(pairing)(u);
   return jt;
 }
 
