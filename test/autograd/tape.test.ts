@@ -160,7 +160,9 @@ describe("functional transforms", () => {
     g!.sum().backward();
     // d/dw Σ tanh'(w) = tanh''(w) = −2·tanh(w)·(1 − tanh²(w))
     const want = [1, 2].map((v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2));
-    (w.grad!.toArray() as number[]).forEach((v, i) => expect(v).toBeCloseTo(want[i], 12));
+    (w.grad!.toArray() as number[]).forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i], 12);
+    });
   });
 
   it("differentiates arguments whatever their requiresGrad", () => {

@@ -12,8 +12,8 @@ import {
   jvp,
   Rng,
   ShapeError,
-  Tensor,
   TapegradError,
+  Tensor,
   tensor,
   vjp,
 } from "@tapegrad/autograd";
@@ -23,7 +23,9 @@ import { makeInputs, sample } from "./op-properties.js";
 import { opTable } from "./op-table.js";
 
 const f64 = (a: number[] | number, shape?: number[]): Tensor =>
-  tensor(typeof a === "number" ? new Float64Array([a]) : Float64Array.from(a), { shape: shape ?? (typeof a === "number" ? [] : [a.length]) });
+  tensor(typeof a === "number" ? new Float64Array([a]) : Float64Array.from(a), {
+    shape: shape ?? (typeof a === "number" ? [] : [a.length]),
+  });
 
 function randomLike(t: Tensor, rng: Rng): Tensor {
   return new Tensor(
@@ -70,9 +72,12 @@ describe.each(opTable.map((info) => [info.name, info] as const))("jvp of op %s",
         const xs = makeInputs(c, values, "float64");
         const rng = new Rng(seed);
         const w = randomLike(info.fn(c.args, ...xs), rng);
-        const scalar = (...ts: Tensor[]): Tensor => info.fn(c.args, ...ts).mul(w).sum();
-        const gradient = (...ts: Tensor[]): Tensor[] =>
-          grads(scalar)(...ts).map((g, i) => g ?? ts[i].mul(0));
+        const scalar = (...ts: Tensor[]): Tensor =>
+          info
+            .fn(c.args, ...ts)
+            .mul(w)
+            .sum();
+        const gradient = (...ts: Tensor[]): Tensor[] => grads(scalar)(...ts).map((g, i) => g ?? ts[i].mul(0));
         const vs = xs.map((x) => randomLike(x, rng));
         const forwardOverReverse = jvp(gradient, xs, vs).tangent;
         // reverse over reverse: ∇_x ⟨∇_x f, v⟩
@@ -130,7 +135,10 @@ describe("forward mode", () => {
     const hv = [h(0.3) * 1, h(-0.8) * 2];
     const gradOfJvp = grad((t: Tensor) => jvp(f, [t], [v]).tangent)(x)!;
     const jvpOfGrad = jvp((t: Tensor) => grad(f)(t)!, [x], [v]).tangent;
-    for (const r of [gradOfJvp, jvpOfGrad]) (r.toArray() as number[]).forEach((a, i) => close(a, hv[i], 1e-12));
+    for (const r of [gradOfJvp, jvpOfGrad])
+      (r.toArray() as number[]).forEach((a, i) => {
+        close(a, hv[i], 1e-12);
+      });
   });
 
   it("pushes tangents through a backward walk that accumulates cotangents (an input used twice)", () => {
@@ -140,7 +148,9 @@ describe("forward mode", () => {
     const t = jvp((a: Tensor) => grad(f)(a)!, [x], [v]).tangent;
     // f'' = 2cos x − x sin x + 2
     const want = [0.4, 1.1].map((a, i) => (2 * Math.cos(a) - a * Math.sin(a) + 2) * (i === 0 ? 1 : -1));
-    (t.toArray() as number[]).forEach((a, i) => close(a, want[i], 1e-12));
+    (t.toArray() as number[]).forEach((a, i) => {
+      close(a, want[i], 1e-12);
+    });
   });
 
   it("returns zeros for an output that does not depend on the primals, and arrays for arrays", () => {
@@ -148,12 +158,17 @@ describe("forward mode", () => {
     const { value, tangent } = jvp((x: Tensor) => [x.mul(2), c.exp()], [f64([1, 1])], [f64([1, 3])]);
     expect(value[0].toArray()).toEqual([2, 2]);
     expect(Array.from(value[1].data)).toEqual([Math.exp(1), Math.exp(2)]);
-    expect(tangent.map((t) => t.toArray())).toEqual([[2, 6], [0, 0]]);
+    expect(tangent.map((t) => t.toArray())).toEqual([
+      [2, 6],
+      [0, 0],
+    ]);
   });
 
   it("rejects mismatched tangents with errors naming jvp and the shapes", () => {
     expect(() => jvp((x: Tensor) => x, [f64([1, 2])], [f64([1, 2, 3])])).toThrow(ShapeError);
-    expect(() => jvp((x: Tensor) => x, [f64([1, 2])], [f64([1, 2, 3])])).toThrow(/tangent 0 has shape \[3\], its primal has shape \[2\]/);
+    expect(() => jvp((x: Tensor) => x, [f64([1, 2])], [f64([1, 2, 3])])).toThrow(
+      /tangent 0 has shape \[3\], its primal has shape \[2\]/,
+    );
     expect(() => jvp((x: Tensor) => x, [f64([1])], [])).toThrow(/1 primals but 0 tangents/);
     const ids = new Tensor(new Int32Array([0]), [1]);
     expect(() => jvp((x: Tensor) => x, [ids], [f64([1])])).toThrow(/int32/);
@@ -164,9 +179,18 @@ describe("forward mode through customOp", () => {
   const square = (withJvp: boolean) =>
     customOp({
       name: "mySquare",
-      forward: (x) => new Tensor(x.data.map((v) => v * v), x.shape),
+      forward: (x) =>
+        new Tensor(
+          x.data.map((v) => v * v),
+          x.shape,
+        ),
       vjp: (g, [x]) => g.mul(x).mul(2),
-      ...(withJvp ? { jvp: ([t]: readonly (Tensor | null)[], [x]: readonly Tensor[]) => (t === null ? null : t.mul(x).mul(2)) } : {}),
+      ...(withJvp
+        ? {
+            jvp: ([t]: readonly (Tensor | null)[], [x]: readonly Tensor[]) =>
+              t === null ? null : t.mul(x).mul(2),
+          }
+        : {}),
     });
 
   it("uses the spec's jvp, or transposes a vjp written with tensor ops; both are exact and nest", () => {
@@ -174,7 +198,11 @@ describe("forward mode through customOp", () => {
       const x = f64([1.5, -2]);
       const { tangent } = jvp((t: Tensor) => op(t), [x], [f64([1, 1])]);
       expect(tangent.toArray()).toEqual([3, -4]);
-      const second = jvp((t: Tensor) => jvp((s: Tensor) => op(s), [t], [f64([1, 1])]).tangent, [x], [f64([1, 1])]);
+      const second = jvp(
+        (t: Tensor) => jvp((s: Tensor) => op(s), [t], [f64([1, 1])]).tangent,
+        [x],
+        [f64([1, 1])],
+      );
       expect(second.tangent.toArray()).toEqual([2, 2]);
     }
   });
@@ -182,8 +210,16 @@ describe("forward mode through customOp", () => {
   it("without a jvp and with a vjp on raw buffers, is a GraphError naming the op", () => {
     const raw = customOp({
       name: "rawVjp",
-      forward: (x) => new Tensor(x.data.map((v) => v * v), x.shape),
-      vjp: (g, [x]) => new Tensor(g.data.map((v, i) => 2 * v * x.data[i]), x.shape),
+      forward: (x) =>
+        new Tensor(
+          x.data.map((v) => v * v),
+          x.shape,
+        ),
+      vjp: (g, [x]) =>
+        new Tensor(
+          g.data.map((v, i) => 2 * v * x.data[i]),
+          x.shape,
+        ),
     });
     expect(() => jvp((t: Tensor) => raw(t), [f64([1])], [f64([1])])).toThrow(GraphError);
     expect(() => jvp((t: Tensor) => raw(t), [f64([1])], [f64([1])])).toThrow(/customOp "rawVjp".*jvp/);

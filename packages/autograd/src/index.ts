@@ -56,6 +56,7 @@ export {
   grads,
   isAnomalyModeEnabled,
   isGradEnabled,
+  jvp,
   noGrad,
   record,
   scope,
@@ -65,8 +66,7 @@ export {
   valueAndGrad,
   valueAndGrads,
   vjp,
-  jvp,
   withAnomalyMode,
 } from "./tape.js";
-export { hessian, hvp, type JacobianOptions, jacfwd, jacrev } from "./transforms.js";
 export { type NestedArray, Tensor } from "./tensor.js";
+export { hessian, hvp, type JacobianOptions, jacfwd, jacrev } from "./transforms.js";

@@ -94,7 +94,8 @@ export function installRules(jvp: JvpTable<Primitive>, forward: RuleTable<Primit
 }
 
 function ruleBook(): { jvp: JvpTable<Primitive>; forward: RuleTable<Primitive> } {
-  if (rules === null) throw new TapegradError("internal: the rule tables are not installed (import @tapegrad/autograd)");
+  if (rules === null)
+    throw new TapegradError("internal: the rule tables are not installed (import @tapegrad/autograd)");
   return rules;
 }
 
@@ -729,10 +730,7 @@ function dependsOnOuter(y: Tensor, start: number, targets: ReadonlySet<Tensor>):
 function evaluate<T>(fn: () => T, op: string): T {
   state.transformDepth++;
   try {
-    return synchronous(
-      withGradEnabled(true, fn),
-      op,
-    );
+    return synchronous(withGradEnabled(true, fn), op);
   } finally {
     state.transformDepth--;
   }
@@ -827,6 +825,14 @@ function gradCall(
   hasAux: boolean,
   op: string,
 ): GradCall {
+  for (const i of nums) {
+    const x = callArgs[i];
+    if (!(x instanceof Tensor)) {
+      throw new TapegradError(
+        `${op}: argument ${i} is not a Tensor (got ${describeValue(x)}); only Tensor arguments can be differentiated (argnums)`,
+      );
+    }
+  }
   const xs = nums.map((i) => callArgs[i] as Tensor);
   const { args, recording, start } = prepareArgs(xs, op);
   const full = callArgs.slice();
@@ -892,7 +898,10 @@ type ManyAux = { argnums: readonly number[]; hasAux: true };
 export function grad<R extends unknown[]>(
   f: (x: Tensor, ...rest: R) => Tensor,
 ): (x: Tensor, ...rest: R) => Tensor | null;
-export function grad<A extends unknown[]>(f: (...args: A) => Tensor, opts: One): (...args: A) => Tensor | null;
+export function grad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  opts: One,
+): (...args: A) => Tensor | null;
 export function grad<A extends unknown[]>(
   f: (...args: A) => Tensor,
   opts: Many,
@@ -958,7 +967,9 @@ export function valueAndGrad(
 function checkOptions(opts: GradOptions | undefined, op: string): void {
   if (opts === undefined) return;
   if (opts === null || typeof opts !== "object") {
-    throw new ValueError(`${op}: options must be an object like { argnums: [0, 1], hasAux: true }, got ${String(opts)}`);
+    throw new ValueError(
+      `${op}: options must be an object like { argnums: [0, 1], hasAux: true }, got ${String(opts)}`,
+    );
   }
   const a = opts.argnums;
   if (a !== undefined && typeof a !== "number" && !Array.isArray(a)) {
@@ -992,12 +1003,18 @@ export function vjp<Y extends Tensor | Tensor[]>(f: (...xs: Tensor[]) => Y, ...x
   const wrtSet = new Set(wrt);
   const connected = recording && outputs.some((y) => dependsOnOuter(y, start, wrtSet));
   const value = (
-    Array.isArray(out) ? outputs.map((y) => (connected ? y : detachKeepTangents(y))) : connected ? out : detachKeepTangents(out as Tensor)
+    Array.isArray(out)
+      ? outputs.map((y) => (connected ? y : detachKeepTangents(y)))
+      : connected
+        ? out
+        : detachKeepTangents(out as Tensor)
   ) as Y;
   const pullback = (ct: Y): (Tensor | null)[] => {
     const cts = Array.isArray(out) ? (ct as Tensor[]) : [ct as Tensor];
     if (!Array.isArray(cts) || cts.length !== outputs.length) {
-      throw new ShapeError(`vjp: the pullback takes ${outputs.length} cotangents (one per output), got ${describeValue(ct)}`);
+      throw new ShapeError(
+        `vjp: the pullback takes ${outputs.length} cotangents (one per output), got ${describeValue(ct)}`,
+      );
     }
     const seeds = outputs.map((y, k) => makeSeed(y, cts[k], "vjp pullback"));
     const live = outputs.map((y, k) => [y, seeds[k]] as const).filter(([y]) => y._requiresGrad);
@@ -1059,7 +1076,8 @@ export function jvpCall(
   args.forEach((a, i) => {
     const t = tangents[i];
     if (t === null || t === undefined) return;
-    if (!(t instanceof Tensor)) throw new TapegradError(`${op}: tangent ${i} is not a Tensor (got ${describeValue(t)})`);
+    if (!(t instanceof Tensor))
+      throw new TapegradError(`${op}: tangent ${i} is not a Tensor (got ${describeValue(t)})`);
     if (!shapesEqual(t.shape, a.shape)) {
       throw new ShapeError(
         `${op}: tangent ${i} has shape ${formatShape(t.shape)}, its primal has shape ${formatShape(a.shape)}`,
@@ -1101,7 +1119,9 @@ export function jvp<Y extends Tensor | Tensor[]>(
     throw new TapegradError("jvp: primals and tangents must be arrays of Tensors (one tangent per primal)");
   }
   if (primals.length !== tangents.length) {
-    throw new ShapeError(`jvp: ${primals.length} primals but ${tangents.length} tangents; give one tangent per primal`);
+    throw new ShapeError(
+      `jvp: ${primals.length} primals but ${tangents.length} tangents; give one tangent per primal`,
+    );
   }
   const r = jvpCall(f as AnyFn, primals, tangents, "jvp");
   const many = Array.isArray(r.value);
@@ -1122,7 +1142,8 @@ export function jvp<Y extends Tensor | Tensor[]>(
  * (not through an op) still sees the original.
  */
 export function substitute<T>(replacements: ReadonlyMap<Tensor, Tensor>, fn: () => T): T {
-  if (!(replacements instanceof Map)) throw new TapegradError("substitute: replacements must be a Map<Tensor, Tensor>");
+  if (!(replacements instanceof Map))
+    throw new TapegradError("substitute: replacements must be a Map<Tensor, Tensor>");
   for (const [a, b] of replacements) {
     if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
       throw new TapegradError("substitute: every key and value of the map must be a Tensor");
@@ -1158,7 +1179,8 @@ export function substitute<T>(replacements: ReadonlyMap<Tensor, Tensor>, fn: () 
 export function checkpoint(fn: (...xs: Tensor[]) => Tensor, ...xs: Tensor[]): Tensor {
   if (typeof fn !== "function") throw new TapegradError(`checkpoint: expected a function, got ${typeof fn}`);
   xs.forEach((x, i) => {
-    if (!(x instanceof Tensor)) throw new TapegradError(`checkpoint: argument ${i} is not a Tensor (got ${describeValue(x)})`);
+    if (!(x instanceof Tensor))
+      throw new TapegradError(`checkpoint: argument ${i} is not a Tensor (got ${describeValue(x)})`);
   });
   if (!state.gradEnabled || state.jvpLevels.length > 0) return fn(...xs);
   const read = new Set<Tensor>();
@@ -1172,7 +1194,8 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor, ...xs: Tensor[]): Te
   }
   // An enclosing checkpoint's first run must see what this one read.
   if (prevCapture !== null) for (const t of read) prevCapture.add(t);
-  if (!(out instanceof Tensor)) throw new TapegradError(`checkpoint: fn must return a Tensor, got ${describeValue(out)}`);
+  if (!(out instanceof Tensor))
+    throw new TapegradError(`checkpoint: fn must return a Tensor, got ${describeValue(out)}`);
   const inputs = [...xs];
   for (const t of read) if (!xs.includes(t)) inputs.push(t);
   if (!inputs.some((t) => t._requiresGrad)) return out;

@@ -33,7 +33,8 @@ function basis(like: Tensor, i: number): Tensor {
 function asList(value: Tensor | Tensor[], op: string): Tensor[] {
   const list = Array.isArray(value) ? value : [value];
   for (const y of list) {
-    if (!(y instanceof Tensor)) throw new TapegradError(`${op}: the function must return a Tensor or an array of Tensors`);
+    if (!(y instanceof Tensor))
+      throw new TapegradError(`${op}: the function must return a Tensor or an array of Tensors`);
   }
   return list;
 }
@@ -131,7 +132,13 @@ export function jacfwd(f: Fn<Tensor | Tensor[]>, opts: JacobianOptions = {}): (.
         const x = xs[i];
         const shape = [...y.shape, ...x.shape];
         if (x.size === 0) return zerosOfShape(y, shape);
-        return reshape(stack(columns[a].map((c) => c[k]), y.ndim), shape);
+        return reshape(
+          stack(
+            columns[a].map((c) => c[k]),
+            y.ndim,
+          ),
+          shape,
+        );
       }),
     );
     return arrange(blocks, manyOut, manyArgs);
@@ -156,7 +163,9 @@ export function hessian(f: Fn<Tensor>, opts: JacobianOptions = {}): (...xs: Tens
  */
 export function hvp(f: Fn<Tensor>, xs: readonly Tensor[], vs: readonly Tensor[]): Tensor[] {
   if (!Array.isArray(xs) || !Array.isArray(vs) || xs.length !== vs.length) {
-    throw new TapegradError("hvp: xs and vs must be arrays of Tensors of the same length (one direction per argument)");
+    throw new TapegradError(
+      "hvp: xs and vs must be arrays of Tensors of the same length (one direction per argument)",
+    );
   }
   const gradient = (...a: Tensor[]): Tensor[] => grads(f)(...a).map((g, i) => g ?? zerosLike(a[i]));
   const r = jvpCall(gradient as (...a: unknown[]) => unknown, xs, vs, "hvp");

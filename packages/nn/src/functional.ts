@@ -21,7 +21,9 @@ export function functionalCall<In extends unknown[], Out>(
   ...args: In
 ): Out {
   if (params === null || typeof params !== "object") {
-    throw new ValueError(`functionalCall: params must be an object of tensors by name, got ${String(params)}`);
+    throw new ValueError(
+      `functionalCall: params must be an object of tensors by name, got ${String(params)}`,
+    );
   }
   const state = new Map(module.namedState());
   const unknown = Object.keys(params).filter((name) => !state.has(name));
@@ -35,7 +37,9 @@ export function functionalCall<In extends unknown[], Out>(
   for (const [name, t] of Object.entries(params)) {
     const own = state.get(name)!;
     if (!(t instanceof Tensor)) {
-      throw new ValueError(`functionalCall: params["${name}"] is not a Tensor (got ${t === null ? "null" : typeof t})`);
+      throw new ValueError(
+        `functionalCall: params["${name}"] is not a Tensor (got ${t === null ? "null" : typeof t})`,
+      );
     }
     if (t.shape.length !== own.shape.length || t.shape.some((d, i) => d !== own.shape[i])) {
       throw new ShapeError(

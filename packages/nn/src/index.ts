@@ -28,6 +28,7 @@ export {
   trainTestSplit,
   xor,
 } from "./data/index.js";
+export { functionalCall } from "./functional.js";
 export type { Initializer, InitName, InitOptions } from "./init.js";
 export * as init from "./init.js";
 export {
@@ -48,7 +49,6 @@ export {
   quadratic,
   softmaxCrossEntropy,
 } from "./losses.js";
-export { functionalCall } from "./functional.js";
 export { type Gradients, NN, type NNOptions } from "./manual.js";
 export { accuracy, countCorrect } from "./metrics.js";
 export { type AnyModule, BufferTensor, Module, type ModuleMember, Parameter } from "./module.js";

@@ -116,7 +116,9 @@ export function customOp(spec: CustomOpSpec): (...inputs: Tensor[]) => Tensor {
     typeof spec.vjp !== "function" ||
     (spec.jvp !== undefined && typeof spec.jvp !== "function")
   ) {
-    throw new ValueError("customOp: expected { name: string, forward: function, vjp: function, jvp?: function }");
+    throw new ValueError(
+      "customOp: expected { name: string, forward: function, vjp: function, jvp?: function }",
+    );
   }
   const params: CustomParams = { name: spec.name, forward: spec.forward, vjp: spec.vjp, jvp: spec.jvp };
   return (...inputs) => {

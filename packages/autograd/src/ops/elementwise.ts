@@ -169,9 +169,7 @@ export const elementwiseRules: RuleTable<ElementwisePrimitive> = {
 };
 
 /** A unary rule's tangent: t·f′(x), given as a function of the tangent, the input and the output. */
-function unaryJvp<P extends UnaryPrimitive>(
-  dy: (t: Tensor, x: Tensor, y: Tensor) => Tensor,
-): JvpTable<P>[P] {
+function unaryJvp<P extends UnaryPrimitive>(dy: (t: Tensor, x: Tensor, y: Tensor) => Tensor): JvpTable<P>[P] {
   return ([t], { inputs: [x], output }) => (t === null ? null : dy(t, x, output));
 }
 
@@ -247,7 +245,8 @@ export const elementwiseJvpRules: JvpTable<ElementwisePrimitive> = {
       ty === null ? null : mul(mul(ty, g), sub(1, mul(y, 2))),
     ),
   // reluGrad(x, g) = g·[x > 0]: the mask is piecewise constant in x.
-  reluGrad: ([, tg], { inputs: [x] }) => (tg === null ? null : apply(elementwiseRules.reluGrad, [x, tg], null)),
+  reluGrad: ([, tg], { inputs: [x] }) =>
+    tg === null ? null : apply(elementwiseRules.reluGrad, [x, tg], null),
 
   where: ([, ta, tb], { inputs: [cond], output }) => {
     if (ta === null && tb === null) return null;

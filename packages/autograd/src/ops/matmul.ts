@@ -5,8 +5,7 @@ import { broadcastShapes, formatShape, shapesEqual, sizeOf, stridesOf } from "..
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
-import { addTangents } from "./util.js";
-import { checkTensor, coerce, empty, requireFloat, unbroadcast } from "./util.js";
+import { addTangents, checkTensor, coerce, empty, requireFloat, unbroadcast } from "./util.js";
 
 /** Rows and columns of op(X) for a stored matrix X of shape [..., r, c]. */
 function opDims(x: Tensor, trans: boolean): [number, number] {

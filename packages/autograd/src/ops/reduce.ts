@@ -83,7 +83,9 @@ function extremeJvp(t: Tensor, x: Tensor, y: Tensor, axes: number[], keepdims: b
   const yKept = keepdims ? y : y.reshape(reducedShape(x.shape, axes, true));
   const mask = x.equal(yKept.detach());
   const picked = sum(where(mask, t, scalar(0, t.dtype)), axes, true).div(mask.sum(axes, true));
-  const out = yKept.data.some(Number.isNaN) ? where(yKept.notEqual(yKept), scalar(Number.NaN, t.dtype), picked) : picked;
+  const out = yKept.data.some(Number.isNaN)
+    ? where(yKept.notEqual(yKept), scalar(Number.NaN, t.dtype), picked)
+    : picked;
   return keepdims ? out : out.reshape(y.shape as number[]);
 }
 

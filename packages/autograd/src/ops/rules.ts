@@ -1,3 +1,4 @@
+import { installRules } from "../tape.js";
 import { alongAxisJvpRules, alongAxisRules } from "./along-axis.js";
 import { customJvpRules, customRules } from "./custom.js";
 import { elementwiseJvpRules, elementwiseRules } from "./elementwise.js";
@@ -8,7 +9,6 @@ import type { JvpTable, Primitive, RuleTable } from "./primitive.js";
 import { reduceJvpRules, reduceRules } from "./reduce.js";
 import { shapeJvpRules, shapeRules } from "./shape.js";
 import { statisticsJvpRules, statisticsRules } from "./statistics.js";
-import { installRules } from "../tape.js";
 
 /**
  * Every primitive with its forward and vjp. Typed over the whole Primitive union: a primitive without
