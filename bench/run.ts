@@ -17,6 +17,7 @@ import { checkTargets } from "./lib/targets.js";
 import { closeNumpyServer, numpyServer, numpyUnavailable } from "./peers/numpy.js";
 import { loadTfjs } from "./peers/tfjs.js";
 import type { WorkloadContext } from "./workloads/context.js";
+import { fxItems } from "./workloads/fx.js";
 import { runMemory } from "./workloads/memory.js";
 import { w1Items } from "./workloads/w1.js";
 import { w2Items } from "./workloads/w2.js";
@@ -77,6 +78,7 @@ const BUILDERS: Record<Exclude<WorkloadId, "MEM">, (ctx: WorkloadContext) => Ite
   W2: w2Items,
   W3: w3Items,
   W4: w4Items,
+  FX: fxItems,
 };
 
 async function main(): Promise<void> {

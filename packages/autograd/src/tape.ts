@@ -248,6 +248,8 @@ function substituted(inputs: readonly Tensor[], map: Map<Tensor, Tensor>): reado
  * already set when an inner rule reads the output. Tangent ops record reverse-mode nodes like any op,
  * so forward mode composes with grad either way round.
  */
+const NO_LEVELS: JvpLevel[] = [];
+
 function pushTangents<P extends Primitive>(
   rule: Rule<P>,
   inputs: readonly Tensor[],
@@ -265,7 +267,7 @@ function pushTangents<P extends Primitive>(
       tangents[i] = t;
     }
     if (tangents === null) continue;
-    state.jvpLevels = levels.slice(0, k);
+    state.jvpLevels = k === 0 ? NO_LEVELS : levels.slice(0, k);
     let t: Tensor | null;
     try {
       const jvpRule = ruleBook().jvp[rule.name] as unknown as (

@@ -178,11 +178,13 @@ function binaryJvp<P extends BinaryPrimitive>(
   da: (t: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor,
   db: (t: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor,
 ): JvpTable<P>[P] {
-  return ([ta, tb], { inputs: [a, b], output }) =>
-    addTangents(
-      ta === null ? null : fitTangent(da(ta, a, b, output), output.shape),
-      tb === null ? null : fitTangent(db(tb, a, b, output), output.shape),
-    );
+  return ([ta, tb], { inputs: [a, b], output }) => {
+    const termA = ta === null ? null : da(ta, a, b, output);
+    const termB = tb === null ? null : db(tb, a, b, output);
+    // The sum of both terms broadcasts to the output's shape by itself; a lone term may need expanding.
+    const sum = addTangents(termA, termB);
+    return sum === null ? null : fitTangent(sum, output.shape);
+  };
 }
 
 /**
