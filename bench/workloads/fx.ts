@@ -34,11 +34,14 @@ function w1Loss(ag: Autograd, nn: Awaited<ReturnType<typeof loadNn>>) {
   const net = new nn.NN([...W1.sizes], nn.sigmoid, nn.quadratic, { dtype: "float32" });
   const names = net.namedParameters().map(([n]) => n);
   const byName = new Map<string, Float32Array>();
-  init.w.forEach((w, i) => byName.set(`w.${i}`, w));
-  init.b.forEach((b, i) => byName.set(`b.${i}`, b));
-  const params = names.map((n) =>
-    ag.tensor(byName.get(n)!.slice(), { shape: [...net.namedParameters().find(([m]) => m === n)![1].shape] }),
-  );
+  init.w.forEach((w, i) => {
+    byName.set(`w.${i}`, w);
+  });
+  init.b.forEach((b, i) => {
+    byName.set(`b.${i}`, b);
+  });
+  const shapes = new Map(net.namedParameters().map(([n, p]) => [n, [...p.shape]]));
+  const params = names.map((n) => ag.tensor(byName.get(n)!.slice(), { shape: shapes.get(n)! }));
   const rng = new ag.Rng(5);
   const x = ag.rand([W1.batch, W1.sizes[0]], { rng });
   const y = ag.rand([W1.batch, W1.sizes[W1.sizes.length - 1]], { rng });
