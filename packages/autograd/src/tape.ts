@@ -99,10 +99,29 @@ function ruleBook(): { jvp: JvpTable<Primitive>; forward: RuleTable<Primitive> }
   return rules;
 }
 
-/** One jvp in progress: the tangent of every tensor computed from its primals, by tensor. */
+/** One jvp in progress (an identity: a tangent belongs to the level object that set it). */
 export interface JvpLevel {
   readonly id: number;
-  readonly tangents: WeakMap<Tensor, Tensor>;
+}
+
+/**
+ * A tensor's tangent at one jvp level, in a short list on the tensor (one entry per level that reached
+ * it, usually one). A level that has finished is never active again, so entries it left on tensors that
+ * outlive it are never read.
+ */
+export interface Dual {
+  readonly level: JvpLevel;
+  readonly tangent: Tensor;
+  readonly next: Dual | null;
+}
+
+function tangentAt(x: Tensor, level: JvpLevel): Tensor | undefined {
+  for (let d = x._duals; d !== null; d = d.next) if (d.level === level) return d.tangent;
+  return undefined;
+}
+
+function setTangent(x: Tensor, level: JvpLevel, tangent: Tensor): void {
+  x._duals = { level, tangent, next: x._duals };
 }
 
 export function isGradEnabled(): boolean {
@@ -256,12 +275,15 @@ function pushTangents<P extends Primitive>(
   params: PrimitiveParams[P],
   out: Tensor,
 ): void {
+  let anyDual = false;
+  for (let i = 0; i < inputs.length; i++) if (inputs[i]._duals !== null) anyDual = true;
+  if (!anyDual) return;
   const levels = state.jvpLevels;
   for (let k = 0; k < levels.length; k++) {
     const level = levels[k];
     let tangents: (Tensor | null)[] | null = null;
     for (let i = 0; i < inputs.length; i++) {
-      const t = level.tangents.get(inputs[i]);
+      const t = tangentAt(inputs[i], level);
       if (t === undefined) continue;
       tangents ??= new Array<Tensor | null>(inputs.length).fill(null);
       tangents[i] = t;
@@ -289,7 +311,7 @@ function pushTangents<P extends Primitive>(
         `jvp: the jvp rule of ${rule.name} returned a tangent of shape ${formatShape(t.shape)} for an output of shape ${formatShape(out.shape)}`,
       );
     }
-    level.tangents.set(out, t.dtype === out.dtype ? t : t.cast(out.dtype));
+    setTangent(out, level, t.dtype === out.dtype ? t : t.cast(out.dtype));
   }
 }
 
@@ -301,8 +323,8 @@ export function forwardModeActive(): boolean {
 /** Gives `to` the tangents `from` has at every active jvp level (a new tensor standing for the same value). */
 export function copyTangents(from: Tensor, to: Tensor): void {
   for (const level of state.jvpLevels) {
-    const t = level.tangents.get(from);
-    if (t !== undefined) level.tangents.set(to, t);
+    const t = tangentAt(from, level);
+    if (t !== undefined) setTangent(to, level, t);
   }
 }
 
@@ -1074,7 +1096,7 @@ export function jvpCall(
     }
     return x.dtype === "int32" ? x : alias(x);
   });
-  const level: JvpLevel = { id: state.nextJvpLevel++, tangents: new WeakMap() };
+  const level: JvpLevel = { id: state.nextJvpLevel++ };
   args.forEach((a, i) => {
     const t = tangents[i];
     if (t === null || t === undefined) return;
@@ -1088,7 +1110,7 @@ export function jvpCall(
     if (a.dtype === "int32") {
       throw new TapegradError(`${op}: primal ${i} is int32 (indices, labels): it has no tangent; pass null`);
     }
-    level.tangents.set(a, t.dtype === a.dtype ? t : t.cast(a.dtype));
+    setTangent(a, level, t.dtype === a.dtype ? t : t.cast(a.dtype));
   });
   const prev = state.jvpLevels;
   state.jvpLevels = [...prev, level];
@@ -1099,7 +1121,7 @@ export function jvpCall(
     state.jvpLevels = prev;
   }
   const outputs = checkOutputs(value, op);
-  const outTangents = outputs.map((y) => level.tangents.get(y) ?? zerosOf(y));
+  const outTangents = outputs.map((y) => tangentAt(y, level) ?? zerosOf(y));
   return { outputs, tangents: outTangents, value };
 }
 
