@@ -87,6 +87,19 @@ describe("var and std", () => {
     expect(() => ag.std(ag.zeros([0]))).toThrow(/std: cannot take the variance of zero elements/);
     expect(() => ag.var(i32([1, 2]))).toThrow(/var: expected a float32 or float64 tensor/);
   });
+
+  it("float32 std does not overflow where the deviations fit (torch: std([1e30, -1e30]) = 1.4142e30)", () => {
+    const x = tensor(Float32Array.from([1e30, -1e30]), { requiresGrad: true });
+    const s = ag.std(x);
+    expect(s.dtype).toBe("float32");
+    expect(s.item() / 1e30).toBeCloseTo(Math.SQRT2, 5);
+    s.backward();
+    const g = x.grad?.toArray() as number[];
+    // d std / d x_i = (x_i − mean) / ((N − 1)·std) = ±1/√2
+    expect(g[0]).toBeCloseTo(Math.SQRT1_2, 5);
+    expect(g[1]).toBeCloseTo(-Math.SQRT1_2, 5);
+    expect(ag.std(tensor(Float32Array.from([3e38, -3e38]))).item()).toBe(Number.POSITIVE_INFINITY);
+  });
 });
 
 describe("sort, argsort, topk", () => {

@@ -185,7 +185,7 @@ describe("--csv FILE --target COLUMN", () => {
       "tapegrad: --sizes 5,8,1: the first size must be 4 for the CSV's 4 feature columns",
     );
     const r2 = await runInProcess(["train", "--csv", divers, "--target", "depth"]);
-    expect(r2.code).toBe(1);
+    expect(r2.code).toBe(2); // a flag value that names no column is a usage mistake (issue 9 item 18)
     expect(r2.stderr.trim().split("\n")).toHaveLength(1);
     expect(r2.stderr).toMatch(/no column named "depth"/);
     const r3 = await runInProcess(["train", "--csv", join(dir, "nope.csv"), "--target", "x"]);

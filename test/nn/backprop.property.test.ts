@@ -28,6 +28,8 @@ const ATOL = 1e-12;
 interface Case {
   sizes: number[];
   act: number;
+  /** The output layer's activation: -1 = the hidden one (the article's network), else an index. */
+  out: number;
   loss: number;
   /** 0 = a single 1-D vector, else the batch size */
   batch: number;
@@ -40,6 +42,7 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   // 2 to 6 sizes: networks of 1 to 5 weight layers, widths 1 to 16
   sizes: fc.array(fc.integer({ min: 1, max: 16 }), { minLength: 2, maxLength: 6 }),
   act: fc.integer({ min: 0, max: ACTIVATIONS.length - 1 }),
+  out: fc.integer({ min: -1, max: ACTIVATIONS.length - 1 }),
   loss: fc.integer({ min: 0, max: LOSSES.length - 1 }),
   batch: fc.integer({ min: 0, max: 8 }),
   init: fc.constantFrom("normal", "nielsen", "xavier", "he"),
@@ -47,11 +50,23 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   intTargets: fc.boolean(),
 });
 
-/** The network, input and target of a case; crossEntropy gets sigmoid outputs (it needs probabilities). */
+/** The hidden and output activations of a case; crossEntropy gets sigmoid outputs (it needs probabilities). */
+function activationsOf(c: Case): { act: Activation; out: Activation } {
+  const act = ACTIVATIONS[c.act];
+  if (LOSSES[c.loss] === crossEntropy) return { act: c.out === -1 ? sigmoid : act, out: sigmoid };
+  return { act, out: c.out === -1 ? act : ACTIVATIONS[c.out] };
+}
+
+/** The network, input and target of a case. */
 function build(c: Case): { nn: NN; x: Tensor; y: Tensor } {
   const loss = LOSSES[c.loss];
-  const act = loss === crossEntropy ? sigmoid : ACTIVATIONS[c.act];
-  const nn = new NN(c.sizes, act, loss, { dtype: "float64", seed: c.seed, init: c.init });
+  const { act, out } = activationsOf(c);
+  const nn = new NN(c.sizes, act, loss, {
+    dtype: "float64",
+    seed: c.seed,
+    init: c.init,
+    outputActivation: out,
+  });
   const rng = new Rng(c.seed + 1);
   const nIn = c.sizes[0];
   const nOut = c.sizes[c.sizes.length - 1];
@@ -77,8 +92,8 @@ function build(c: Case): { nn: NN; x: Tensor; y: Tensor } {
 
 function describeCase(c: Case): string {
   const loss = LOSSES[c.loss];
-  const act = loss === crossEntropy ? sigmoid : ACTIVATIONS[c.act];
-  return `sizes [${c.sizes}] ${act.name} ${loss.name} ${c.batch === 0 ? "1-D input" : `batch ${c.batch}`} init ${c.init} seed ${c.seed}`;
+  const { act, out } = activationsOf(c);
+  return `sizes [${c.sizes}] ${act.name} (output ${out.name}) ${loss.name} ${c.batch === 0 ? "1-D input" : `batch ${c.batch}`} init ${c.init} seed ${c.seed}`;
 }
 
 /** Pre-activations of every layer (for keeping finite differences away from relu kinks). */
@@ -144,7 +159,9 @@ describe("NN.backprop (hand-derived deltas) vs NN.backpropTape (autograd), float
     fc.assert(
       fc.property(caseArb, (c) => {
         const { nn, x, y } = build(c);
-        const kinked = nn.activation.name.startsWith("relu") || nn.activation.name.startsWith("leakyRelu");
+        const kinked = [nn.activation, nn.outputActivation].some(
+          (a) => a.name.startsWith("relu") || a.name.startsWith("leakyRelu"),
+        );
         // relu/leakyRelu: a step of h must not cross a kink anywhere in the network
         fc.pre(!kinked || minAbsPreactivation(nn, x) > 1e-3);
         const manual = nn.backprop(x, y);

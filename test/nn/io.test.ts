@@ -82,6 +82,7 @@ describe("saveModel / loadModel (safetensors)", () => {
       type: "NN",
       sizes: [3, 5, 2],
       activation: "sigmoid",
+      outputActivation: "sigmoid",
       loss: "quadratic",
       init: "normal",
     });

@@ -120,15 +120,20 @@ export function maxRelDiff(x: ArrayLike<number>, y: ArrayLike<number>, floor = 1
 }
 
 export function erfRef(x: number): number {
-  // Independent series (Abramowitz-Stegun 7.1.5 style) summed in high term count; fine for |x| < 6.
-  if (Math.abs(x) > 5.5) return Math.sign(x);
-  let sum = 0;
-  let term = x;
-  for (let n = 0; n < 200; n++) {
-    sum += term / (2 * n + 1);
-    term *= (-x * x) / (n + 1);
+  // Independent of the kernel: Kummer's series erf(x) = (2x/√π)·e^(−x²)·Σ (2x²)ⁿ/(1·3·…·(2n+1)), whose
+  // terms are all positive (no cancellation; the alternating Taylor series used before lost up to 1e4 ulp
+  // at |x| = 3). About 1e-14 relative error for |x| < 6; the kernel's own bound is tested against
+  // mpmath data in issue9-erf.test.ts.
+  if (Number.isNaN(x)) return x;
+  if (Math.abs(x) >= 6) return Math.sign(x);
+  const z = 2 * x * x;
+  let term = 1;
+  let sum = 1;
+  for (let n = 1; n < 400 && term > 1e-18 * sum; n++) {
+    term *= z / (2 * n + 1);
+    sum += term;
   }
-  return (2 / Math.sqrt(Math.PI)) * sum;
+  return (2 / Math.sqrt(Math.PI)) * x * Math.exp(-x * x) * sum;
 }
 
 // ---- references for the ops added with custom architectures (issue 10) ----

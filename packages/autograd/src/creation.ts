@@ -1,5 +1,13 @@
-import { allocate, checkDtype, type DType, getDefaultDtype, type TypedArray } from "./dtype.js";
-import { DTypeError, ShapeError, ValueError } from "./errors.js";
+import {
+  allocate,
+  checkDtype,
+  type DType,
+  fitsInt32,
+  getDefaultDtype,
+  int32ValueError,
+  type TypedArray,
+} from "./dtype.js";
+import { AllocationError, DTypeError, ShapeError, ValueError } from "./errors.js";
 import { defaultRng, Rng } from "./random.js";
 import { checkShape, formatShape, sizeOf } from "./shape.js";
 import { Tensor } from "./tensor.js";
@@ -45,6 +53,8 @@ function flatten(data: NestedNumbers, shape: readonly number[], out: TypedArray)
           `tensor: expected a number at [${path.join(", ")}], got ${Array.isArray(node) ? "an array" : typeof node}`,
         );
       }
+      if (out instanceof Int32Array && !fitsInt32(node))
+        throw int32ValueError("tensor", node, ` at [${path.join(", ")}]`);
       out[k++] = node;
       return;
     }
@@ -84,6 +94,12 @@ export function tensor(
     const dtype =
       opts.dtype ??
       (data instanceof Float32Array ? "float32" : data instanceof Float64Array ? "float64" : "int32");
+    if (dtype === "int32" && !(data instanceof Int32Array)) {
+      for (let i = 0; i < data.length; i++) {
+        if (!fitsInt32(data[i]))
+          throw int32ValueError("tensor", data[i], ` at [${unravel(i, shape).join(", ")}]`);
+      }
+    }
     let buffer: TypedArray = data;
     if (
       (dtype === "float32") !== data instanceof Float32Array ||
@@ -112,7 +128,17 @@ export function tensor(
   return finish(new Tensor(buffer, shape), opts);
 }
 
-/** A tensor of `shape` filled with `value`. */
+/** The multi-index of flat position i in a row-major `shape`. */
+function unravel(i: number, shape: readonly number[]): number[] {
+  const idx = new Array<number>(shape.length);
+  for (let d = shape.length - 1; d >= 0; d--) {
+    idx[d] = i % shape[d];
+    i = Math.floor(i / shape[d]);
+  }
+  return idx;
+}
+
+/** A tensor of `shape` filled with `value` (int32: an integer in the int32 range, else a DTypeError). */
 export function full(shape: readonly number[], value: number, opts: TensorOptions = {}): Tensor {
   return filled(shape, value, opts, "full");
 }
@@ -121,7 +147,13 @@ export function full(shape: readonly number[], value: number, opts: TensorOption
 function filled(shape: readonly number[], value: number, opts: TensorOptions, op: string): Tensor {
   const s = checkShape(shape, op);
   const dtype = opts.dtype === undefined ? getDefaultDtype() : checkDtype(opts.dtype, op);
-  const data = allocate(dtype, sizeOf(s));
+  if (dtype === "int32" && !fitsInt32(value)) throw int32ValueError(op, value, "");
+  let data: TypedArray;
+  try {
+    data = allocate(dtype, sizeOf(s));
+  } catch (e) {
+    throw e instanceof AllocationError ? e.naming(op, s) : e;
+  }
   if (value !== 0) data.fill(value);
   return finish(new Tensor(data, s), opts);
 }
@@ -174,7 +206,11 @@ export function arange(
   }
   const n = Math.max(0, Math.ceil((end - start) / inc));
   const t = filled([n], 0, opts, "arange");
-  for (let i = 0; i < n; i++) t.data[i] = start + i * inc;
+  for (let i = 0; i < n; i++) {
+    const v = start + i * inc;
+    if (t.dtype === "int32" && !fitsInt32(v)) throw int32ValueError("arange", v, ` at [${i}]`);
+    t.data[i] = v;
+  }
   return t;
 }
 

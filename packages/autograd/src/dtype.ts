@@ -49,3 +49,18 @@ export function checkDtype(value: unknown, op: string): DType {
     `${op}: unknown dtype ${JSON.stringify(value)}; expected "float32", "float64" or "int32"`,
   );
 }
+
+export const INT32_MIN = -2147483648;
+export const INT32_MAX = 2147483647;
+
+/** Whether int32 storage holds `v` exactly: an integer in [-2^31, 2^31 - 1] (NaN and ±Infinity are not). */
+export function fitsInt32(v: number): boolean {
+  return Number.isInteger(v) && v >= INT32_MIN && v <= INT32_MAX;
+}
+
+/** The error for a value that int32 creation cannot store; creation never rounds or wraps silently. */
+export function int32ValueError(op: string, value: number, at: string): DTypeError {
+  return new DTypeError(
+    `${op}: the value ${value}${at} cannot be stored as int32 (an integer in [${INT32_MIN}, ${INT32_MAX}]); use a float dtype, or round the values first (e.g. cast a float tensor, which truncates toward zero)`,
+  );
+}

@@ -23,6 +23,18 @@ export interface GradcheckWorst {
   numeric: number;
 }
 
+/**
+ * The result of comparing analytic (tape) gradients a with numeric (central-difference) ones n, element
+ * by element over every float input:
+ * - `ok`: every element satisfies |a − n| <= atol + rtol·|n| (the numpy.allclose / torch.gradcheck
+ *   rule, n the reference); a NaN anywhere fails.
+ * - `maxAbsError`: the largest |a − n|.
+ * - `maxRelError`: the largest |a − n| / max(|a|, |n|, atol/rtol), over every element. The floor
+ *   atol/rtol is where the ok rule turns from absolute to relative: it keeps gradients that are 0 up to
+ *   finite-difference noise from reporting huge ratios, and makes maxRelError <= rtol imply ok.
+ *   (With rtol = 0 there is no floor.) NaN when any element is NaN.
+ * - `worst`: the element furthest past its tolerance (or the first NaN).
+ */
 export interface GradcheckResult {
   ok: boolean;
   maxAbsError: number;
@@ -70,6 +82,7 @@ function compare(
 ): GradcheckResult {
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-3;
+  const floor = Math.max(rtol > 0 ? atol / rtol : 0, Number.MIN_VALUE);
   let ok = true;
   let maxAbsError = 0;
   let maxRelError = 0;
@@ -83,12 +96,16 @@ function compare(
       const av = a === null ? 0 : a.data[k];
       const nv = n[k];
       const abs = Math.abs(av - nv);
-      const rel = abs / Math.max(Math.abs(nv), Math.abs(av), 1e-12);
+      const rel = abs / Math.max(Math.abs(nv), Math.abs(av), floor);
       const bad = !(abs <= atol + rtol * Math.abs(nv)); // NaN counts as bad
       if (bad) ok = false;
-      if (abs > maxAbsError || Number.isNaN(abs)) maxAbsError = Number.isNaN(abs) ? Number.NaN : abs;
-      if (Number.isNaN(abs)) maxRelError = Number.NaN;
-      else if (abs > atol && rel > maxRelError) maxRelError = rel;
+      if (Number.isNaN(abs) || Number.isNaN(maxAbsError)) {
+        maxAbsError = Number.NaN;
+        maxRelError = Number.NaN;
+      } else {
+        if (abs > maxAbsError) maxAbsError = abs;
+        if (rel > maxRelError) maxRelError = rel;
+      }
       const excess = Number.isNaN(abs) ? Number.POSITIVE_INFINITY : abs - (atol + rtol * Math.abs(nv));
       if (excess > worstExcess) {
         worstExcess = excess;
@@ -122,7 +139,9 @@ function numericGradients(h: Fn, xs: Tensor[], eps: number): Float64Array[] {
 
 /**
  * Compares tape gradients of f with central finite differences, in float64 (float32 inputs are
- * promoted). Non-scalar outputs are projected on a seeded random cotangent.
+ * promoted). Non-scalar outputs are projected on a seeded random cotangent. `ok` holds when every
+ * element satisfies |analytic − numeric| <= atol + rtol·|numeric| (defaults 1e-5 and 1e-3); see
+ * GradcheckResult for how maxAbsError and maxRelError are measured.
  */
 export function gradcheck(f: Fn, inputs: readonly Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
   const xs = inputs.map(toFloat64);

@@ -14,7 +14,7 @@ export {
   zerosLike,
 } from "./creation.js";
 export { type DType, type FloatDType, getDefaultDtype, setDefaultDtype, type TypedArray } from "./dtype.js";
-export { DTypeError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
+export { AllocationError, DTypeError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 export { type GradcheckOptions, type GradcheckResult, gradcheck, gradgradcheck } from "./gradcheck.js";
 export type { GraphOptions, TapeNode } from "./graph.js";
 export { Tape } from "./graph-tape.js";

@@ -1,5 +1,5 @@
 import type { DType, TypedArray } from "./dtype.js";
-import { ValueError } from "./errors.js";
+import { AllocationError, ValueError } from "./errors.js";
 
 /**
  * Where tensor storage comes from (1): small arrays. Every typed array above 64 bytes gets its own
@@ -30,6 +30,7 @@ const IN_HEAP_MAX_BYTES = 64;
 const DEFAULT_POOL_BYTES = 64 * 1024 * 1024;
 
 let slabsEnabled = true;
+let maxTensorBytes = Number.POSITIVE_INFINITY;
 let slab: ArrayBuffer | null = null;
 let slabOffset = 0;
 let poolLimitBytes = DEFAULT_POOL_BYTES;
@@ -51,6 +52,11 @@ export interface StorageOptions {
   slabs: boolean;
   /** Most bytes of freed backward-walk buffers kept for reuse; 0 turns reuse off (default 64 MiB). */
   cotangentPoolBytes: number;
+  /**
+   * Largest tensor storage allowed, in bytes (default Infinity: only the engine's limit). A larger
+   * one is an AllocationError naming the op, as one the engine cannot allocate is.
+   */
+  maxTensorBytes: number;
 }
 
 /** Changes how tensor storage is allocated (see StorageOptions); omitted fields keep their value. */
@@ -58,7 +64,15 @@ export function setStorageOptions(opts: Partial<StorageOptions>): void {
   if (opts === null || typeof opts !== "object") {
     throw new ValueError(`setStorageOptions: expected an object like { slabs: false }, got ${String(opts)}`);
   }
-  const { slabs, cotangentPoolBytes } = opts;
+  const { slabs, cotangentPoolBytes, maxTensorBytes: maxBytes } = opts;
+  if (
+    maxBytes !== undefined &&
+    !(maxBytes === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxBytes) && maxBytes >= 0))
+  ) {
+    throw new ValueError(
+      `setStorageOptions: maxTensorBytes must be an integer >= 0 or Infinity, got ${String(maxBytes)}`,
+    );
+  }
   if (slabs !== undefined && typeof slabs !== "boolean") {
     throw new ValueError(`setStorageOptions: slabs must be true or false, got ${String(slabs)}`);
   }
@@ -70,6 +84,7 @@ export function setStorageOptions(opts: Partial<StorageOptions>): void {
       `setStorageOptions: cotangentPoolBytes must be an integer >= 0, got ${String(cotangentPoolBytes)}`,
     );
   }
+  if (maxBytes !== undefined) maxTensorBytes = maxBytes;
   if (slabs !== undefined) {
     slabsEnabled = slabs;
     if (!slabs) slab = null;
@@ -84,7 +99,7 @@ export function setStorageOptions(opts: Partial<StorageOptions>): void {
 }
 
 export function getStorageOptions(): StorageOptions {
-  return { slabs: slabsEnabled, cotangentPoolBytes: poolLimitBytes };
+  return { slabs: slabsEnabled, cotangentPoolBytes: poolLimitBytes, maxTensorBytes };
 }
 
 /** A new scope for a backward walk, or null when reuse is off. */
@@ -147,10 +162,31 @@ function ownBuffer(bytes: number): ArrayBuffer {
   return buffer;
 }
 
-/** A zero-filled array of `size` elements of `dtype`. */
+/**
+ * A zero-filled array of `size` elements of `dtype`. One that cannot be had is an AllocationError
+ * (the op and shape are added on the way up: ops/util.ts empty(), tape.ts apply(), creation.ts).
+ */
 export function allocateStorage(dtype: DType, size: number): TypedArray {
   const bytesPerElement = dtype === "float64" ? 8 : 4;
   const bytes = size * bytesPerElement;
+  if (bytes > maxTensorBytes) {
+    throw new AllocationError(
+      null,
+      null,
+      dtype,
+      size,
+      bytes,
+      `above StorageOptions.maxTensorBytes (${maxTensorBytes})`,
+    );
+  }
+  if (bytes > SLAB_MAX_BYTES) {
+    try {
+      return allocateLarge(dtype, bytes);
+    } catch (e) {
+      if (e instanceof RangeError) throw new AllocationError(null, null, dtype, size, bytes, e.message);
+      throw e;
+    }
+  }
   if (slabsEnabled && bytes > IN_HEAP_MAX_BYTES && bytes <= SLAB_MAX_BYTES) {
     if (slab === null || slabOffset + bytes > SLAB_BYTES) {
       slab = new ArrayBuffer(SLAB_BYTES);
@@ -168,6 +204,11 @@ export function allocateStorage(dtype: DType, size: number): TypedArray {
     if (dtype === "float64") return new Float64Array(size);
     return new Int32Array(size);
   }
+  return allocateLarge(dtype, bytes);
+}
+
+function allocateLarge(dtype: DType, bytes: number): TypedArray {
+  if (!Number.isSafeInteger(bytes)) throw new RangeError("the size is not a safe integer");
   const buffer = ownBuffer(bytes);
   if (dtype === "float32") return new Float32Array(buffer);
   if (dtype === "float64") return new Float64Array(buffer);

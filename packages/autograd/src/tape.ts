@@ -1,5 +1,5 @@
 import { allocate } from "./dtype.js";
-import { GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
+import { AllocationError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 import type { TapeNode } from "./graph.js";
 import { Tape } from "./graph-tape.js";
 import { binary } from "./kernels/binary.js";
@@ -214,6 +214,11 @@ export function withAnomalyMode<T>(fn: () => T): T {
 
 // ---- applying primitives -------------------------------------------------------------------------
 
+/** The op name an error from this primitive should carry (a custom op by its own name). */
+function opLabel(rule: { readonly name: Primitive }, params: unknown): string {
+  return rule.name === "custom" ? `customOp "${(params as { name: string }).name}"` : rule.name;
+}
+
 /**
  * Runs a primitive: the forward computes the output with kernels; when recording and any input
  * requires grad, the output gets a node holding the rule's vjp. This is the only place nodes are made.
@@ -225,7 +230,14 @@ export function apply<P extends Primitive>(
 ): Tensor {
   if (state.substitute.length > 0) for (const m of state.substitute) inputs = substituted(inputs, m);
   if (state.capture !== null) for (const x of inputs) if (x._requiresGrad) state.capture.add(x);
-  const out = rule.forward(inputs, params);
+  let out: Tensor;
+  try {
+    out = rule.forward(inputs, params);
+  } catch (e) {
+    // Storage does not know the op: name it here (a composite names the op the user called).
+    if (e instanceof AllocationError) throw e.naming(opLabel(rule, params));
+    throw e;
+  }
   // int32 outputs (casts, custom roundings) are constants: int32 never requires grad.
   if (state.gradEnabled && out.dtype !== "int32") {
     for (let i = 0; i < inputs.length; i++) {

@@ -1,7 +1,7 @@
 import { type DType, dtypeOf, type TypedArray } from "./dtype.js";
 import { DTypeError, GraphError, ShapeError, ValueError } from "./errors.js";
 import * as ops from "./ops/index.js";
-import { formatShape, type Shape, sizeOf } from "./shape.js";
+import { formatShape, type Shape } from "./shape.js";
 import { backward, type Dual, type Node } from "./tape.js";
 
 type Operand = Tensor | number;
@@ -30,7 +30,25 @@ export class Tensor {
   _duals: Dual | null = null;
 
   constructor(data: TypedArray, shape: Shape) {
-    const size = sizeOf(shape);
+    if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array)) {
+      throw new DTypeError(
+        `Tensor: data must be a Float32Array, Float64Array or Int32Array, got ${data === null ? "null" : Array.isArray(data) ? "an array" : typeof data === "object" ? (data as object).constructor?.name : typeof data}`,
+      );
+    }
+    if (!Array.isArray(shape)) {
+      throw new ShapeError(`Tensor: shape must be an array of integers >= 0, got ${String(shape)}`);
+    }
+    let size = 1;
+    for (let i = 0; i < shape.length; i++) {
+      const d = shape[i];
+      // Number.isInteger rejects NaN, ±Infinity, fractions and non-numbers.
+      if (!Number.isInteger(d) || d < 0) {
+        throw new ShapeError(
+          `Tensor: shape ${formatShape(shape)} has an invalid dimension ${String(d)} at index ${i}; expected integers >= 0`,
+        );
+      }
+      size *= d;
+    }
     if (data.length !== size) {
       throw new ShapeError(
         `Tensor: data has ${data.length} elements but shape ${formatShape(shape)} needs ${size}`,

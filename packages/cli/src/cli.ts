@@ -50,6 +50,14 @@ function dataOptions(cmd: Command, forTraining: boolean): Command {
   return cmd;
 }
 
+/** --output-activation: the last layer's activation, shared by train, gradcheck and graph. */
+function outputActivationOption(): Option {
+  return new Option(
+    "--output-activation <name>",
+    `activation of the output layer: ${ACTIVATIONS.join(", ")} (default: identity for softmaxCrossEntropy, which takes logits; otherwise the --activation, as in the article)`,
+  ).argParser(parseChoice("--output-activation", ACTIVATIONS));
+}
+
 export function buildProgram(io: CliIO): Command {
   const program = new Command("tapegrad");
   program
@@ -81,10 +89,11 @@ export function buildProgram(io: CliIO): Command {
         .default([784, 30, 10], "784,30,10"),
     )
     .addOption(
-      new Option("--activation <name>", `activation after every layer: ${ACTIVATIONS.join(", ")}`)
+      new Option("--activation <name>", `activation of the hidden layers: ${ACTIVATIONS.join(", ")}`)
         .argParser(parseChoice("--activation", ACTIVATIONS))
         .default("sigmoid"),
     )
+    .addOption(outputActivationOption())
     .addOption(
       new Option("--loss <name>", `loss: ${LOSSES.join(", ")}`)
         .argParser(parseChoice("--loss", LOSSES))
@@ -132,9 +141,7 @@ export function buildProgram(io: CliIO): Command {
         .argParser(parsePositiveInt("--epochs"))
         .default(30),
     )
-    .addOption(
-      new Option("--seed <n>", "seed for initial weights and shuffling").argParser(parseSeed).default(1),
-    )
+    .addOption(new Option("--seed <n>", "seed for weights and shuffling").argParser(parseSeed).default(1))
     .addOption(
       new Option("--dtype <type>", "float32 or float64")
         .argParser(parseChoice("--dtype", DTYPES))
@@ -148,7 +155,8 @@ export function buildProgram(io: CliIO): Command {
         .argParser(parseChoice("--backprop", BACKPROPS))
         .default("tape"),
     )
-    .option("--out <dir>", "output folder (default: runs/<timestamp>/)")
+    .option("--out <dir>", "output folder (default: runs/<timestamp>/); must be empty or new unless --force")
+    .option("--force", "write into a non-empty --out folder, replacing an earlier run's files")
     .addOption(
       new Option("--limit <n>", "train on the first N training examples only").argParser(
         parsePositiveInt("--limit"),
@@ -175,10 +183,11 @@ export function buildProgram(io: CliIO): Command {
       new Option("--sizes <list>", "layer sizes").argParser(parseSizes).default([784, 30, 10], "784,30,10"),
     )
     .addOption(
-      new Option("--activation <name>", `activation: ${ACTIVATIONS.join(", ")}`)
+      new Option("--activation <name>", `activation of the hidden layers: ${ACTIVATIONS.join(", ")}`)
         .argParser(parseChoice("--activation", ACTIVATIONS))
         .default("sigmoid"),
     )
+    .addOption(outputActivationOption())
     .addOption(
       new Option("--loss <name>", `loss: ${LOSSES.join(", ")}`)
         .argParser(parseChoice("--loss", LOSSES))
@@ -219,23 +228,24 @@ export function buildProgram(io: CliIO): Command {
     .addOption(
       new Option(
         "--sizes <list>",
-        "layer sizes (the default is a small 3-layer example, f_0 ... f_5 as in the article)",
+        "layer sizes (default: the article's network, f_0 ... f_5 as in the README)",
       )
         .argParser(parseSizes)
-        .default([3, 4, 2], "3,4,2"),
+        .default([784, 30, 10], "784,30,10"),
     )
     .addOption(
-      new Option("--activation <name>", `activation: ${ACTIVATIONS.join(", ")}`)
+      new Option("--activation <name>", `activation of the hidden layers: ${ACTIVATIONS.join(", ")}`)
         .argParser(parseChoice("--activation", ACTIVATIONS))
         .default("sigmoid"),
     )
+    .addOption(outputActivationOption())
     .addOption(
       new Option("--loss <name>", `loss: ${LOSSES.join(", ")}`)
         .argParser(parseChoice("--loss", LOSSES))
         .default("l2"),
     )
     .addOption(
-      new Option("--batch-size <n>", "rows of X").argParser(parsePositiveInt("--batch-size")).default(1),
+      new Option("--batch-size <n>", "rows of X").argParser(parsePositiveInt("--batch-size")).default(10),
     )
     .option("--out <dir>", "output folder", "runs/graph")
     .option("--name <base>", "file name stem", "graph")

@@ -8,6 +8,12 @@ export interface Output {
 export interface CliIO {
   stdout: Output;
   stderr: Output;
+  /**
+   * Ctrl-C for training: when element 0 becomes non-zero, train stops after the current batch and keeps the
+   * finished epochs. Shared memory, because the batch loop never yields to the event loop within an epoch:
+   * the binary trains in a worker thread and its main thread sets this on SIGINT.
+   */
+  interrupt?: Int32Array;
 }
 
 export function line(out: Output, text = ""): void {

@@ -20,17 +20,39 @@ export function lossByName(name: string): Loss {
 export interface NetworkSpec {
   sizes: number[];
   activation: ActivationName;
+  /** The last layer's activation; undefined: the default for the loss (see defaultOutputActivation). */
+  outputActivation?: ActivationName;
   loss: LossName;
   init: InitName;
   dtype: "float32" | "float64";
   seed: number;
 }
 
+/**
+ * The output layer's activation when --output-activation is not given: softmaxCrossEntropy takes logits, so
+ * `identity`; every other loss keeps the hidden activation on the output, as the article's network does.
+ */
+export function defaultOutputActivation<A extends string>(loss: string, activation: A): A | "identity" {
+  return loss === "softmaxCrossEntropy" ? "identity" : activation;
+}
+
 /** The article's network from CLI flags. */
 export function buildNetwork(spec: NetworkSpec): NN {
+  const output = spec.outputActivation ?? defaultOutputActivation(spec.loss, spec.activation);
   return new NN(spec.sizes, activationByName(spec.activation), lossByName(spec.loss), {
     dtype: spec.dtype,
     seed: spec.seed,
     init: spec.init,
+    outputActivation: activationByName(output),
   });
+}
+
+/** "relu" when every layer shares it, "relu (output identity)" otherwise. */
+export function describeActivations(spec: {
+  activation: string;
+  outputActivation?: string;
+  loss: string;
+}): string {
+  const output = spec.outputActivation ?? defaultOutputActivation(spec.loss, spec.activation);
+  return output === spec.activation ? spec.activation : `${spec.activation} (output ${output})`;
 }

@@ -25,6 +25,8 @@ export interface RunHistory {
   final: { testLoss: number; testAccuracy?: number };
   secondsPerEpoch: number;
   totalSeconds: number;
+  /** Set when Ctrl-C stopped training: the model and history are those of the last finished epoch. */
+  interrupted?: { finishedEpochs: number; epochs: number };
 }
 
 /** Model-file metadata: everything eval and predict need besides the weights (all values are strings). */

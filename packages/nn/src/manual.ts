@@ -22,6 +22,11 @@ export interface NNOptions {
    * N(0, 1) (Nielsen's network2.py). 'xavier': Xavier-normal W, zero b. 'he': He-normal W, zero b.
    */
   init?: "normal" | "nielsen" | "xavier" | "he";
+  /**
+   * The activation after the last layer; the hidden activation when omitted (the article's network).
+   * `identity` gives logits, which softmaxCrossEntropy expects.
+   */
+  outputActivation?: Activation;
 }
 
 export interface Gradients {
@@ -31,13 +36,15 @@ export interface Gradients {
 
 /**
  * The article's network: L = sizes.length − 1 layers, each z_l = f·W_l + b_l followed by the activation
- * (also after the last layer, as the article does). W_l: [sizes[l−1], sizes[l]], b_l: [1, sizes[l]].
+ * (also after the last layer, as the article does, unless `outputActivation` says otherwise). W_l: [sizes[l−1], sizes[l]], b_l: [1, sizes[l]].
  * It is also a Module, so optimisers, fit and saveModel work with it; its parameters are named
  * "w.0", "b.0", "w.1", ... after the arrays that hold them, and the tensors themselves are named W_1, b_1, ...
  */
 export class NN extends Module {
   readonly sizes: readonly number[];
   activation: Activation;
+  /** The activation after the last layer (the same object as `activation` unless an option set it). */
+  outputActivation: Activation;
   loss: Loss;
   /** w[l]: [sizes[l], sizes[l+1]]. Assignable; plain tensors put here are adopted as Parameters. */
   w: Tensor[];
@@ -52,6 +59,7 @@ export class NN extends Module {
     }
     this.sizes = [...sizes];
     this.activation = activation;
+    this.outputActivation = opts.outputActivation ?? activation;
     this.loss = loss;
     this.init = opts.init ?? "normal";
     const rng: Rng = rngFrom(opts);
@@ -81,6 +89,11 @@ export class NN extends Module {
     return out;
   }
 
+  /** The activation after layer l (0-based): the output activation after the last one. */
+  private layerActivation(l: number): Activation {
+    return l === this.w.length - 1 ? this.outputActivation : this.activation;
+  }
+
   private checkInput(x: Tensor, op: string): void {
     if (x.dtype === "int32") throw new DTypeError(`NN.${op}: input must be float32 or float64, got int32`);
     const n0 = this.sizes[0];
@@ -102,7 +115,8 @@ export class NN extends Module {
       const input = f;
       // Layer l+1 reads f_{2l}: the scope labels reproduce the article's f_i picture.
       const z = scope(`W_${l + 1}·f_${2 * l} + b_${l + 1}`, () => input.matmul(w).add(b));
-      f = scope(this.activation.name, () => this.activation.fn(z));
+      const act = this.layerActivation(l);
+      f = scope(act.name, () => act.fn(z));
     }
     return single ? f.reshape([f.shape[1]]) : f;
   }
@@ -144,7 +158,6 @@ export class NN extends Module {
   ): Gradients & { loss: number; output: Tensor } {
     this.checkInput(x, "backprop");
     return noGrad(() => {
-      const act = this.activation;
       const L = this.w.length;
       const single = x.ndim === 1;
       // Forward pass, keeping every z_l and a_l = a(z_l); a_0 = x.
@@ -153,13 +166,13 @@ export class NN extends Module {
       for (let l = 0; l < L; l++) {
         const z = as[l].matmul(this.w[l]).add(this.b[l]);
         zs.push(z);
-        as.push(act.fn(z));
+        as.push(this.layerActivation(l).fn(z));
       }
       const aL = as[L];
       const output = single ? aL.reshape([aL.shape[1]]) : aL;
-      // δ_L = ∂L/∂ŷ ⊙ a′(z_L), then δ_{l−1} = (δ_l · W_lᵀ) ⊙ a′(z_{l−1}).
+      // δ_L = ∂L/∂ŷ ⊙ a_out′(z_L), then δ_{l−1} = (δ_l · W_lᵀ) ⊙ a′(z_{l−1}) with the hidden activation.
       const dLoss = loss.deriv(output, y);
-      let delta = (single ? dLoss.reshape(aL.shape) : dLoss).mul(act.deriv(zs[L - 1]));
+      let delta = (single ? dLoss.reshape(aL.shape) : dLoss).mul(this.outputActivation.deriv(zs[L - 1]));
       const wGrad: Tensor[] = new Array(L);
       const bGrad: Tensor[] = new Array(L);
       for (let l = L - 1; l >= 0; l--) {
@@ -167,7 +180,8 @@ export class NN extends Module {
         // The transposes are matmul options: the kernel reads the operand transposed, no copy is made.
         wGrad[l] = as[l].matmul(delta, { transposeA: true });
         bGrad[l] = delta.sum(0, true);
-        if (l > 0) delta = delta.matmul(this.w[l], { transposeB: true }).mul(act.deriv(zs[l - 1]));
+        if (l > 0)
+          delta = delta.matmul(this.w[l], { transposeB: true }).mul(this.activation.deriv(zs[l - 1]));
       }
       const value = withLoss ? loss.fn(output, y).item() : Number.NaN;
       return { wGrad, bGrad, loss: value, output };
@@ -198,6 +212,7 @@ export class NN extends Module {
       type: "NN",
       sizes: [...this.sizes],
       activation: this.activation.name,
+      outputActivation: this.outputActivation.name,
       loss: this.loss.name,
       init: this.init,
     };

@@ -15,6 +15,14 @@ export function reduce(
   axes: readonly number[],
   out: NumericArray,
 ): void {
+  if (op !== "sum" && out instanceof Int32Array) {
+    // The running max/min starts at ∓Infinity, which an Int32Array cannot hold (it would store 0):
+    // reduce into float64, which holds every int32 exactly, and copy the (always finite) result back.
+    const wide = new Float64Array(out.length);
+    reduce(op, x, shape, axes, wide);
+    out.set(wide);
+    return;
+  }
   const segments = mergeSegments(shape, axes);
   if (segments.length <= 3) {
     // Pad to the pattern [kept, reduced, kept].

@@ -5,7 +5,7 @@ import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
 import { slice } from "./shape.js";
-import { checkTensor, empty } from "./util.js";
+import { checkTensor, composite, empty } from "./util.js";
 
 export const alongAxisRules: RuleTable<"takeAlongAxis" | "scatterAddAlongAxis"> = {
   // out[p] = x[p with its axis coordinate replaced by indices[p]]; out has the shape of indices.
@@ -94,34 +94,35 @@ function checkIndices(indices: unknown, target: readonly number[], axis: number,
  * indices: int32, x's rank, no larger than x off the axis; negative entries count from the end.
  * The gradient scatter-adds into x's shape.
  */
-export function takeAlongAxis(x: Tensor, indices: Tensor, axis: number): Tensor {
-  checkTensor(x, "takeAlongAxis");
-  const ax = normalizeAxis(axis, x.ndim, "takeAlongAxis");
-  const index = checkIndices(indices, x.shape, ax, "takeAlongAxis");
-  return apply(alongAxisRules.takeAlongAxis, [x, index], { axis: ax });
-}
+export const takeAlongAxis = composite(
+  "takeAlongAxis",
+  function takeAlongAxis(x: Tensor, indices: Tensor, axis: number): Tensor {
+    checkTensor(x, "takeAlongAxis");
+    const ax = normalizeAxis(axis, x.ndim, "takeAlongAxis");
+    const index = checkIndices(indices, x.shape, ax, "takeAlongAxis");
+    return apply(alongAxisRules.takeAlongAxis, [x, index], { axis: ax });
+  },
+);
 
 /**
  * torch.zeros(shape).scatter_add(axis, indices, src): src[p] is added at (p with its `axis`
  * coordinate replaced by indices[p]). The transpose of takeAlongAxis; its gradient gathers.
  */
-export function scatterAddAlongAxis(
-  src: Tensor,
-  indices: Tensor,
-  axis: number,
-  shape: readonly number[],
-): Tensor {
-  checkTensor(src, "scatterAddAlongAxis");
-  const target = checkShape(shape, "scatterAddAlongAxis");
-  const ax = normalizeAxis(axis, target.length, "scatterAddAlongAxis");
-  const index = checkIndices(indices, target, ax, "scatterAddAlongAxis");
-  if (src.ndim !== index.ndim || src.shape.some((d, i) => d !== index.shape[i])) {
-    throw new ShapeError(
-      `scatterAddAlongAxis: src of shape ${formatShape(src.shape)} must have the shape of indices ${formatShape(index.shape)}`,
-    );
-  }
-  return apply(alongAxisRules.scatterAddAlongAxis, [src, index], { axis: ax, shape: target });
-}
+export const scatterAddAlongAxis = composite(
+  "scatterAddAlongAxis",
+  function scatterAddAlongAxis(src: Tensor, indices: Tensor, axis: number, shape: readonly number[]): Tensor {
+    checkTensor(src, "scatterAddAlongAxis");
+    const target = checkShape(shape, "scatterAddAlongAxis");
+    const ax = normalizeAxis(axis, target.length, "scatterAddAlongAxis");
+    const index = checkIndices(indices, target, ax, "scatterAddAlongAxis");
+    if (src.ndim !== index.ndim || src.shape.some((d, i) => d !== index.shape[i])) {
+      throw new ShapeError(
+        `scatterAddAlongAxis: src of shape ${formatShape(src.shape)} must have the shape of indices ${formatShape(index.shape)}`,
+      );
+    }
+    return apply(alongAxisRules.scatterAddAlongAxis, [src, index], { axis: ax, shape: target });
+  },
+);
 
 export interface SortOptions {
   /** Largest first (default false). */
@@ -161,21 +162,27 @@ function optionsObject<T>(opts: T | undefined, op: string): Partial<T> {
  * Sorts along `axis` (last by default): values (differentiable: a takeAlongAxis of x) and int32
  * indices. Stable in both directions; NaN sorts as the largest value, as in torch.sort.
  */
-export function sort(x: Tensor, axis = -1, opts?: SortOptions): { values: Tensor; indices: Tensor } {
+export const sort = composite("sort", function sort(x: Tensor, axis = -1, opts?: SortOptions): {
+  values: Tensor;
+  indices: Tensor;
+} {
   checkTensor(x, "sort");
   const o = optionsObject(opts, "sort");
   const descending = flag(o.descending, "descending", "sort", false);
   const { ax, indices } = sortIndices(x, axis, descending, "sort");
   if (x.ndim === 0) return { values: x, indices };
   return { values: apply(alongAxisRules.takeAlongAxis, [x, indices], { axis: ax }), indices };
-}
+});
 
 /** The int32 indices that sort x along `axis` (stable; NaN largest). Not differentiable. */
-export function argsort(x: Tensor, axis = -1, opts?: SortOptions): Tensor {
-  checkTensor(x, "argsort");
-  const o = optionsObject(opts, "argsort");
-  return sortIndices(x, axis, flag(o.descending, "descending", "argsort", false), "argsort").indices;
-}
+export const argsort = composite(
+  "argsort",
+  function argsort(x: Tensor, axis = -1, opts?: SortOptions): Tensor {
+    checkTensor(x, "argsort");
+    const o = optionsObject(opts, "argsort");
+    return sortIndices(x, axis, flag(o.descending, "descending", "argsort", false), "argsort").indices;
+  },
+);
 
 export interface TopkOptions {
   /** The k largest (default true) or the k smallest. */
@@ -186,12 +193,10 @@ export interface TopkOptions {
  * The k largest (or smallest) entries along `axis`, in order, with their int32 indices. Among equal
  * values the earlier index comes first. values is differentiable (a takeAlongAxis of x).
  */
-export function topk(
-  x: Tensor,
-  k: number,
-  axis = -1,
-  opts?: TopkOptions,
-): { values: Tensor; indices: Tensor } {
+export const topk = composite("topk", function topk(x: Tensor, k: number, axis = -1, opts?: TopkOptions): {
+  values: Tensor;
+  indices: Tensor;
+} {
   checkTensor(x, "topk");
   const o = optionsObject(opts, "topk");
   const largest = flag(o.largest, "largest", "topk", true);
@@ -205,4 +210,4 @@ export function topk(
   if (x.ndim === 0) return { values: x, indices: all };
   const indices = slice(all, ax, 0, k);
   return { values: apply(alongAxisRules.takeAlongAxis, [x, indices], { axis: ax }), indices };
-}
+});

@@ -1,4 +1,4 @@
-import { GraphError, TapegradError, ValueError } from "../errors.js";
+import { DTypeError, GraphError, TapegradError, ValueError } from "../errors.js";
 import { formatShape, shapesEqual } from "../shape.js";
 import { apply, grads, opaque } from "../tape.js";
 import { Tensor } from "../tensor.js";
@@ -15,21 +15,35 @@ export const customRules: RuleTable<"custom"> = {
       }
       return new Tensor(out.data, out.shape); // a fresh tensor, so the node never lands on an input
     },
+    // A vjp must return one entry per input: a Tensor of that input's shape and dtype, or null for
+    // "no gradient". Anything else (undefined included: a forgotten return) is an error naming the op
+    // and the input, never a silently missing .grad.
     vjp: (g, { inputs, output, params }, needs) => {
-      const result = params.vjp(g, inputs, output);
-      const list = Array.isArray(result) ? result : [result];
-      if (list.length !== inputs.length) {
-        throw new TapegradError(
-          `customOp "${params.name}": vjp returned ${list.length} cotangents for ${inputs.length} inputs`,
+      const result: unknown = params.vjp(g, inputs, output);
+      const op = `customOp "${params.name}"`;
+      if (result === undefined) {
+        throw new GraphError(
+          `${op}: vjp returned undefined; expected ${inputs.length === 1 ? "a Tensor or null" : `an array of ${inputs.length} Tensors or nulls`} (null: no gradient for that input)`,
         );
       }
+      const list: unknown[] = Array.isArray(result) ? result : [result];
+      if (list.length !== inputs.length) {
+        throw new GraphError(`${op}: vjp returned ${list.length} cotangents for ${inputs.length} inputs`);
+      }
       return list.map((c, i) => {
-        if (c !== null && c !== undefined && !(c instanceof Tensor)) {
-          throw new TapegradError(
-            `customOp "${params.name}": vjp returned ${Array.isArray(c) ? "an array" : `a ${typeof c}`} for input ${i}; expected a Tensor or null`,
+        if (c === null) return null;
+        if (!(c instanceof Tensor)) {
+          const what = c === undefined ? "undefined" : Array.isArray(c) ? "an array" : `a ${typeof c}`;
+          throw new GraphError(`${op}: vjp returned ${what} for input ${i}; expected a Tensor or null`);
+        }
+        // A wrong shape is caught by the walk for every rule (tape.ts: "the vjp of <name> (f_i) returned ...").
+        const x = inputs[i];
+        if (x.dtype !== "int32" && c.dtype !== x.dtype) {
+          throw new DTypeError(
+            `${op}: vjp returned a ${c.dtype} cotangent for input ${i} of dtype ${x.dtype}; cast it to ${x.dtype}`,
           );
         }
-        return needs[i] ? (c ?? null) : null;
+        return needs[i] ? c : null;
       });
     },
   },

@@ -6,7 +6,7 @@ import { gather } from "./indexing.js";
 import { matmul } from "./matmul.js";
 import { sum } from "./reduce.js";
 import { broadcastTo, cast, reshape, transpose } from "./shape.js";
-import { requireFloat } from "./util.js";
+import { composite, requireFloat } from "./util.js";
 
 /*
  * einsum lowered to primitives that are already fast and differentiable: diagonals (repeated labels in
@@ -46,7 +46,7 @@ function parseTerm(term: string, spec: string): (string | null)[] {
  * sums over labels missing from the output. Differentiable (twice), since it lowers to matmul, sum,
  * transpose, reshape and gather.
  */
-export function einsum(spec: string, ...operands: Tensor[]): Tensor {
+export const einsum = composite("einsum", function einsum(spec: string, ...operands: Tensor[]): Tensor {
   if (typeof spec !== "string")
     throw new ValueError(`einsum: spec must be a string like 'ij,jk->ik', got ${typeof spec}`);
   const clean = spec.replace(/\s+/g, "");
@@ -130,7 +130,7 @@ export function einsum(spec: string, ...operands: Tensor[]): Tensor {
   acc = sumUnneeded(acc, new Set(output));
   const perm = output.map((l) => acc.labels.indexOf(l));
   return transpose(acc.tensor, perm);
-}
+});
 
 function outputLabels(rhs: string | null, terms: Term[], ellipsisLabels: string[], spec: string): string[] {
   const all = terms.flatMap((t) => t.labels);

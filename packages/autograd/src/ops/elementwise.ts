@@ -10,9 +10,11 @@ import {
   addTangents,
   checkTensor,
   coerce,
+  composite,
   empty,
   fitTangent,
   type Operand,
+  relabelError,
   requireFloat,
   scalar,
   unbroadcast,
@@ -133,16 +135,16 @@ export const elementwiseRules: RuleTable<ElementwisePrimitive> = {
     // d/db a^b = a^b ln a; taken as 0 where a == 0 (as PyTorch does), NaN for negative a.
     (g, a, _b, y) => mul(g, mul(y, log(where(equal(a, 0), scalar(1, a.dtype), a)))),
   ),
-  // Ties split the cotangent evenly between the operands.
+  // Ties split the cotangent evenly; with a NaN operand both sides get all of it (see tieWeight).
   maximum: binaryRule(
     "maximum",
-    (g, a, b) => mul(g, tieWeight(a, b, "greater")),
-    (g, a, b) => mul(g, tieWeight(b, a, "greater")),
+    (g, a, b) => mul(g, tieWeight(a, b, "less")),
+    (g, a, b) => mul(g, tieWeight(b, a, "less")),
   ),
   minimum: binaryRule(
     "minimum",
-    (g, a, b) => mul(g, tieWeight(a, b, "less")),
-    (g, a, b) => mul(g, tieWeight(b, a, "less")),
+    (g, a, b) => mul(g, tieWeight(a, b, "greater")),
+    (g, a, b) => mul(g, tieWeight(b, a, "greater")),
   ),
 
   tanhGrad: gradRule("tanhGrad", (ct, y, g) => mul(mul(ct, g), mul(y, -2))),
@@ -225,13 +227,14 @@ export const elementwiseJvpRules: JvpTable<ElementwisePrimitive> = {
     (t, a, b) => mul(t, powBaseGrad(a, b)),
     (t, a, _b, y) => mul(t, mul(y, log(where(equal(a, 0), scalar(1, a.dtype), a)))),
   ),
+  // The same constant shares as the vjps (tieWeight's third argument says what loses).
   maximum: binaryJvp(
-    (t, a, b) => mul(t, tieWeight(a, b, "greater")),
-    (t, a, b) => mul(t, tieWeight(b, a, "greater")),
-  ),
-  minimum: binaryJvp(
     (t, a, b) => mul(t, tieWeight(a, b, "less")),
     (t, a, b) => mul(t, tieWeight(b, a, "less")),
+  ),
+  minimum: binaryJvp(
+    (t, a, b) => mul(t, tieWeight(a, b, "greater")),
+    (t, a, b) => mul(t, tieWeight(b, a, "greater")),
   ),
 
   // tanhGrad(y, g) = g·(1 − y²): linear in g, and −2·g·y in y.
@@ -267,12 +270,21 @@ function powBaseGrad(a: Tensor, b: Tensor): Tensor {
   return mul(b, pow(a, sub(safe, 1)));
 }
 
-/** 1 where x wins the comparison against y, ½ on ties, 0 otherwise (a constant mask). */
-function tieWeight(x: Tensor, y: Tensor, wins: "greater" | "less"): Tensor {
-  const win = mapBinary(wins, x, y);
+/**
+ * The share of the cotangent x gets from maximum/minimum(x, y), a constant mask: 0 where x loses
+ * (`loses` is "less" for maximum), ½ on ties, 1 otherwise. Written as 1 − lose − ½·tie, PyTorch's
+ * rule (torch 1.13), so that where either operand is NaN (every comparison false) BOTH operands get the
+ * whole cotangent: the NaN output then carries its gradient to the NaN side instead of silently 0.
+ */
+function tieWeight(x: Tensor, y: Tensor, loses: "greater" | "less"): Tensor {
+  const lose = mapBinary(loses, x, y);
   const tie = mapBinary("equal", x, y);
-  const w = mapBinary("add", win, mapBinary("mul", tie, scalar(0.5, tie.dtype)));
-  return w;
+  const dtype = lose.dtype;
+  return mapBinary(
+    "sub",
+    mapBinary("sub", scalar(1, dtype), lose),
+    mapBinary("mul", tie, scalar(0.5, dtype)),
+  );
 }
 
 function unaryOp(name: UnaryPrimitive, x: Tensor): Tensor {
@@ -282,7 +294,13 @@ function unaryOp(name: UnaryPrimitive, x: Tensor): Tensor {
 }
 
 function binaryOp(name: BinaryPrimitive, a: Operand, b: Operand): Tensor {
-  const [ta, tb] = coerce(a, b, name);
+  let ta: Tensor;
+  let tb: Tensor;
+  try {
+    [ta, tb] = coerce(a, b, name); // may cast float32 to float64: errors there name this op
+  } catch (e) {
+    throw relabelError(e, name);
+  }
   if ((name === "div" || name === "pow") && ta.dtype === "int32") {
     throw new DTypeError(
       `${name}: int32 operands of shapes ${formatShape(ta.shape)} and ${formatShape(tb.shape)} are not supported; cast to a float dtype first`,
@@ -312,7 +330,7 @@ export const maximum = (a: Operand, b: Operand): Tensor => binaryOp("maximum", a
 export const minimum = (a: Operand, b: Operand): Tensor => binaryOp("minimum", a, b);
 
 /** where(cond, a, b): a where cond is nonzero, else b (broadcast). cond gets no gradient. */
-export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
+export const where = composite("where", function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   checkTensor(cond, "where", "cond");
   if (typeof a === "number" && typeof b === "number") {
     // Two numbers take cond's float dtype (or the default one), like a number operand takes its tensor's.
@@ -320,7 +338,7 @@ export function where(cond: Tensor, a: Operand, b: Operand): Tensor {
   }
   const [ta, tb] = coerce(a, b, "where");
   return apply(elementwiseRules.where, [cond, ta, tb], null);
-}
+});
 
 // ---- non-differentiable elementwise functions: outputs never require grad ----
 

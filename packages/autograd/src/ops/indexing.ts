@@ -103,6 +103,12 @@ export function scatterAdd(
   size: number,
 ): Tensor {
   checkTensor(g, "scatterAdd");
+  if (!Number.isInteger(size) || size < 0) {
+    const shown = typeof size === "string" ? JSON.stringify(size) : String(size);
+    throw new ValueError(
+      `scatterAdd: size must be an integer >= 0, got ${shown} (the length of axis ${String(axis)} of the result)`,
+    );
+  }
   const ax = normalizeAxis(axis, g.ndim, "scatterAdd");
   const index = checkRange(toIndex(indices, "scatterAdd"), size, "scatterAdd", [size], ax);
   if (index.size !== g.shape[ax]) {

@@ -5,7 +5,7 @@ import { broadcastShapes, formatShape, shapesEqual, sizeOf, stridesOf } from "..
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
-import { addTangents, checkTensor, coerce, empty, requireFloat, unbroadcast } from "./util.js";
+import { addTangents, checkTensor, coerce, composite, empty, requireFloat, unbroadcast } from "./util.js";
 
 /** Rows and columns of op(X) for a stored matrix X of shape [..., r, c]. */
 function opDims(x: Tensor, trans: boolean): [number, number] {
@@ -140,44 +140,47 @@ export interface MatmulOptions {
  * kernel reads the operand transposed while packing it, so `matmul(a, b, { transposeB: true })`
  * costs what `matmul(a, b)` does, where `matmul(a, b.transpose())` first copies b.
  */
-export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
-  checkTensor(a, "matmul");
-  checkTensor(b, "matmul");
-  [a, b] = coerce(a, b, "matmul");
-  requireFloat(a, "matmul");
-  if (a.ndim === 0 || b.ndim === 0) {
-    throw new ShapeError(
-      `matmul: operands must be at least 1-D, got ${formatShape(a.shape)} x ${formatShape(b.shape)}; use mul for scalars`,
-    );
-  }
-  const transA = flag(opts, "transposeA", a);
-  const transB = flag(opts, "transposeB", b);
-  const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
-  const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
-  const k = a2.shape[a2.ndim - (transA ? 2 : 1)];
-  const k2 = b2.shape[b2.ndim - (transB ? 1 : 2)];
-  if (k !== k2) {
-    const t = (on: boolean) => (on ? "ᵀ" : "");
-    throw new ShapeError(
-      `matmul: inner dimensions differ: ${formatShape(a.shape)}${t(transA)} x ${formatShape(b.shape)}${t(transB)} (${k} != ${k2})`,
-    );
-  }
-  const batchA = a2.shape.slice(0, -2);
-  const batchB = b2.shape.slice(0, -2);
-  if (!shapesEqual(batchA, batchB)) {
-    try {
-      broadcastShapes(batchA, batchB);
-    } catch {
+export const matmul = composite(
+  "matmul",
+  function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
+    checkTensor(a, "matmul");
+    checkTensor(b, "matmul");
+    [a, b] = coerce(a, b, "matmul");
+    requireFloat(a, "matmul");
+    if (a.ndim === 0 || b.ndim === 0) {
       throw new ShapeError(
-        `matmul: batch dimensions ${formatShape(batchA)} and ${formatShape(batchB)} of ${formatShape(a.shape)} x ${formatShape(b.shape)} cannot be broadcast`,
+        `matmul: operands must be at least 1-D, got ${formatShape(a.shape)} x ${formatShape(b.shape)}; use mul for scalars`,
       );
     }
-  }
-  let out = matmulFlags(a2, b2, transA, transB);
-  if (a.ndim === 1) out = out.squeeze(-2);
-  if (b.ndim === 1) out = out.squeeze(-1);
-  return out;
-}
+    const transA = flag(opts, "transposeA", a);
+    const transB = flag(opts, "transposeB", b);
+    const a2 = a.ndim === 1 ? a.reshape([1, a.shape[0]]) : a;
+    const b2 = b.ndim === 1 ? b.reshape([b.shape[0], 1]) : b;
+    const k = a2.shape[a2.ndim - (transA ? 2 : 1)];
+    const k2 = b2.shape[b2.ndim - (transB ? 1 : 2)];
+    if (k !== k2) {
+      const t = (on: boolean) => (on ? "ᵀ" : "");
+      throw new ShapeError(
+        `matmul: inner dimensions differ: ${formatShape(a.shape)}${t(transA)} x ${formatShape(b.shape)}${t(transB)} (${k} != ${k2})`,
+      );
+    }
+    const batchA = a2.shape.slice(0, -2);
+    const batchB = b2.shape.slice(0, -2);
+    if (!shapesEqual(batchA, batchB)) {
+      try {
+        broadcastShapes(batchA, batchB);
+      } catch {
+        throw new ShapeError(
+          `matmul: batch dimensions ${formatShape(batchA)} and ${formatShape(batchB)} of ${formatShape(a.shape)} x ${formatShape(b.shape)} cannot be broadcast`,
+        );
+      }
+    }
+    let out = matmulFlags(a2, b2, transA, transB);
+    if (a.ndim === 1) out = out.squeeze(-2);
+    if (b.ndim === 1) out = out.squeeze(-1);
+    return out;
+  },
+);
 
 function flag(opts: MatmulOptions, name: keyof MatmulOptions, operand: Tensor): boolean {
   if (opts === null || typeof opts !== "object") {

@@ -5,7 +5,7 @@ import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import { where } from "./elementwise.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
-import { checkTensor, empty, requireFloat, scalar } from "./util.js";
+import { checkTensor, composite, empty, requireFloat, scalar } from "./util.js";
 
 type Axes = number | readonly number[] | undefined | null;
 
@@ -96,7 +96,7 @@ export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   return apply(reduceRules.sum, [x], { axes, keepdims });
 }
 
-export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+export const mean = composite("mean", function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   checkTensor(x, "mean");
   requireFloat(x, "mean");
   const axes = normalizeAxes(axis, x.ndim, "mean");
@@ -104,7 +104,18 @@ export function mean(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   for (const a of axes) count *= x.shape[a];
   if (count === 0)
     throw new ShapeError(`mean: cannot average over zero elements (shape ${formatShape(x.shape)})`);
-  return sum(x, axes, keepdims).div(count);
+  const total = sum(x, axes, keepdims);
+  // A sum past the largest float (mean of [max, max]) overflows though the mean does not: then divide
+  // first. Only then, since n divisions round more than one.
+  if (!hasInfinity(total) || hasInfinity(x)) return total.div(count);
+  return sum(x.div(count), axes, keepdims);
+});
+
+function hasInfinity(t: Tensor): boolean {
+  const d = t.data;
+  for (let i = 0; i < d.length; i++)
+    if (d[i] === Number.POSITIVE_INFINITY || d[i] === Number.NEGATIVE_INFINITY) return true;
+  return false;
 }
 
 export function max(x: Tensor, axis?: Axes, keepdims = false): Tensor {
@@ -121,53 +132,62 @@ export function min(x: Tensor, axis?: Axes, keepdims = false): Tensor {
  * log Σ exp(x), stable: the max is subtracted first and detached. The detach is exact, since the
  * expression does not depend on the shift, and it makes the gradient softmax(x).
  */
-export function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
-  checkTensor(x, "logsumexp");
-  requireFloat(x, "logsumexp");
-  const axes = normalizeAxes(axis, x.ndim, "logsumexp");
-  const m = stableShift(x, axes);
-  const lse = x.sub(m).exp().sum(axes, true).log().add(m);
-  return keepdims ? lse : lse.reshape(reducedShape(x.shape, axes, false));
-}
+export const logsumexp = composite(
+  "logsumexp",
+  function logsumexp(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+    checkTensor(x, "logsumexp");
+    requireFloat(x, "logsumexp");
+    const axes = normalizeAxes(axis, x.ndim, "logsumexp");
+    const m = stableShift(x, axes);
+    const lse = x.sub(m).exp().sum(axes, true).log().add(m);
+    return keepdims ? lse : lse.reshape(reducedShape(x.shape, axes, false));
+  },
+);
 
-/** The detached max over `axes` (kept), or 0 over an empty axis, where the max is undefined but log Σ exp = -Inf. */
-function stableShift(x: Tensor, axes: number[]): Tensor {
+/**
+ * The detached max over `axes` (kept), or 0 over an empty axis, where the max is undefined but log Σ exp = -Inf.
+ * `keepPlusInf`: softmax and logSoftmax keep a +Inf shift, so a row holding +Inf is NaN throughout as in
+ * torch (Inf − Inf), rather than NaN at the Inf and 0 or −Inf beside it.
+ */
+function stableShift(x: Tensor, axes: number[], keepPlusInf = false): Tensor {
   if (reducedCount(x.shape, axes) === 0) return empty(x.dtype, reducedShape(x.shape, axes, true));
-  return finiteShift(max(x, axes, true).detach());
+  return finiteShift(max(x, axes, true).detach(), keepPlusInf);
 }
 
-/** Replaces ±Inf/NaN shifts by 0 so that all -Inf rows give -Inf rather than NaN. */
-function finiteShift(m: Tensor): Tensor {
+/** Replaces ±Inf/NaN shifts by 0 (+Inf kept if asked) so that all -Inf rows give -Inf rather than NaN. */
+function finiteShift(m: Tensor, keepPlusInf: boolean): Tensor {
+  const replace = (v: number): boolean =>
+    !Number.isFinite(v) && !(keepPlusInf && v === Number.POSITIVE_INFINITY);
   let ok = true;
-  for (let i = 0; i < m.data.length; i++) if (!Number.isFinite(m.data[i])) ok = false;
+  for (let i = 0; i < m.data.length; i++) if (replace(m.data[i])) ok = false;
   if (ok) return m;
   const data = m.data.slice();
-  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) data[i] = 0;
+  for (let i = 0; i < data.length; i++) if (replace(data[i])) data[i] = 0;
   const t = empty(m.dtype, m.shape);
   t.data.set(data);
   return t;
 }
 
 /** softmax along `axis`: exp(x − max) / Σ exp(x − max). */
-export function softmax(x: Tensor, axis = -1): Tensor {
+export const softmax = composite("softmax", function softmax(x: Tensor, axis = -1): Tensor {
   checkTensor(x, "softmax");
   requireFloat(x, "softmax");
   const ax = normalizeAxis(axis, x.ndim, "softmax");
-  const e = x.sub(stableShift(x, [ax])).exp();
+  const e = x.sub(stableShift(x, [ax], true)).exp();
   return e.div(e.sum(ax, true));
-}
+});
 
 /**
  * log softmax along `axis`: (x − m) − log Σ exp(x − m) with m the detached max. Subtracting the small
  * log-sum from the shifted logits, rather than x − logsumexp(x), keeps float32 accuracy for large logits.
  */
-export function logSoftmax(x: Tensor, axis = -1): Tensor {
+export const logSoftmax = composite("logSoftmax", function logSoftmax(x: Tensor, axis = -1): Tensor {
   checkTensor(x, "logSoftmax");
   requireFloat(x, "logSoftmax");
   const ax = normalizeAxis(axis, x.ndim, "logSoftmax");
-  const shifted = x.sub(stableShift(x, [ax]));
+  const shifted = x.sub(stableShift(x, [ax], true));
   return shifted.sub(shifted.exp().sum(ax, true).log());
-}
+});
 
 function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Tensor {
   checkTensor(x, op);

@@ -1,4 +1,4 @@
-import { allocate, checkDtype, type DType } from "../dtype.js";
+import { checkDtype, type DType, INT32_MAX, INT32_MIN } from "../dtype.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { copyAxisStrided } from "../kernels/along-axis.js";
 import { castInto, copyAxisBlock, expand, permute } from "../kernels/layout.js";
@@ -14,7 +14,7 @@ import {
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
-import { checkTensor, empty, unbroadcast } from "./util.js";
+import { checkTensor, composite, empty, unbroadcast } from "./util.js";
 
 type ShapePrimitive = "reshape" | "transpose" | "broadcastTo" | "slice" | "pad" | "concat" | "cast";
 
@@ -113,7 +113,7 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
   cast: {
     name: "cast",
     forward: ([x], { dtype }) => {
-      const out = new Tensor(allocate(dtype, x.size), x.shape);
+      const out = empty(dtype, x.shape);
       castInto(x.data, out.data);
       return out;
     },
@@ -202,7 +202,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 /** Removes `axis` (which must have size 1), or every size-1 axis when omitted. */
-export function squeeze(x: Tensor, axis?: number): Tensor {
+export const squeeze = composite("squeeze", function squeeze(x: Tensor, axis?: number): Tensor {
   checkTensor(x, "squeeze");
   if (axis === undefined)
     return reshape(
@@ -219,16 +219,16 @@ export function squeeze(x: Tensor, axis?: number): Tensor {
     x,
     x.shape.filter((_, i) => i !== ax),
   );
-}
+});
 
 /** Inserts a size-1 axis at `axis` (−1 appends). */
-export function unsqueeze(x: Tensor, axis: number): Tensor {
+export const unsqueeze = composite("unsqueeze", function unsqueeze(x: Tensor, axis: number): Tensor {
   checkTensor(x, "unsqueeze");
   const ax = normalizeAxis(axis, x.ndim + 1, "unsqueeze");
   const shape = x.shape.slice();
   shape.splice(ax, 0, 1);
   return reshape(x, shape);
-}
+});
 
 /** Entries start, start + step, … below end. */
 function stridedCount(start: number, end: number, step: number): number {
@@ -284,7 +284,7 @@ export function pad(x: Tensor, axis: number, before: number, after: number): Ten
 }
 
 /** Joins tensors along an existing axis; all other dimensions must match. */
-export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+export const concat = composite("concat", function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0)
     throw new ValueError("concat: expected a non-empty array of tensors");
   tensors.forEach((t, i) => {
@@ -307,10 +307,10 @@ export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
   const inputs = tensors.map((t) => (t.dtype === dtype ? t : cast(t, dtype)));
   if (inputs.length === 1) return inputs[0];
   return apply(shapeRules.concat, inputs, { axis: ax });
-}
+});
 
 /** Joins tensors of equal shape along a new axis. */
-export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+export const stack = composite("stack", function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   if (!Array.isArray(tensors) || tensors.length === 0)
     throw new ValueError("stack: expected a non-empty array of tensors");
   const first = checkTensor(tensors[0], "stack", "tensors[0]");
@@ -327,13 +327,28 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
     tensors.map((t) => unsqueeze(t, ax)),
     ax,
   );
-}
+});
 
-/** Converts to another dtype (differentiable between float dtypes). */
+/**
+ * Converts to another dtype (differentiable between float dtypes). To int32, a float truncates toward
+ * zero, as torch's .to(torch.int32) does; NaN, ±Infinity and values whose truncation lies outside
+ * [-2^31, 2^31 - 1] are a ValueError (torch gives an unspecified int there, C++ undefined behaviour).
+ */
 export function cast(x: Tensor, dtype: DType): Tensor {
   checkTensor(x, "cast");
   checkDtype(dtype, "cast");
   if (x.dtype === dtype) return x;
+  if (dtype === "int32") {
+    const d = x.data;
+    for (let i = 0; i < d.length; i++) {
+      const v = d[i];
+      if (!(v > INT32_MIN - 1 && v < INT32_MAX + 1)) {
+        throw new ValueError(
+          `cast: the value ${v} at flat index ${i} cannot be converted to int32 (a finite number whose truncation lies in [${INT32_MIN}, ${INT32_MAX}]); tensor of shape ${formatShape(x.shape)}`,
+        );
+      }
+    }
+  }
   return apply(shapeRules.cast, [x], { dtype });
 }
 

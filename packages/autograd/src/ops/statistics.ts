@@ -19,7 +19,7 @@ import {
 } from "./elementwise.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
 import { max, mean, min, sum } from "./reduce.js";
-import { checkTensor, empty, requireFloat } from "./util.js";
+import { checkTensor, composite, empty, requireFloat } from "./util.js";
 
 type Axes = number | readonly number[] | undefined | null;
 
@@ -86,16 +86,16 @@ function productOfOthers(x: Tensor, y: Tensor, axis: number): Tensor {
 }
 
 /** Product over `axis` (a number, a list, or all axes when omitted); an empty product is 1. */
-export function prod(x: Tensor, axis?: Axes, keepdims = false): Tensor {
+export const prod = composite("prod", function prod(x: Tensor, axis?: Axes, keepdims = false): Tensor {
   checkTensor(x, "prod");
   const axes = normalizeAxes(axis, x.ndim, "prod");
   let out = x;
   for (const a of axes) out = apply(statisticsRules.prod, [out], { axis: a });
   return keepdims ? out : out.reshape(reducedShape(x.shape, axes, false));
-}
+});
 
 /** Running sum along `axis` (the flattened tensor when omitted), as torch.cumsum / np.cumsum. */
-export function cumsum(x: Tensor, axis?: number): Tensor {
+export const cumsum = composite("cumsum", function cumsum(x: Tensor, axis?: number): Tensor {
   checkTensor(x, "cumsum");
   if (axis === undefined) {
     const flat = x.reshape([x.size]);
@@ -103,7 +103,7 @@ export function cumsum(x: Tensor, axis?: number): Tensor {
   }
   const ax = normalizeAxis(axis, x.ndim, "cumsum");
   return apply(statisticsRules.cumsum, [x], { axis: ax, reverse: false });
-}
+});
 
 export interface VarOptions {
   /** Subtracted from the count in the divisor: 1 (default) is the unbiased estimate, 0 the population variance. */
@@ -144,14 +144,33 @@ function varianceOf(x: Tensor, axis: Axes, opts: VarOptions | undefined, op: str
 }
 
 /** Variance over `axis` (all axes when omitted): Σ(x − mean)² / (N − correction), correction 1 by default. */
-export function variance(x: Tensor, axis?: Axes, opts?: VarOptions): Tensor {
-  return varianceOf(x, axis, opts, "var");
+export const variance = composite(
+  "var",
+  function variance(x: Tensor, axis?: Axes, opts?: VarOptions): Tensor {
+    return varianceOf(x, axis, opts, "var");
+  },
+);
+
+function hasOverflow(t: Tensor): boolean {
+  for (let i = 0; i < t.data.length; i++) if (t.data[i] === Number.POSITIVE_INFINITY) return true;
+  return false;
+}
+
+function allFinite(t: Tensor): boolean {
+  for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) return false;
+  return true;
 }
 
 /** Standard deviation: the square root of var(x, axis, opts). */
-export function std(x: Tensor, axis?: Axes, opts?: VarOptions): Tensor {
-  return sqrt(varianceOf(x, axis, opts, "std"));
-}
+export const std = composite("std", function std(x: Tensor, axis?: Axes, opts?: VarOptions): Tensor {
+  const v = varianceOf(x, axis, opts, "std");
+  // float32 squares overflow for |x − mean| > ~1.8e19 though the deviation itself fits: redo those in
+  // float64 (torch's std of [1e30, −1e30] is 1.41e30, not Inf). Finite results skip the second pass.
+  if (x.dtype === "float32" && hasOverflow(v) && allFinite(x)) {
+    return sqrt(varianceOf(x.cast("float64"), axis, opts, "std")).cast("float32");
+  }
+  return sqrt(v);
+});
 
 /**
  * s^(1/p) with a zero gradient where s = 0, torch's choice at the kink of a norm (the root's own
@@ -169,7 +188,7 @@ function rootSafe(s: Tensor, p: number): Tensor {
  * 1, Infinity (max |x|), -Infinity (min |x|), 0 (count of nonzeros, not differentiable), or any p > 0.
  * Gradients at 0 are 0 (torch's subgradient choice).
  */
-export function norm(x: Tensor, p = 2, axis?: Axes, keepdims = false): Tensor {
+export const norm = composite("norm", function norm(x: Tensor, p = 2, axis?: Axes, keepdims = false): Tensor {
   checkTensor(x, "norm");
   requireFloat(x, "norm");
   if (typeof p !== "number" || Number.isNaN(p) || (p < 0 && p !== Number.NEGATIVE_INFINITY)) {
@@ -185,4 +204,4 @@ export function norm(x: Tensor, p = 2, axis?: Axes, keepdims = false): Tensor {
   const nonzero = notEqual(x, 0);
   const powered = where(nonzero, pow(where(nonzero, abs(x), 1), p), 0);
   return rootSafe(sum(powered, axes, keepdims), p);
-}
+});

@@ -1,15 +1,61 @@
-import { allocate, type DType, promoteTypes } from "../dtype.js";
-import { DTypeError } from "../errors.js";
+import { allocate, type DType, fitsInt32, promoteTypes } from "../dtype.js";
+import { AllocationError, DTypeError, TapegradError } from "../errors.js";
 import { formatShape, type Shape, shapesEqual } from "../shape.js";
 import { Tensor } from "../tensor.js";
 
 export type Operand = Tensor | number;
 
-/** A fresh tensor of the given dtype and shape, zero-filled. */
+/** A fresh tensor of the given dtype and shape, zero-filled. An impossible size is an AllocationError naming the shape. */
 export function empty(dtype: DType, shape: Shape): Tensor {
   let n = 1;
   for (let i = 0; i < shape.length; i++) n *= shape[i];
-  return new Tensor(allocate(dtype, n), shape);
+  let data: ReturnType<typeof allocate>;
+  try {
+    data = allocate(dtype, n);
+  } catch (e) {
+    throw e instanceof AllocationError ? e.naming(null, shape) : e;
+  }
+  return new Tensor(data, shape);
+}
+
+/**
+ * The one mechanism by which errors name the op the user called, for ops composed of other ops
+ * (clamp = where ∘ less ∘ greater, softmax = exp ∘ sub ∘ ...): `composite(name, body)` runs body and
+ * re-labels a TapegradError raised by an inner op ("less: ...") as `name: ... (raised by less inside
+ * name)`, keeping its class, its fields and its stack, with the original as `cause`. Errors that
+ * already name `name`, and anomaly-mode reports (which name the node f_i on purpose), pass unchanged.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: any function type, its signature is kept as is
+export function composite<F extends (...args: any[]) => unknown>(name: string, body: F): F {
+  const wrapped = (...args: Parameters<F>) => {
+    try {
+      return body(...args);
+    } catch (e) {
+      throw relabelError(e, name);
+    }
+  };
+  Object.defineProperty(wrapped, "name", { value: name }); // gelu.name is still "gelu"
+  return wrapped as F;
+}
+
+/** `e` re-labelled with the op the user called (see composite). */
+export function relabelError(e: unknown, name: string): unknown {
+  if (!(e instanceof TapegradError) || e.message.startsWith(`${name}:`) || e.message.startsWith("anomaly:")) {
+    return e;
+  }
+  const inner = /^([\w.]+|customOp "[^"]*"): /.exec(e.message);
+  const message =
+    inner === null
+      ? `${name}: ${e.message}`
+      : `${name}: ${e.message.slice(inner[0].length)} (raised by ${inner[1]} inside ${name})`;
+  const copy = Object.create(Object.getPrototypeOf(e)) as TapegradError;
+  Object.assign(copy, e);
+  Object.defineProperty(copy, "message", { value: message, writable: true, configurable: true });
+  Object.defineProperty(copy, "cause", { value: e, writable: true, configurable: true });
+  // An AllocationError's `op` field is the op the user called, like its message.
+  if (e instanceof AllocationError) Object.defineProperty(copy, "op", { value: name, enumerable: true });
+  copy.stack = e.stack?.replace(e.message, message);
+  return copy;
 }
 
 /** A 0-d tensor holding `value` in `dtype` (how a number operand takes the tensor's dtype). */
@@ -24,9 +70,9 @@ export function checkTensor(x: unknown, op: string, what = "argument"): Tensor {
   throw new DTypeError(`${op}: ${what} must be a Tensor, got ${x === null ? "null" : typeof x}`);
 }
 
-/** A number operand in the dtype of its tensor partner; int32 cannot hold a fraction, so that is an error. */
+/** A number operand in the dtype of its tensor partner; int32 cannot hold a fraction or a number past ±2^31, so that is an error. */
 function numberLike(value: number, t: Tensor, op: string): Tensor {
-  if (t.dtype === "int32" && !Number.isInteger(value)) {
+  if (t.dtype === "int32" && !fitsInt32(value)) {
     throw new DTypeError(
       `${op}: the number ${value} cannot take the int32 dtype of the tensor of shape ${formatShape(t.shape)}; cast the tensor to a float dtype first`,
     );

@@ -2,6 +2,7 @@ import { evaluate } from "@tapegrad/nn";
 import { type DataFlags, loadData } from "../data/load.js";
 import { type CliIO, line } from "../io.js";
 import { loadNetwork } from "../model-file.js";
+import { describeActivations } from "../model-spec.js";
 import { UsageError } from "../util/errors.js";
 import { formatTable } from "../util/table.js";
 
@@ -33,6 +34,10 @@ export async function evalCommand(flags: EvalFlags, io: CliIO): Promise<void> {
   }
   const classification = data.task === "classification";
   const result = evaluate(net, data.test, { loss: net.loss, metrics: classification ? ["accuracy"] : [] });
+  const confusion =
+    flags.confusion && classification && data.test.labels
+      ? confusionMatrix(net.forwardPass(data.test.x).data, data.test.labels, data.outputs)
+      : undefined;
   if (flags.json) {
     line(
       io.stdout,
@@ -41,22 +46,22 @@ export async function evalCommand(flags: EvalFlags, io: CliIO): Promise<void> {
         examples: data.test.count,
         loss: result.loss,
         accuracy: result.accuracy,
+        confusion,
       }),
     );
     return;
   }
   line(
     io.stdout,
-    `model ${flags.model}: [${net.sizes.join(", ")}] ${net.activation.name}, ${net.loss.name} loss, ${model.dtype}`,
+    `model ${flags.model}: [${net.sizes.join(", ")}] ${describeActivations({ activation: net.activation.name, outputActivation: net.outputActivation.name, loss: net.loss.name })}, ${net.loss.name} loss, ${model.dtype}`,
   );
   line(io.stdout, `data: ${data.description}: ${data.test.count} test examples`);
   line(
     io.stdout,
     `test loss ${result.loss.toFixed(4)}${classification ? `  test accuracy ${(100 * (result.accuracy ?? Number.NaN)).toFixed(2)}%` : ""}`,
   );
-  if (flags.confusion && classification && data.test.labels) {
-    const output = net.forwardPass(data.test.x).data;
-    const m = confusionMatrix(output, data.test.labels, data.outputs);
+  if (confusion) {
+    const m = confusion;
     line(io.stdout);
     line(io.stdout, "confusion matrix (rows: true class, columns: predicted class)");
     line(

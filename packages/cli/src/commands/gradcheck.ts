@@ -4,7 +4,7 @@ import { loadMnistPackage } from "../data/mnist-package.js";
 import { seededPermutation } from "../data/split-rng.js";
 import { imagesToTensors, oneHot } from "../data/tensors.js";
 import { type CliIO, line } from "../io.js";
-import { buildNetwork } from "../model-spec.js";
+import { buildNetwork, describeActivations } from "../model-spec.js";
 import type { ActivationName, InitName, LossName } from "../options.js";
 import { CheckFailed } from "../util/errors.js";
 import { formatTable } from "../util/table.js";
@@ -12,6 +12,7 @@ import { formatTable } from "../util/table.js";
 export interface GradcheckFlags {
   sizes: number[];
   activation: ActivationName;
+  outputActivation?: ActivationName;
   loss: LossName;
   init: InitName;
   batchSize: number;
@@ -126,7 +127,7 @@ export async function gradcheckCommand(flags: GradcheckFlags, io: CliIO): Promis
   }
   line(
     io.stdout,
-    `gradcheck: [${flags.sizes.join(", ")}] ${flags.activation}, ${flags.loss} loss, init ${flags.init}, float64, one batch of ${source}`,
+    `gradcheck: [${flags.sizes.join(", ")}] ${describeActivations(flags)}, ${flags.loss} loss, init ${flags.init}, float64, one batch of ${source}`,
   );
   line(io.stdout, `loss ${net.evalLoss(x, y).toPrecision(6)}; finite differences: central, h = ${flags.eps}`);
   line(io.stdout);

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { randn, record, type Tape, tensor } from "@tapegrad/autograd";
 import type { CliIO } from "../io.js";
 import { line } from "../io.js";
-import { buildNetwork } from "../model-spec.js";
+import { buildNetwork, describeActivations } from "../model-spec.js";
 import type { ActivationName, LossName } from "../options.js";
 import { writeFileAtomic } from "../util/atomic.js";
 import { UsageError } from "../util/errors.js";
@@ -10,6 +10,7 @@ import { UsageError } from "../util/errors.js";
 export interface GraphFlags {
   sizes: number[];
   activation: ActivationName;
+  outputActivation?: ActivationName;
   loss: LossName;
   batchSize: number;
   out: string;
@@ -20,7 +21,7 @@ export interface GraphFlags {
 
 /** Records the loss of the article's network once and returns the tape (nodes f_0 ... f_n). */
 export function recordArticleGraph(
-  flags: Pick<GraphFlags, "sizes" | "activation" | "loss" | "batchSize">,
+  flags: Pick<GraphFlags, "sizes" | "activation" | "outputActivation" | "loss" | "batchSize">,
 ): Tape {
   const { sizes, batchSize } = flags;
   const net = buildNetwork({ ...flags, init: "normal", dtype: "float64", seed: 1 });
@@ -65,7 +66,7 @@ export async function graphCommand(flags: GraphFlags, io: CliIO): Promise<void> 
   for (const level of levels) {
     const opts = {
       collapseScopes: level.collapse,
-      title: `[${flags.sizes.join(", ")}] ${flags.activation}, ${flags.loss} loss: ${level.title}`,
+      title: `[${flags.sizes.join(", ")}] ${describeActivations(flags)}, ${flags.loss} loss: ${level.title}`,
     };
     const dot = tape.toDot(opts);
     const svg = (flags.graphviz ? await graphvizSvg(dot) : null) ?? tape.toSvg(opts);
@@ -77,7 +78,7 @@ export async function graphCommand(flags: GraphFlags, io: CliIO): Promise<void> 
   }
   line(
     io.stdout,
-    `recorded ${tape.nodes.length} tape nodes for [${flags.sizes.join(", ")}] ${flags.activation} + ${flags.loss}`,
+    `recorded ${tape.nodes.length} tape nodes for [${flags.sizes.join(", ")}] ${describeActivations(flags)} + ${flags.loss}`,
   );
   for (const path of written) line(io.stdout, `wrote ${path}`);
 }

@@ -15,18 +15,13 @@ export interface PredictFlags extends DataFlags {
   json?: boolean;
 }
 
-/** Class probabilities: softmax for a softmax-cross-entropy model, otherwise the outputs scaled to sum to 1. */
-export function probabilities(output: ArrayLike<number>, softmax: boolean): number[] {
+/** The softmax of a model's outputs: class probabilities of a softmaxCrossEntropy model. */
+export function softmax(output: ArrayLike<number>): number[] {
   const values = Array.from(output);
-  if (softmax) {
-    const max = Math.max(...values);
-    const exps = values.map((v) => Math.exp(v - max));
-    const sum = exps.reduce((a, b) => a + b, 0);
-    return exps.map((e) => e / sum);
-  }
-  const clipped = values.map((v) => Math.max(0, v));
-  const sum = clipped.reduce((a, b) => a + b, 0);
-  return sum > 0 ? clipped.map((v) => v / sum) : values.map(() => 1 / values.length);
+  const max = Math.max(...values);
+  const exps = values.map((v) => Math.exp(v - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
 }
 
 export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<void> {
@@ -79,13 +74,17 @@ export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<vo
     }
     return;
   }
-  const probs = probabilities(output, net.loss.name === "softmaxCrossEntropy");
+  // Only a softmaxCrossEntropy model was trained to give a distribution (the softmax of its outputs); the
+  // outputs of any other model are independent scores, and scaling them to sum to 1 would not make them one.
+  const probs = net.loss.name === "softmaxCrossEntropy" ? softmax(output) : undefined;
+  const scoresNote = `${net.outputActivation.name} outputs: independent scores, not a probability distribution`;
   let best = 0;
-  for (let c = 1; c < probs.length; c++) if (probs[c] > probs[best]) best = c;
-  const names =
+  for (let c = 1; c < output.length; c++) if (output[c] > output[best]) best = c;
+  // Class ids are numbers; a CSV model's class names are its target's whole-number values.
+  const names: number[] =
     model.data?.kind === "csv" && model.data.classNames
-      ? model.data.classNames
-      : probs.map((_, c) => String(c));
+      ? model.data.classNames.map(Number)
+      : output.map((_, c) => c);
   if (flags.json) {
     line(
       io.stdout,
@@ -93,24 +92,31 @@ export async function predictCommand(flags: PredictFlags, io: CliIO): Promise<vo
         input: what,
         class: names[best],
         label: truth === undefined ? undefined : names[truth],
-        probabilities: probs,
         outputs: output,
+        ...(probs ? { probabilities: probs } : { scores: scoresNote }),
       }),
     );
     return;
   }
   if (flags.show && isImage && input.length === 784) line(io.stdout, asciiDigit(input));
+  const confidence = probs
+    ? `probability ${(100 * probs[best]).toFixed(1)}%`
+    : `score ${output[best].toFixed(4)}`;
   line(
     io.stdout,
-    `${what}: predicted ${names[best]} (probability ${(100 * probs[best]).toFixed(1)}%)${truth === undefined ? "" : `, label ${names[truth]}${truth === best ? "" : " (wrong)"}`}`,
+    `${what}: predicted ${names[best]} (${confidence})${truth === undefined ? "" : `, label ${names[truth]}${truth === best ? "" : " (wrong)"}`}`,
   );
-  const heading =
-    net.loss.name === "softmaxCrossEntropy" ? "probability (softmax)" : "probability (outputs / sum)";
+  if (!probs) line(io.stdout, scoresNote);
+  const header = probs ? ["class", "output", "probability (softmax)"] : ["class", "output"];
   line(
     io.stdout,
     formatTable(
-      ["class", "output", heading],
-      probs.map((p, c) => [names[c], output[c].toFixed(4), `${(100 * p).toFixed(1)}%`]),
+      header,
+      output.map((v, c) => [
+        String(names[c]),
+        v.toFixed(4),
+        ...(probs ? [`${(100 * probs[c]).toFixed(1)}%`] : []),
+      ]),
     ),
   );
 }

@@ -4,7 +4,7 @@ import { evaluate, fit, saveModel } from "@tapegrad/nn";
 import { type DataFlags, loadData } from "../data/load.js";
 import type { LoadedData } from "../data/source.js";
 import { type CliIO, line } from "../io.js";
-import { buildNetwork } from "../model-spec.js";
+import { buildNetwork, defaultOutputActivation, describeActivations } from "../model-spec.js";
 import { buildOptimizer } from "../optimizer.js";
 import {
   type ActivationName,
@@ -18,12 +18,13 @@ import {
 } from "../options.js";
 import { makeRunDir } from "../run-dir.js";
 import { type EpochRecord, type RunHistory, writeRunOutputs } from "../run-outputs.js";
-import { UsageError } from "../util/errors.js";
+import { Interrupted, UsageError } from "../util/errors.js";
 import { ProgressBar } from "../util/progress.js";
 
 export interface TrainFlags extends DataFlags {
   sizes: number[];
   activation: ActivationName;
+  outputActivation?: ActivationName;
   loss: LossName;
   init: InitName;
   optimizer: OptimizerName;
@@ -37,6 +38,8 @@ export interface TrainFlags extends DataFlags {
   dtype: FloatDTypeName;
   backprop: BackpropName;
   out?: string;
+  /** Write into a non-empty --out folder. */
+  force?: boolean;
   progress: boolean;
   quiet?: boolean;
   /** Set by the caller when --sizes was given explicitly (CSV picks its own sizes otherwise). */
@@ -69,6 +72,9 @@ export function checkSizes(
   return sizes;
 }
 
+/** Thrown from fit's callbacks to leave the batch loop when Ctrl-C was pressed. */
+class StopTraining extends Error {}
+
 function pct(v: number): string {
   return `${(100 * v).toFixed(2)}%`;
 }
@@ -91,8 +97,9 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       `--batch-size ${flags.batchSize}: larger than the ${data.train.count} training examples`,
     );
   }
-  const outDir = await makeRunDir(flags.out);
-  const net = buildNetwork({ ...flags, sizes });
+  const outputActivation = flags.outputActivation ?? defaultOutputActivation(flags.loss, flags.activation);
+  const outDir = await makeRunDir(flags.out, new Date(), flags.force);
+  const net = buildNetwork({ ...flags, sizes, outputActivation });
   const loss = net.loss;
   const stepsPerEpoch = Math.ceil(data.train.count / flags.batchSize);
   const optimizer = buildOptimizer(net, flags, stepsPerEpoch);
@@ -100,7 +107,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     if (!flags.quiet) line(io.stdout, text);
   };
   say(
-    `training [${sizes.join(", ")}] ${flags.activation}, ${flags.loss} loss, init ${flags.init}, ${flags.optimizer} lr ${flags.lr}` +
+    `training [${sizes.join(", ")}] ${describeActivations({ ...flags, outputActivation })}, ${flags.loss} loss, init ${flags.init}, ${flags.optimizer} lr ${flags.lr}` +
       `${flags.schedule.kind === "none" ? "" : ` (${formatSchedule(flags.schedule)})`}, batch ${flags.batchSize}, ` +
       `${flags.epochs} epoch${flags.epochs === 1 ? "" : "s"}, seed ${flags.seed}, ${flags.dtype}, gradients from ${flags.backprop === "tape" ? "the tape" : "hand-derived deltas"}`,
   );
@@ -113,6 +120,10 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     stepsPerEpoch,
   );
   const metrics: "accuracy"[] = classification ? ["accuracy"] : [];
+  // Ctrl-C: the flag is checked after every batch; the weights of the last finished epoch are kept aside so
+  // that an epoch cut short is not what gets saved.
+  const stopRequested = () => io.interrupt !== undefined && Atomics.load(io.interrupt, 0) !== 0;
+  let finishedState: ReturnType<typeof net.stateDict> | undefined;
   const started = performance.now();
   const training = fit(
     net,
@@ -128,6 +139,7 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
       validation: { x: data.test.x, y: data.test.y },
       metrics,
       onBatch: (info) => {
+        if (stopRequested()) throw new StopTraining();
         bar.update(info.batch, `epoch ${info.epoch}/${flags.epochs}`, `loss ${info.loss.toFixed(4)}`);
       },
       onEpoch: (info) => {
@@ -155,30 +167,48 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
             `train: the training loss became ${record.loss} in epoch ${record.epoch} (lr ${record.lr}); try a smaller --lr or another --init`,
           );
         }
+        if (io.interrupt) finishedState = net.stateDict();
+        if (stopRequested() && record.epoch < flags.epochs) throw new StopTraining();
       },
     },
   );
+  let stopped = false;
   try {
     await training;
   } catch (error) {
     bar.clear();
-    // Leave nothing behind for a run that produced nothing: remove the folder if it is still empty.
-    await rmdir(outDir).catch(() => undefined);
-    throw error;
+    if (error instanceof StopTraining && epochs.length > 0 && finishedState) {
+      net.loadStateDict(finishedState);
+      stopped = true;
+    } else {
+      // Leave nothing behind for a run that produced nothing: remove the folder if it is still empty.
+      await rmdir(outDir).catch(() => undefined);
+      if (error instanceof StopTraining)
+        throw new Interrupted("interrupted before the first epoch finished; nothing written");
+      throw error;
+    }
   }
   const totalSeconds = (performance.now() - started) / 1000;
-  const final = evaluate(net, data.test, { loss, metrics });
+  const lastEpoch = epochs[epochs.length - 1];
+  // Stopped: the last finished epoch was scored on the test set with these very weights; no need to wait.
+  const final = stopped
+    ? { loss: lastEpoch.testLoss, accuracy: lastEpoch.testAccuracy }
+    : evaluate(net, data.test, { loss, metrics });
   const trainSeconds = epochs.reduce((a, e) => a + e.seconds, 0);
   const run: RunHistory = {
     command: "tapegrad train",
     flags: {
       sizes,
       activation: flags.activation,
+      outputActivation,
       loss: flags.loss,
       init: flags.init,
       optimizer: flags.optimizer,
       lr: flags.lr,
-      momentum: flags.momentum,
+      // Only the optimisers that use a momentum get one recorded (plain SGD and Adam have none).
+      ...(flags.optimizer === "momentum" || flags.optimizer === "nesterov"
+        ? { momentum: flags.momentum }
+        : {}),
       weightDecay: flags.weightDecay ?? (flags.optimizer === "adamw" ? 0.01 : 0),
       schedule: formatSchedule(flags.schedule),
       batchSize: flags.batchSize,
@@ -193,7 +223,17 @@ export async function trainCommand(flags: TrainFlags, io: CliIO): Promise<void> 
     secondsPerEpoch: trainSeconds / epochs.length,
     totalSeconds,
   };
+  if (stopped) run.interrupted = { finishedEpochs: epochs.length, epochs: flags.epochs };
   const files = await writeRunOutputs(outDir, run, async (path, metadata) => saveModel(path, net, metadata));
+  if (stopped) {
+    const n = epochs.length;
+    const score = classification
+      ? `test accuracy ${pct(lastEpoch.testAccuracy ?? Number.NaN)}`
+      : `test loss ${lastEpoch.testLoss.toFixed(4)}`;
+    throw new Interrupted(
+      `interrupted: kept the ${n} finished epoch${n === 1 ? "" : "s"} of ${flags.epochs} in ${outDir}/ (${files.join(", ")}), ${score}`,
+    );
+  }
   const best = classification
     ? epochs.reduce((b, e) => ((e.testAccuracy ?? 0) > (b.testAccuracy ?? 0) ? e : b), epochs[0])
     : undefined;

@@ -1,6 +1,7 @@
 import { type Tensor, tensor, ValueError } from "@tapegrad/autograd";
-import { readCsv } from "@tapegrad/nn";
+import { type CsvData, parseCsv } from "@tapegrad/nn";
 import { UsageError } from "../util/errors.js";
+import { readNamedFile } from "../util/files.js";
 import { allocFloats, type FloatDType } from "./images.js";
 import type { DataFlags } from "./load.js";
 import type { DataSpec, LoadedData } from "./source.js";
@@ -73,6 +74,38 @@ function buildSet(
   return { x: xs, y: tensor(scaled, { shape: [n, 1] }), count: n };
 }
 
+/** nn's CSV errors, without the name of the function inside nn that found them (the file is named). */
+function parseQuietly(text: string, file: string, target: string | number): CsvData {
+  try {
+    return parseCsv(text, { target, dtype: "float64" }, file);
+  } catch (error) {
+    if (error instanceof ValueError) throw new ValueError(error.message.replace(/^(readCsv|parseCsv): /, ""));
+    throw error;
+  }
+}
+
+/**
+ * Parses the table with `target` (a header name or a 0-based index, negative from the end) as the column to
+ * predict. A target that names no column is a usage mistake, told with the table's columns.
+ */
+function parseTable(text: string, file: string, target: string): CsvData {
+  const probe = parseQuietly(text, file, 0); // the column names (and any bad cell) without a target yet
+  const names = [probe.target, ...probe.columns];
+  if (/^-?\d+$/.test(target)) {
+    const index = Number(target);
+    if (index >= names.length || index < -names.length)
+      throw new UsageError(
+        `--target ${target}: ${file} has ${names.length} columns (0..${names.length - 1})`,
+      );
+    return parseQuietly(text, file, index);
+  }
+  if (!names.includes(target))
+    throw new UsageError(
+      `--target ${target}: ${file} has no column named "${target}" (columns: ${names.join(", ")})`,
+    );
+  return parseQuietly(text, file, target);
+}
+
 /** A user's table: features standardised with the training rows' mean and spread, targets as the task needs. */
 export async function loadCsvData(
   flags: DataFlags,
@@ -83,8 +116,7 @@ export async function loadCsvData(
   const target = flags.target ?? fromModel?.target;
   if (!file) throw new UsageError("--csv FILE is needed");
   if (!target) throw new UsageError("--csv needs --target COLUMN (the column to predict)");
-  const targetKey = /^-?\d+$/.test(target) ? Number(target) : target;
-  const table = readCsv(file, { target: targetKey, dtype: "float64" });
+  const table = parseTable((await readNamedFile(file)).toString("utf8"), file, target);
   const rowsCount = table.x.shape[0];
   if (rowsCount < 2)
     throw new ValueError(`csv ${file}: ${rowsCount} data row(s), need at least 2 to train and test`);

@@ -1,6 +1,6 @@
-import { readFile } from "node:fs/promises";
+import { ValueError } from "@tapegrad/autograd";
 import { PNG } from "pngjs";
-import { UsageError } from "../util/errors.js";
+import { readFileStart, readNamedFile } from "../util/files.js";
 
 export const SIDE = 28;
 const BOX = 20; // MNIST digits fit a 20x20 box, centred by their centre of mass in the 28x28 field
@@ -120,16 +120,54 @@ export function toMnistField(ink: Float64Array, width: number, height: number): 
   return field;
 }
 
+/** The largest picture predict decodes: 4096x4096 (a decoded RGBA picture takes 4 bytes a pixel). */
+export const MAX_IMAGE_PIXELS = 4096 * 4096;
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+/** Width and height from a PNG's IHDR chunk (bytes 8..32), read before anything is decoded. */
+export function pngSize(start: Uint8Array, path: string): { width: number; height: number } {
+  const bytes = Buffer.from(start.buffer, start.byteOffset, start.byteLength);
+  if (bytes.length < 8 || !bytes.subarray(0, 8).equals(PNG_SIGNATURE))
+    throw new ValueError(`--image ${path}: not a PNG file (no PNG signature at its start)`);
+  if (bytes.length < 24 || bytes.toString("latin1", 12, 16) !== "IHDR")
+    throw new ValueError(`--image ${path}: not a readable PNG (no IHDR header chunk after the signature)`);
+  return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+}
+
+/**
+ * Ink is what differs from the paper: a picture whose grey levels all lie within this of each other (all
+ * white, all transparent, all black, a single pixel) holds no digit.
+ */
+const MIN_INK_CONTRAST = 0.1;
+
 /** Reads a PNG file into a 28x28 field of ink values 0..1, ready for the network. */
 export async function readDigitPng(path: string): Promise<Float64Array> {
-  const bytes = await readFile(path);
+  // The size first, from the header: a 20000x20000 picture would take gigabytes and a minute to decode.
+  const { width, height } = pngSize(await readFileStart(path, 33), path);
+  if (width * height > MAX_IMAGE_PIXELS) {
+    throw new ValueError(
+      `--image ${path}: ${width}x${height} pixels is over the limit of ${MAX_IMAGE_PIXELS} pixels (4096x4096); scale it down`,
+    );
+  }
+  const bytes = await readNamedFile(path);
   let png: { width: number; height: number; data: Uint8Array };
   try {
     png = PNG.sync.read(bytes);
   } catch (error) {
-    throw new UsageError(`--image ${path}: not a readable PNG (${(error as Error).message})`);
+    throw new ValueError(`--image ${path}: not a readable PNG (${(error as Error).message})`);
   }
   const grey = toGrey(png.data, png.width, png.height);
+  let lo = 1;
+  let hi = 0;
+  for (const v of grey) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (hi - lo < MIN_INK_CONTRAST) {
+    throw new ValueError(
+      `--image ${path}: no ink: the picture is one shade all over, so there is no digit to classify`,
+    );
+  }
   return toMnistField(inkOnBlack(grey, png.width, png.height), png.width, png.height);
 }
 

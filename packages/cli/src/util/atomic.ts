@@ -1,17 +1,9 @@
-import { randomBytes } from "node:crypto";
-import { mkdir, rename, rm, writeFile } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { writeFileAtomic as writeAtomic } from "@tapegrad/nn";
 
-/** Writes a file so that readers see either the old file or the whole new one, never half of it. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const temp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`);
-  try {
-    await writeFile(temp, data);
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+/**
+ * The CLI's outputs go through nn's atomic writer (temporary, fsync, rename; stale temporaries of killed
+ * runs are swept), creating the run folder first.
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+  return writeAtomic(path, data, { makeDirs: true, who: "tapegrad" });
 }

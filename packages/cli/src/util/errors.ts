@@ -6,9 +6,13 @@ export class UsageError extends ValueError {}
 /** A check the command ran did not pass; its details are already printed. Exit code 1. */
 export class CheckFailed extends Error {}
 
+/** Training stopped by Ctrl-C: the message says what was kept. Exit code 130 (128 + SIGINT), as shells do. */
+export class Interrupted extends Error {}
+
 /** Exit codes: 1 for failures while running, 2 for usage mistakes (as commander and most Unix tools do). */
 export const EXIT_FAILURE = 1;
 export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
 
 interface NodeSystemError extends Error {
   code?: string;
@@ -40,5 +44,6 @@ export function describeError(error: unknown): string {
 }
 
 export function exitCodeFor(error: unknown): number {
+  if (error instanceof Interrupted) return EXIT_INTERRUPTED;
   return error instanceof UsageError ? EXIT_USAGE : EXIT_FAILURE;
 }
