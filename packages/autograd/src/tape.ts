@@ -3,7 +3,10 @@ import { AllocationError, GraphError, ShapeError, TapegradError, ValueError } fr
 import type { TapeNode } from "./graph.js";
 import { Tape } from "./graph-tape.js";
 import { binary } from "./kernels/binary.js";
-import type { JvpTable, Primitive, PrimitiveParams, Rule, RuleTable } from "./ops/primitive.js";
+import { customRules } from "./ops/custom.js";
+import { jvpRules } from "./ops/jvp-rules.js";
+import type { Primitive, PrimitiveParams, Rule } from "./ops/primitive.js";
+import { shapeRules } from "./ops/shape.js";
 import { formatShape, shapesEqual } from "./shape.js";
 import { Tensor } from "./tensor.js";
 import { WalkBuffers } from "./walk-buffers.js";
@@ -81,23 +84,6 @@ const state = {
   /** checkpoint's first forward: collects the tensors that require grad read by any op. */
   capture: null as Set<Tensor> | null,
 };
-
-/**
- * The rule tables, handed over by ops/rules.ts when it loads (the ops import this module, so it cannot
- * import them back): the jvp rules for forward mode, and the primitives the transforms apply themselves.
- */
-let rules: { jvp: JvpTable<Primitive>; forward: RuleTable<Primitive> } | null = null;
-
-/** @internal called once by ops/rules.ts */
-export function installRules(jvp: JvpTable<Primitive>, forward: RuleTable<Primitive>): void {
-  rules = { jvp, forward };
-}
-
-function ruleBook(): { jvp: JvpTable<Primitive>; forward: RuleTable<Primitive> } {
-  if (rules === null)
-    throw new TapegradError("internal: the rule tables are not installed (import @tapegrad/autograd)");
-  return rules;
-}
 
 /** One jvp in progress (an identity: a tangent belongs to the level object that set it). */
 export interface JvpLevel {
@@ -304,7 +290,7 @@ function pushTangents<P extends Primitive>(
     state.jvpLevels = k === 0 ? NO_LEVELS : levels.slice(0, k);
     let t: Tensor | null;
     try {
-      const jvpRule = ruleBook().jvp[rule.name] as unknown as (
+      const jvpRule = jvpRules()[rule.name] as unknown as (
         ts: readonly (Tensor | null)[],
         ctx: { inputs: readonly Tensor[]; output: Tensor; params: PrimitiveParams[P] },
       ) => Tensor | null;
@@ -352,7 +338,7 @@ function detachKeepTangents(x: Tensor): Tensor {
  * recording and x requires grad, carrying x's tangents at the active jvp levels.
  */
 function alias(x: Tensor): Tensor {
-  return apply(ruleBook().forward.reshape, [x], { shape: x.shape.slice() });
+  return apply(shapeRules.reshape, [x], { shape: x.shape.slice() });
 }
 
 /**
@@ -1243,7 +1229,7 @@ export function checkpoint(fn: (...xs: Tensor[]) => Tensor, ...xs: Tensor[]): Te
     forward: () => out,
     vjp: (g, saved) => recompute(fn, n, g, saved, context),
   };
-  return apply(ruleBook().forward.custom, inputs, params);
+  return apply(customRules.custom, inputs, params);
 }
 
 /** checkpoint's backward: fn again on fresh copies of its inputs (closed-over ones substituted), then a walk. */

@@ -1,14 +1,14 @@
-import { installRules } from "../tape.js";
-import { alongAxisJvpRules, alongAxisRules } from "./along-axis.js";
-import { customJvpRules, customRules } from "./custom.js";
-import { elementwiseJvpRules, elementwiseRules } from "./elementwise.js";
-import { indexingJvpRules, indexingRules } from "./indexing.js";
-import { mathJvpRules, mathRules } from "./math.js";
-import { matmulJvpRules, matmulRules } from "./matmul.js";
+import { alongAxisRules } from "./along-axis.js";
+import { customRules } from "./custom.js";
+import { elementwiseRules } from "./elementwise.js";
+import { indexingRules } from "./indexing.js";
+import { jvpRules } from "./jvp-rules.js";
+import { mathRules } from "./math.js";
+import { matmulRules } from "./matmul.js";
 import type { JvpTable, Primitive, RuleTable } from "./primitive.js";
-import { reduceJvpRules, reduceRules } from "./reduce.js";
-import { shapeJvpRules, shapeRules } from "./shape.js";
-import { statisticsJvpRules, statisticsRules } from "./statistics.js";
+import { reduceRules } from "./reduce.js";
+import { shapeRules } from "./shape.js";
+import { statisticsRules } from "./statistics.js";
 
 /**
  * Every primitive with its forward and vjp. Typed over the whole Primitive union: a primitive without
@@ -27,21 +27,10 @@ export const primitiveRules: RuleTable<Primitive> = {
 };
 
 /**
- * Every primitive's forward-mode rule, typed over the whole Primitive union like primitiveRules: a
- * primitive without a jvp rule does not compile. apply() consults it while a jvp is running.
+ * Every primitive's forward-mode rule, typed over the whole Primitive union like primitiveRules (the table
+ * itself is assembled in ops/jvp-rules.ts, on first use, because apply() needs it from inside the
+ * ops <-> tape import cycle): a primitive without a jvp rule does not compile.
  */
-export const primitiveJvpRules: JvpTable<Primitive> = {
-  ...elementwiseJvpRules,
-  ...matmulJvpRules,
-  ...reduceJvpRules,
-  ...shapeJvpRules,
-  ...indexingJvpRules,
-  ...mathJvpRules,
-  ...statisticsJvpRules,
-  ...alongAxisJvpRules,
-  ...customJvpRules,
-};
-
-installRules(primitiveJvpRules, primitiveRules);
+export const primitiveJvpRules: JvpTable<Primitive> = jvpRules();
 
 export const primitiveNames = Object.keys(primitiveRules) as Primitive[];
