@@ -19,6 +19,7 @@ import { loadTfjs } from "./peers/tfjs.js";
 import type { WorkloadContext } from "./workloads/context.js";
 import { fxItems } from "./workloads/fx.js";
 import { runMemory } from "./workloads/memory.js";
+import { vmapItems } from "./workloads/vmap.js";
 import { w1Items } from "./workloads/w1.js";
 import { w2Items } from "./workloads/w2.js";
 import { w3Items } from "./workloads/w3.js";
@@ -78,6 +79,7 @@ const BUILDERS: Record<Exclude<WorkloadId, "MEM">, (ctx: WorkloadContext) => Ite
   W2: w2Items,
   W3: w3Items,
   W4: w4Items,
+  VMAP: vmapItems,
   FX: fxItems,
 };
 

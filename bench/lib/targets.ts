@@ -1,4 +1,5 @@
 import { FX_JVP_ITEM, FX_MEMORY_ITEM } from "../workloads/fx.js";
+import { VMAP_ITEM } from "../workloads/vmap.js";
 import { SIMD_PEAK_ITEM } from "../workloads/w3.js";
 import { formatValue, type ItemResult } from "./harness.js";
 import type { MemorySection } from "./report.js";
@@ -65,6 +66,19 @@ export function checkTargets(
     target: "W4 ≤ 1 µs per op, forward + backward",
     measured: w4 === null ? "not measured" : `${formatValue(w4)} µs`,
     met: w4 === null ? null : w4 <= 1,
+  });
+  const vmap = (id: string) => medianOf(items, "VMAP", VMAP_ITEM, id);
+  const perExample = vmap("tapegrad-vmap");
+  const batched = vmap("tapegrad-batched");
+  const floor = vmap("floor");
+  const ratio = perExample !== null && batched !== null ? perExample / batched : null;
+  checks.push({
+    target: "VMAP: per-example gradients (vmap(grad)) ≤ 1.5× one batched backward",
+    measured:
+      ratio === null
+        ? "not measured"
+        : `${formatValue(ratio)}×${floor !== null && batched !== null ? ` (writing the per-example gradients alone: ${formatValue(floor / batched)}×)` : ""}`,
+    met: ratio === null ? null : ratio <= 1.5,
   });
   // Issue 11: forward mode costs at most about two forward passes; checkpointing saves memory.
   const jvp = medianOf(items, "FX", FX_JVP_ITEM, "tapegrad-jvp");

@@ -1,11 +1,16 @@
 import {
   AllocationError,
+  adaptiveAvgPool2d,
   add,
   arange,
   argsort,
+  avgPool2d,
   chunk,
   clamp,
   concat,
+  conv1d,
+  conv2d,
+  convTranspose2d,
   cumsum,
   customOp,
   DTypeError,
@@ -19,6 +24,7 @@ import {
   logSoftmax,
   logsumexp,
   matmul,
+  maxPool2d,
   mean,
   norm,
   ones,
@@ -41,6 +47,7 @@ import {
   topk,
   tril,
   triu,
+  unfold,
   ValueError,
   variance,
   where,
@@ -250,6 +257,10 @@ describe("issue 9.12: custom op vjps are checked, errors name the op the user ca
   );
   const m64 = m.cast("float64");
   const order = argsort(m, 1);
+  const m4 = m.reshape([1, 1, 8, 8]);
+  const w4 = m.slice(0, 0, 2).slice(1, 0, 2).reshape([1, 1, 2, 2]);
+  const m3 = m.reshape([1, 8, 8]);
+  const w3 = m.slice(0, 0, 2).reshape([2, 8, 1]).slice(0, 0, 1).reshape([1, 8, 1]);
   const composites: [string, () => unknown][] = [
     ["clamp", () => clamp(m, -1, 1)],
     ["leakyRelu", () => leakyRelu(m, 0.1)],
@@ -279,6 +290,13 @@ describe("issue 9.12: custom op vjps are checked, errors name the op the user ca
     ["sort", () => sort(m, 0)],
     ["argsort", () => argsort(m, 0)],
     ["topk", () => topk(m, 3)],
+    ["conv2d", () => conv2d(m4, w4)],
+    ["conv1d", () => conv1d(m3, w3)],
+    ["convTranspose2d", () => convTranspose2d(m4, w4)],
+    ["unfold", () => unfold(m4, 2)],
+    ["maxPool2d", () => maxPool2d(m4, 2)],
+    ["avgPool2d", () => avgPool2d(m4, 2)],
+    ["adaptiveAvgPool2d", () => adaptiveAvgPool2d(m4, [3, 3])],
   ];
   it.each(composites)("%s names itself for an error raised inside it", (op, fn) => {
     fn(); // works without the cap

@@ -17,6 +17,7 @@ import {
   size,
   unravel,
 } from "../support/reference.js";
+import { convOpTable } from "./op-table-conv.js";
 import { miscOpTable } from "./op-table-misc.js";
 
 export interface RefTensor {
@@ -301,6 +302,7 @@ export const opTable: OpInfo[] = [
       distinct: true,
       fn: (args, x) => {
         const { axes, keepdims } = args as { axes: number[]; keepdims: boolean };
+        // biome-ignore lint/performance/noDynamicNamespaceImportAccess: a test table, never bundled
         return ag[op](x, axes, keepdims);
       },
       ref: (args, x) => {
@@ -366,6 +368,7 @@ export const opTable: OpInfo[] = [
       covers: ["exp", "sum", "div", "sub"],
       cases: axisCase(),
       domain: { min: -4, max: 4 },
+      // biome-ignore lint/performance/noDynamicNamespaceImportAccess: a test table, never bundled
       fn: (axis, x) => ag[op](x, axis as number),
       ref: (axis, x) => {
         const ax = axis as number;
@@ -663,6 +666,7 @@ export const opTable: OpInfo[] = [
   // sin/cos, log1p/expm1, var/std/norm/prod/cumsum, takeAlongAxis, sort/topk, split/chunk, flip/roll,
   // tril/triu, strided slice, einsum (issue 10)
   ...miscOpTable,
+  ...convOpTable,
 ];
 
 export { broadcastShape };

@@ -1,4 +1,5 @@
 import {
+  convKernelStats,
   elementwiseKernelStats,
   getKernelBackend,
   type KernelBackend,
@@ -31,5 +32,9 @@ describe("with the wasm backend forced", () => {
   it("the op table's products and elementwise ops ran on WASM", () => {
     expect(kernelStats().wasm).toBeGreaterThan(0);
     expect(elementwiseKernelStats().wasm).toBeGreaterThan(0);
+  });
+  it("the op table's convolutions and pooling ran their im2col, col2im, argmax, gather and scatter on WASM", () => {
+    expect(convKernelStats().wasm).toBeGreaterThan(0);
+    expect(convKernelStats().js).toBe(0);
   });
 });

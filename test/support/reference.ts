@@ -269,3 +269,122 @@ export function einsumRef(spec: string, ...xs: { data: ArrayLike<number>; shape:
   }
   return { data, shape: outShape };
 }
+
+/** Sliding-window parameters of the naive references below (padding before and after per axis). */
+export interface WindowRef {
+  stride: [number, number];
+  padding: [[number, number], [number, number]];
+  dilation: [number, number];
+}
+
+/**
+ * Direct 2-D cross-correlation, one output element at a time: x [N, C, H, W], w [O, C/groups, KH, KW],
+ * optional bias [O]. The definition, summed in float64 with no im2col and no GEMM.
+ */
+export function conv2dRef(
+  x: { data: ArrayLike<number>; shape: Shape },
+  w: { data: ArrayLike<number>; shape: Shape },
+  b: ArrayLike<number> | null,
+  win: WindowRef,
+  groups: number,
+): { data: number[]; shape: number[] } {
+  const [n, c, h, wd] = x.shape;
+  const [o, cg, kh, kw] = w.shape;
+  const { stride, padding, dilation } = win;
+  const oh = Math.floor((h + padding[0][0] + padding[0][1] - dilation[0] * (kh - 1) - 1) / stride[0]) + 1;
+  const ow = Math.floor((wd + padding[1][0] + padding[1][1] - dilation[1] * (kw - 1) - 1) / stride[1]) + 1;
+  const og = o / groups;
+  const shape = [n, o, oh, ow];
+  const data: number[] = [];
+  for (let i = 0; i < size(shape); i++) {
+    const [bn, oc, y, xx] = unravel(i, shape);
+    const group = Math.floor(oc / og);
+    let acc = b === null ? 0 : b[oc];
+    for (let ci = 0; ci < cg; ci++) {
+      for (let ki = 0; ki < kh; ki++) {
+        for (let kj = 0; kj < kw; kj++) {
+          const iy = y * stride[0] - padding[0][0] + ki * dilation[0];
+          const ix = xx * stride[1] - padding[1][0] + kj * dilation[1];
+          if (iy < 0 || iy >= h || ix < 0 || ix >= wd) continue;
+          acc +=
+            x.data[ravel([bn, group * cg + ci, iy, ix], [n, c, h, wd])] *
+            w.data[ravel([oc, ci, ki, kj], w.shape)];
+        }
+      }
+    }
+    data.push(acc);
+  }
+  return { data, shape };
+}
+
+/**
+ * Transposed convolution by its definition as a scatter: every input element adds x·w into the
+ * output positions its kernel covers (x [N, C, H, W], w [C, O/groups, KH, KW]).
+ */
+export function convTranspose2dRef(
+  x: { data: ArrayLike<number>; shape: Shape },
+  w: { data: ArrayLike<number>; shape: Shape },
+  b: ArrayLike<number> | null,
+  stride: [number, number],
+  padding: [number, number],
+  outputPadding: [number, number],
+  dilation: [number, number],
+  groups: number,
+): { data: number[]; shape: number[] } {
+  const [n, c, h, wd] = x.shape;
+  const [, og, kh, kw] = w.shape;
+  const cg = c / groups;
+  const o = og * groups;
+  const oh = (h - 1) * stride[0] - 2 * padding[0] + dilation[0] * (kh - 1) + outputPadding[0] + 1;
+  const ow = (wd - 1) * stride[1] - 2 * padding[1] + dilation[1] * (kw - 1) + outputPadding[1] + 1;
+  const shape = [n, o, oh, ow];
+  const data = new Array<number>(size(shape)).fill(0);
+  for (let i = 0; i < size(shape); i++) data[i] = b === null ? 0 : b[unravel(i, shape)[1]];
+  for (let i = 0; i < size(x.shape); i++) {
+    const [bn, ci, y, xx] = unravel(i, x.shape);
+    const group = Math.floor(ci / cg);
+    for (let oj = 0; oj < og; oj++) {
+      for (let ki = 0; ki < kh; ki++) {
+        for (let kj = 0; kj < kw; kj++) {
+          const oy = y * stride[0] - padding[0] + ki * dilation[0];
+          const ox = xx * stride[1] - padding[1] + kj * dilation[1];
+          if (oy < 0 || oy >= oh || ox < 0 || ox >= ow) continue;
+          data[ravel([bn, group * og + oj, oy, ox], shape)] +=
+            x.data[i] * w.data[ravel([ci, oj, ki, kj], w.shape)];
+        }
+      }
+    }
+  }
+  return { data, shape };
+}
+
+/**
+ * Pooling by its definition: each output is `combine` over the window's in-bounds inputs, where
+ * window (oy, ox) starts at oy·stride − pad (sizes given by the caller, so ceil mode is the caller's).
+ */
+export function poolRef(
+  x: { data: ArrayLike<number>; shape: Shape },
+  kernel: [number, number],
+  stride: [number, number],
+  pad: [number, number],
+  dilation: [number, number],
+  outSize: [number, number],
+  combine: (values: number[], y: number, x: number) => number,
+): { data: number[]; shape: number[] } {
+  const [n, c, h, w] = x.shape;
+  const shape = [n, c, outSize[0], outSize[1]];
+  const data: number[] = [];
+  for (let i = 0; i < size(shape); i++) {
+    const [bn, ci, oy, ox] = unravel(i, shape);
+    const values: number[] = [];
+    for (let ki = 0; ki < kernel[0]; ki++) {
+      for (let kj = 0; kj < kernel[1]; kj++) {
+        const iy = oy * stride[0] - pad[0] + ki * dilation[0];
+        const ix = ox * stride[1] - pad[1] + kj * dilation[1];
+        if (iy >= 0 && iy < h && ix >= 0 && ix < w) values.push(x.data[ravel([bn, ci, iy, ix], x.shape)]);
+      }
+    }
+    data.push(combine(values, oy, ox));
+  }
+  return { data, shape };
+}

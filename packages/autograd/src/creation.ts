@@ -165,9 +165,18 @@ export const ones = (shape: readonly number[], opts: TensorOptions = {}): Tensor
 
 /** Tensors shaped and typed like `x`. */
 export const zerosLike = (x: Tensor, opts?: TensorOptions): Tensor =>
-  full(x.shape, 0, { dtype: x.dtype, ...opts });
+  filled(likeShape(x, "zerosLike"), 0, { dtype: x.dtype, ...opts }, "zerosLike");
 export const onesLike = (x: Tensor, opts?: TensorOptions): Tensor =>
-  full(x.shape, 1, { dtype: x.dtype, ...opts });
+  filled(likeShape(x, "onesLike"), 1, { dtype: x.dtype, ...opts }, "onesLike");
+
+function likeShape(x: unknown, op: string): readonly number[] {
+  if (!(x instanceof Tensor)) {
+    throw new DTypeError(
+      `${op}: expected a Tensor, got ${x === null ? "null" : Array.isArray(x) ? "an array" : typeof x}`,
+    );
+  }
+  return x.shape;
+}
 
 /** The n×n identity matrix. */
 export function eye(n: number, opts: TensorOptions = {}): Tensor {
@@ -214,11 +223,23 @@ export function arange(
   return t;
 }
 
+/** Random options must be an object (or omitted). */
+function checkOptions(opts: unknown, op: string): void {
+  if (opts === null || typeof opts !== "object") {
+    throw new ValueError(`${op}: options must be an object like { seed: 1 }, got ${String(opts)}`);
+  }
+}
+
 function pickRng(opts: RandomOptions, op: string): Rng {
   if (opts.rng !== undefined && opts.seed !== undefined)
     throw new ValueError(`${op}: pass either seed or rng, not both`);
   if (opts.rng !== undefined) return opts.rng;
-  if (opts.seed !== undefined) return new Rng(opts.seed);
+  if (opts.seed !== undefined) {
+    if (typeof opts.seed !== "number" || !Number.isFinite(opts.seed)) {
+      throw new ValueError(`${op}: seed must be a finite number, got ${String(opts.seed)}`);
+    }
+    return new Rng(opts.seed);
+  }
   return defaultRng();
 }
 
@@ -227,6 +248,7 @@ export function rand(
   shape: readonly number[],
   opts: RandomOptions & { low?: number; high?: number } = {},
 ): Tensor {
+  checkOptions(opts, "rand");
   const t = filled(shape, 0, { dtype: opts.dtype }, "rand");
   if (t.dtype === "int32") throw new DTypeError("rand: dtype must be float32 or float64");
   const rng = pickRng(opts, "rand");
@@ -241,6 +263,7 @@ export function randn(
   shape: readonly number[],
   opts: RandomOptions & { mean?: number; std?: number } = {},
 ): Tensor {
+  checkOptions(opts, "randn");
   const t = filled(shape, 0, { dtype: opts.dtype }, "randn");
   if (t.dtype === "int32") throw new DTypeError("randn: dtype must be float32 or float64");
   const rng = pickRng(opts, "randn");

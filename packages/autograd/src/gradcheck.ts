@@ -4,6 +4,16 @@ import { formatShape } from "./shape.js";
 import { grads, noGrad } from "./tape.js";
 import { Tensor } from "./tensor.js";
 
+/** f must be a function and inputs an array of tensors: anything else is an error naming the check. */
+function checkInputs(f: unknown, inputs: unknown, op: string): void {
+  if (typeof f !== "function") throw new ValueError(`${op}: expected a function, got ${typeof f}`);
+  if (!Array.isArray(inputs) || !inputs.every((t) => t instanceof Tensor)) {
+    throw new ValueError(
+      `${op}: inputs must be an array of tensors, got ${Array.isArray(inputs) ? "an array holding something else" : String(inputs)}`,
+    );
+  }
+}
+
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
   eps?: number;
@@ -144,6 +154,7 @@ function numericGradients(h: Fn, xs: Tensor[], eps: number): Float64Array[] {
  * GradcheckResult for how maxAbsError and maxRelError are measured.
  */
 export function gradcheck(f: Fn, inputs: readonly Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+  checkInputs(f, inputs, "gradcheck");
   const xs = inputs.map(toFloat64);
   const h = scalarize(f, xs, opts.seed ?? 0);
   const analytic = grads(h)(...xs);
@@ -160,6 +171,7 @@ export function gradgradcheck(
   inputs: readonly Tensor[],
   opts: GradcheckOptions = {},
 ): GradcheckResult {
+  checkInputs(f, inputs, "gradgradcheck");
   const xs = inputs.map(toFloat64);
   const h = scalarize(f, xs, opts.seed ?? 0);
   const rng = new Rng((opts.seed ?? 0) + 1);

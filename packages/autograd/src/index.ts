@@ -38,6 +38,7 @@ export {
  * Optimiser steps over plain typed arrays, in place (PyTorch's SGD and Adam/AdamW formulas); the
  * optimisers in @tapegrad/nn call these. WASM SIMD above a size threshold, JS loops below it.
  */
+export { type ConvStats, convKernelStats } from "./kernels/conv-stats.js";
 export { type AdamStep, adamUpdate, type SgdStep, sgdUpdate } from "./kernels/update.js";
 export * from "./ops/index.js";
 export type { Primitive } from "./ops/primitive.js";
@@ -70,3 +71,13 @@ export {
 } from "./tape.js";
 export { type NestedArray, Tensor } from "./tensor.js";
 export { hessian, hvp, type JacobianOptions, jacfwd, jacrev } from "./transforms.js";
+export {
+  type InAxis,
+  resetVmapStats,
+  setVmapDebug,
+  type VmapOptions,
+  type VmapStats,
+  vmap,
+  vmapFallbackRules,
+  vmapStats,
+} from "./vmap.js";

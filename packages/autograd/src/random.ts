@@ -101,5 +101,8 @@ export function defaultRng(): Rng {
 
 /** Reseeds the default generator (like torch.manual_seed). */
 export function manualSeed(seed: number): void {
+  if (typeof seed !== "number" || !Number.isFinite(seed)) {
+    throw new ValueError(`manualSeed: seed must be a finite number, got ${String(seed)}`);
+  }
   globalRng = new Rng(seed);
 }

@@ -1,3 +1,4 @@
+import { batchedApply, batchHooks, isBatched, storageOf } from "./batched.js";
 import { allocate } from "./dtype.js";
 import { AllocationError, GraphError, ShapeError, TapegradError, ValueError } from "./errors.js";
 import type { TapeNode } from "./graph.js";
@@ -138,8 +139,16 @@ function synchronous<T>(value: T, op: string): T {
   return value;
 }
 
+/** The function arguments of noGrad, grads, ...: anything else is an error naming the caller. */
+function checkFunction(fn: unknown, op: string): void {
+  if (typeof fn !== "function") {
+    throw new ValueError(`${op}: expected a function, got ${fn === null ? "null" : typeof fn}`);
+  }
+}
+
 /** Runs fn without recording the graph and returns its result. */
 export function noGrad<T>(fn: () => T): T {
+  checkFunction(fn, "noGrad");
   return synchronous(withGradEnabled(false, fn), "noGrad");
 }
 
@@ -156,11 +165,13 @@ export function opaque<T>(fn: () => T): T {
 
 /** Runs fn with recording on (e.g. inside noGrad), returning its result. */
 export function enableGrad<T>(fn: () => T): T {
+  checkFunction(fn, "enableGrad");
   return synchronous(withGradEnabled(true, fn), "enableGrad");
 }
 
 /** Tags every node created inside fn with `label` (scopes nest), for pictures of the graph. */
 export function scope<T>(label: string, fn: () => T): T {
+  checkFunction(fn, "scope");
   const prev = state.scope;
   state.scope = { label, id: state.nextScopeId++, parent: prev };
   let value: T;
@@ -218,7 +229,8 @@ export function apply<P extends Primitive>(
   if (state.capture !== null) for (const x of inputs) if (x._requiresGrad) state.capture.add(x);
   let out: Tensor;
   try {
-    out = rule.forward(inputs, params);
+    // Inside vmap, a batched input sends the primitive through its batching rule (vmap.ts).
+    out = batchedApply(rule, inputs, params) ?? rule.forward(inputs, params);
   } catch (e) {
     // Storage does not know the op: name it here (a composite names the op the user called).
     if (e instanceof AllocationError) throw e.naming(opLabel(rule, params));
@@ -242,7 +254,8 @@ export function apply<P extends Primitive>(
     }
   }
   if (state.recorders.length > 0) for (const r of state.recorders) r.add(rule.name, params, inputs, out);
-  if (state.anomaly) checkFinite(out, `forward of ${rule.name}`, out._node, inputs);
+  // A batched result was checked as it was computed, by the primitives of its batching rule.
+  if (state.anomaly && !isBatched(out)) checkFinite(out, `forward of ${rule.name}`, out._node, inputs);
   if (state.jvpLevels.length > 0 && out.dtype !== "int32") pushTangents(rule, inputs, params, out);
   return out;
 }
@@ -387,6 +400,12 @@ export interface BackwardOptions {
 
 /** y.backward(seed?, opts?): accumulates d(seed·y)/dleaf into every leaf's .grad. */
 export function backward(y: Tensor, seed?: Tensor | number, opts: BackwardOptions = {}): void {
+  if (isBatched(y)) {
+    // .grad would receive batched tensors that die with the vmap: per-example gradients come from grad.
+    throw new GraphError(
+      `backward: called on a batched tensor inside vmap (per-example shape ${formatShape(y.shape)}); .grad cannot hold per-example gradients. Use grad or grads inside vmap instead (vmap(grad(f)))`,
+    );
+  }
   if (!y._requiresGrad) {
     throw new GraphError(
       `backward: the tensor of shape ${formatShape(y.shape)} does not require grad (no input of the ops that made it requires grad, or it was made under noGrad)`,
@@ -401,14 +420,14 @@ export function backward(y: Tensor, seed?: Tensor | number, opts: BackwardOption
     // .grad is the user's to update in place (optimisers, clipping): no two leaves may share a buffer,
     // nor one with the seed, though vjps hand one cotangent to several inputs (add) or share data (reshape).
     const taken = new Set<unknown>();
-    if (seed instanceof Tensor) taken.add(seed.data);
+    if (seed instanceof Tensor) taken.add(storageOf(seed));
     for (const [leaf, g] of leafGrads) {
       if (leaf.grad !== null) {
         leaf.grad = leaf.grad.add(g);
         continue;
       }
-      const own = taken.has(g.data) ? g.add(0) : g;
-      taken.add(own.data);
+      const own = taken.has(storageOf(g)) ? g.add(0) : g;
+      taken.add(storageOf(own));
       leaf.grad = own;
     }
   });
@@ -437,7 +456,9 @@ function makeSeed(y: Tensor, seed: Tensor | number | undefined, op: string): Ten
 }
 
 function onesLike(y: Tensor): Tensor {
-  const data = new (y.data.constructor as Float32ArrayConstructor)(y.size);
+  const data = new (y.dtype === "float64" ? Float64Array : y.dtype === "float32" ? Float32Array : Int32Array)(
+    y.size,
+  );
   data.fill(1);
   return new Tensor(data, y.shape);
 }
@@ -680,7 +701,8 @@ function runBackward(
  * vjps may hand the same tensor to several inputs and nothing may be written into a shared one.
  */
 function addCotangents(prev: Tensor, prevOwned: boolean, g: Tensor, functional: boolean): Tensor {
-  if (functional) return prev.add(g);
+  // Batched cotangents (a gradient inside vmap) hold no values of their own: add them with the op.
+  if (functional || isBatched(prev) || isBatched(g)) return prev.add(g);
   const out = prevOwned ? prev : new Tensor(allocate(prev.dtype, prev.size), prev.shape);
   binary("add", prev.data, prev.shape, g.data, g.shape, out.data, out.shape);
   return out;
@@ -712,7 +734,9 @@ function prepareArgs(
     }
     if (x.dtype === "int32") return x; // never differentiable: its gradient is null
     if (recording && x._requiresGrad) return alias(x);
-    const leaf = new Tensor(x.data, x.shape);
+    // A batched argument (grad inside vmap) becomes a leaf at its vmap level, sharing the batch value.
+    const leaf =
+      isBatched(x) && batchHooks.rewrap !== null ? batchHooks.rewrap(x) : new Tensor(x.data, x.shape);
     leaf._requiresGrad = true;
     leaf.name = x.name;
     copyTangents(x, leaf);
@@ -780,8 +804,8 @@ function distinct(gs: (Tensor | null)[]): (Tensor | null)[] {
   const taken = new Set<unknown>();
   return gs.map((g) => {
     if (g === null) return null;
-    const own = taken.has(g.data) ? g.add(0) : g;
-    taken.add(own.data);
+    const own = taken.has(storageOf(g)) ? g.add(0) : g;
+    taken.add(storageOf(own));
     return own;
   });
 }
@@ -881,6 +905,7 @@ function gradCall(
 
 /** valueAndGrads(f)(...xs): the value of f and its gradient with respect to every argument. */
 export function valueAndGrads(f: GradFn): (...xs: Tensor[]) => { value: Tensor; grads: (Tensor | null)[] } {
+  checkFunction(f, "valueAndGrads");
   return (...xs) => {
     const { value, grads: gs } = gradCall(
       f as AnyFn,
@@ -895,6 +920,7 @@ export function valueAndGrads(f: GradFn): (...xs: Tensor[]) => { value: Tensor; 
 
 /** grads(f)(...xs): the gradient of the scalar f with respect to each argument (null if f does not depend on it). */
 export function grads(f: GradFn): (...xs: Tensor[]) => (Tensor | null)[] {
+  checkFunction(f, "grads");
   return (...xs) =>
     gradCall(
       f as AnyFn,
@@ -937,6 +963,7 @@ export function grad<A extends unknown[], X>(
   opts: ManyAux,
 ): (...args: A) => [(Tensor | null)[], X];
 export function grad(f: (...args: never[]) => unknown, opts?: GradOptions): (...args: never[]) => unknown {
+  checkFunction(f, "grad");
   checkOptions(opts, "grad");
   const many = Array.isArray(opts?.argnums);
   const hasAux = opts?.hasAux === true;
@@ -975,6 +1002,7 @@ export function valueAndGrad(
   f: (...args: never[]) => unknown,
   opts?: GradOptions,
 ): (...args: never[]) => unknown {
+  checkFunction(f, "valueAndGrad");
   checkOptions(opts, "valueAndGrad");
   const many = Array.isArray(opts?.argnums);
   const hasAux = opts?.hasAux === true;
@@ -1324,6 +1352,7 @@ function scopePath(frame: ScopeFrame | null): ScopeFrame[] {
  * anything requires grad), in creation order, plus the leaves they read.
  */
 export function record<T>(fn: () => T): { value: T; tape: Tape } {
+  checkFunction(fn, "record");
   const recorder = new Recorder();
   state.recorders.push(recorder);
   let value: T;

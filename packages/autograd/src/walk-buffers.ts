@@ -1,3 +1,4 @@
+import { storageOf } from "./batched.js";
 import { activatePoolScope, mayOwnBuffer, openPoolScope, type PoolScope, releaseToPool } from "./storage.js";
 import type { Tensor } from "./tensor.js";
 
@@ -37,14 +38,16 @@ export class WalkBuffers {
   }
 
   hold(t: Tensor): void {
-    if (!mayOwnBuffer(t.data)) return;
-    const b = t.data.buffer as ArrayBuffer;
+    const data = storageOf(t); // a batched tensor's values are its batch value's
+    if (!mayOwnBuffer(data)) return;
+    const b = data.buffer as ArrayBuffer;
     if (this.scope.owned.has(b)) this.holds.set(b, (this.holds.get(b) ?? 0) + 1);
   }
 
   drop(t: Tensor): void {
-    if (!mayOwnBuffer(t.data)) return;
-    const b = t.data.buffer as ArrayBuffer;
+    const data = storageOf(t); // a batched tensor's values are its batch value's
+    if (!mayOwnBuffer(data)) return;
+    const b = data.buffer as ArrayBuffer;
     const n = this.holds.get(b);
     if (n === undefined) return;
     if (n > 1) this.holds.set(b, n - 1);

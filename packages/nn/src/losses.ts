@@ -68,17 +68,26 @@ export const quadratic: Loss = {
   },
 };
 
+/** A mean over no elements is undefined: refused by fn and deriv alike, naming the loss. */
+function checkNotEmpty(name: string, yHat: Tensor): void {
+  if (yHat.size === 0) {
+    throw new ShapeError(`${name}: cannot average over an empty prediction of shape ${shapeStr(yHat.shape)}`);
+  }
+}
+
 /** Mean over every element of (ŷ − y)². */
 export const mse: Loss = {
   name: "mse",
   reduction: "mean",
   fn(yHat, y) {
     checkFloatTargets("mse", yHat, y);
+    checkNotEmpty("mse", yHat);
     return yHat.sub(y).square().mean();
   },
   deriv(yHat, y) {
     checkFloatTargets("mse", yHat, y);
-    return scaledDiff(yHat, y, 2 / Math.max(1, yHat.size));
+    checkNotEmpty("mse", yHat);
+    return scaledDiff(yHat, y, 2 / yHat.size);
   },
 };
 
@@ -233,17 +242,16 @@ export const softmaxCrossEntropy: Loss = {
   name: "softmaxCrossEntropy",
   reduction: "mean",
   fn(logits, y) {
+    const target = classTargets("softmaxCrossEntropy", logits, y); // validates shapes and ids first
     const logp = logits.logSoftmax(-1);
     const scale = -1 / rowsOf(logits);
     if (y.dtype === "int32") {
-      classTargets("softmaxCrossEntropy", logits, y); // validates the ids
       return logp
         .reshape([logits.size])
         .gather(new Tensor(targetPositions(logits, y), [rowsOf(logits)]))
         .sum()
         .mul(scale);
     }
-    const target = classTargets("softmaxCrossEntropy", logits, y);
     // zero-target terms are 0 whatever logp is; where() also gives them a zero cotangent (no −∞·0 there)
     return where(target.equal(0), 0, logp.mul(target)).sum().mul(scale);
   },

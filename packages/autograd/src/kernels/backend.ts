@@ -1,4 +1,5 @@
 import { ValueError } from "../errors.js";
+import { resetConvStats } from "./conv-stats.js";
 import { availableCores, envVar } from "./wasm/platform.js";
 import { wasmRuntime, wasmSimdSupported } from "./wasm/runtime.js";
 import { MAX_HELPERS, startHelpers, threadsSupported, waitForHelpers } from "./wasm/workers.js";
@@ -108,6 +109,7 @@ export function resetKernelStats(): void {
   updates.wasm = 0;
   elementwise.js = 0;
   elementwise.wasm = 0;
+  resetConvStats();
 }
 
 /** Records one gemm call: threadsUsed 0 = JS, otherwise WASM on that many threads. */

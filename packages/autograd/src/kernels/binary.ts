@@ -90,6 +90,12 @@ function row(
       for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] - b[ib + i * sb];
       return;
     case "mul":
+      // int32 products wrap modulo 2^32 like int32 arithmetic; a double product above 2^53 has lost
+      // the low bits that wrapping keeps, so int32 multiplies with Math.imul.
+      if (out instanceof Int32Array) {
+        for (let i = 0; i < n; i++) out[io + i] = Math.imul(a[ia + i * sa], b[ib + i * sb]);
+        return;
+      }
       for (let i = 0; i < n; i++) out[io + i] = a[ia + i * sa] * b[ib + i * sb];
       return;
     case "div":

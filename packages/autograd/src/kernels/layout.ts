@@ -1,6 +1,7 @@
 import { type Shape, stridesOf } from "../shape.js";
 import { recordElementwise } from "./backend.js";
 import type { NumericArray } from "./types.js";
+import { gatherRowsWasm, scatterAddRowsWasm } from "./wasm/conv.js";
 import { transposeWasm } from "./wasm/elementwise.js";
 
 /** Copies x (shape `shape`) into out with its axes permuted: out.shape[i] = shape[perm[i]]. */
@@ -109,6 +110,7 @@ export function gatherRows(
   outer: number,
   inner: number,
 ): void {
+  if (gatherRowsWasm(x, size, index, out, outer, inner)) return;
   const m = index.length;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {
@@ -128,6 +130,7 @@ export function scatterAddRows(
   outer: number,
   inner: number,
 ): void {
+  if (scatterAddRowsWasm(g, index, out, size, outer, inner)) return;
   const m = index.length;
   for (let o = 0; o < outer; o++) {
     for (let j = 0; j < m; j++) {

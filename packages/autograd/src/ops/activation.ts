@@ -1,3 +1,4 @@
+import { liftBatched, storageOf } from "../batched.js";
 import { ValueError } from "../errors.js";
 import type { Tensor } from "../tensor.js";
 import { erf, greater, less, mul, where } from "./elementwise.js";
@@ -27,7 +28,7 @@ const geluCore = (x: Tensor): Tensor => mul(mul(x, 0.5), erf(mul(x, Math.SQRT1_2
 export const gelu = composite("gelu", function gelu(x: Tensor): Tensor {
   checkTensor(x, "gelu");
   requireFloat(x, "gelu");
-  const d = x.data;
+  const d = storageOf(x); // every example's values when batched (vmap): one path for all
   let outside = false;
   for (let i = 0; i < d.length && !outside; i++) {
     const v = d[i];
@@ -42,6 +43,8 @@ export const gelu = composite("gelu", function gelu(x: Tensor): Tensor {
 
 /** A constant 0/1 tensor of x's dtype and shape: 1 where `test` holds. */
 function mask(x: Tensor, test: (v: number) => boolean): Tensor {
+  const lifted = liftBatched([x], ([v], [d]) => ({ value: mask(v, test), dim: d }));
+  if (lifted !== null) return lifted;
   const m = empty(x.dtype, x.shape);
   for (let i = 0; i < x.size; i++) if (test(x.data[i])) m.data[i] = 1;
   return m;

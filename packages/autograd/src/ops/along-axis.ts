@@ -1,8 +1,10 @@
+import { isBatched, liftBatched } from "../batched.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { argsortAxis, scatterAddAlong, takeAlong } from "../kernels/along-axis.js";
 import { checkShape, formatShape, normalizeAxis, sizeOf } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
+import { type BatchRuleTable, materialize, physicalAxis } from "./batching.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
 import { slice } from "./shape.js";
 import { checkTensor, composite, empty } from "./util.js";
@@ -71,7 +73,22 @@ function checkIndices(indices: unknown, target: readonly number[], axis: number,
       );
     }
   }
-  const n = target[axis];
+  return checkIndexValues(indices, target[axis], axis, target, op);
+}
+
+/** Every index in [−n, n), negative ones counted from the end (checked on the batch value if batched). */
+function checkIndexValues(
+  indices: Tensor,
+  n: number,
+  axis: number,
+  target: readonly number[],
+  op: string,
+): Tensor {
+  const lifted = liftBatched([indices], ([v], [d]) => ({
+    value: checkIndexValues(v, n, axis, target, op),
+    dim: d,
+  }));
+  if (lifted !== null) return lifted;
   const data = indices.data;
   let normalized: Int32Array | null = null;
   for (let i = 0; i < data.length; i++) {
@@ -144,6 +161,13 @@ function sortIndices(
 ): { ax: number; indices: Tensor } {
   if (x.ndim === 0) return { ax: 0, indices: empty("int32", []) };
   const ax = normalizeAxis(axis, x.ndim, op);
+  if (isBatched(x)) {
+    const indices = liftBatched([x], ([v], [d]) => {
+      const dim = d as number;
+      return { value: sortIndices(v, physicalAxis(ax, dim), descending, op).indices, dim };
+    });
+    return { ax, indices: indices as Tensor };
+  }
   const indices = empty("int32", x.shape);
   const outer = sizeOf(x.shape.slice(0, ax));
   const inner = sizeOf(x.shape.slice(ax + 1));
@@ -211,3 +235,20 @@ export const topk = composite("topk", function topk(x: Tensor, k: number, axis =
   const indices = slice(all, ax, 0, k);
   return { values: apply(alongAxisRules.takeAlongAxis, [x, indices], { axis: ax }), indices };
 });
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+/** Both pick per position, so values and indices get the batch axis in front (indices are copied if shared). */
+export const alongAxisBatchRules: BatchRuleTable<"takeAlongAxis" | "scatterAddAlongAxis"> = {
+  takeAlongAxis: ({ rule, values: [x, index], dims: [dx, di], params: { axis }, size }) => ({
+    value: apply(rule, [materialize(x, dx, size), materialize(index, di, size)], { axis: axis + 1 }),
+    dim: 0,
+  }),
+  scatterAddAlongAxis: ({ rule, values: [g, index], dims: [dg, di], params: { axis, shape }, size }) => ({
+    value: apply(rule, [materialize(g, dg, size), materialize(index, di, size)], {
+      axis: axis + 1,
+      shape: [size, ...shape],
+    }),
+    dim: 0,
+  }),
+};

@@ -1,7 +1,9 @@
+import { liftBatchedMany, noteFallback } from "../batched.js";
 import { DTypeError, GraphError, TapegradError, ValueError } from "../errors.js";
 import { formatShape, shapesEqual } from "../shape.js";
 import { apply, grads, opaque } from "../tape.js";
 import { Tensor } from "../tensor.js";
+import { type BatchRuleTable, exampleOf, loopBatch, stackExamples } from "./batching.js";
 import type { CustomParams, JvpTable, RuleTable } from "./primitive.js";
 import { empty } from "./util.js";
 
@@ -19,6 +21,8 @@ export const customRules: RuleTable<"custom"> = {
     // "no gradient". Anything else (undefined included: a forgotten return) is an error naming the op
     // and the input, never a silently missing .grad.
     vjp: (g, { inputs, output, params }, needs) => {
+      const batched = loopVjp(g, inputs, output, params, needs);
+      if (batched !== null) return batched;
       const result: unknown = params.vjp(g, inputs, output);
       const op = `customOp "${params.name}"`;
       if (result === undefined) {
@@ -142,4 +146,54 @@ export function customOp(spec: CustomOpSpec): (...inputs: Tensor[]) => Tensor {
     });
     return apply(customRules.custom, inputs, params);
   };
+}
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+const CUSTOM_LOOP =
+  "a customOp's forward and vjp are user code run on plain tensors (they may read values), so they run once per example";
+
+export const customBatchRules: BatchRuleTable<"custom"> = {
+  custom: loopBatch(CUSTOM_LOOP),
+};
+
+/**
+ * The vjp of a custom op applied under vmap (a gradient taken inside vmap): the user's vjp runs once per
+ * example on plain tensors, like its forward (loopBatch), and the cotangents are stacked. Null when
+ * nothing is batched.
+ */
+function loopVjp(
+  g: Tensor,
+  inputs: readonly Tensor[],
+  output: Tensor,
+  params: CustomParams,
+  needs: readonly boolean[],
+): (Tensor | null)[] | null {
+  const wanted = inputs.map((_, i) => i).filter((i) => needs[i]);
+  const lifted = liftBatchedMany([g, ...inputs, output], (values, dims, size) => {
+    noteFallback(`custom:${params.name} (vjp)`, CUSTOM_LOOP, size);
+    const perInput: Tensor[][] = wanted.map(() => []);
+    for (let b = 0; b < size; b++) {
+      const ex = values.map((v, i) => {
+        const d = dims[i];
+        return d === null ? v : exampleOf(v, d, b);
+      });
+      const exInputs = ex.slice(1, 1 + inputs.length);
+      const cts = customRules.custom.vjp(
+        ex[0],
+        { inputs: exInputs, output: ex[ex.length - 1], params },
+        needs,
+      );
+      wanted.forEach((i, k) => {
+        perInput[k].push(cts[i] ?? empty(exInputs[i].dtype, exInputs[i].shape));
+      });
+    }
+    return perInput.map((cts) => ({ value: stackExamples(cts), dim: 0 }));
+  });
+  if (lifted === null) return null;
+  const out: (Tensor | null)[] = inputs.map(() => null);
+  wanted.forEach((i, k) => {
+    out[i] = lifted[k];
+  });
+  return out;
 }

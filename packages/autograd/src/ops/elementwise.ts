@@ -1,3 +1,4 @@
+import { isBatched } from "../batched.js";
 import { getDefaultDtype } from "../dtype.js";
 import { DTypeError } from "../errors.js";
 import { activationGrad, type BinaryOp, binary, select } from "../kernels/binary.js";
@@ -5,6 +6,13 @@ import { type UnaryOp, unary as unaryKernel } from "../kernels/unary.js";
 import { broadcastShapes, formatShape, shapesEqual } from "../shape.js";
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
+import {
+  type BatchRule,
+  type BatchRuleTable,
+  elementwiseBatch,
+  liftElementwise,
+  materialize,
+} from "./batching.js";
 import type { JvpTable, Primitive, Rule, RuleTable } from "./primitive.js";
 import {
   addTangents,
@@ -266,7 +274,8 @@ export const elementwiseJvpRules: JvpTable<ElementwisePrimitive> = {
  * whose own gradient would again meet 0·Inf.
  */
 function powBaseGrad(a: Tensor, b: Tensor): Tensor {
-  const safe = b.data.includes(0) ? where(equal(b, 0), scalar(1, b.dtype), b) : b;
+  // A batched b is not read (its values are per example): the safe form is right for every b.
+  const safe = isBatched(b) || b.data.includes(0) ? where(equal(b, 0), scalar(1, b.dtype), b) : b;
   return mul(b, pow(a, sub(safe, 1)));
 }
 
@@ -277,6 +286,8 @@ function powBaseGrad(a: Tensor, b: Tensor): Tensor {
  * whole cotangent: the NaN output then carries its gradient to the NaN side instead of silently 0.
  */
 function tieWeight(x: Tensor, y: Tensor, loses: "greater" | "less"): Tensor {
+  const lifted = liftElementwise([x, y], (a, b) => tieWeight(a, b, loses));
+  if (lifted !== null) return lifted;
   const lose = mapBinary(loses, x, y);
   const tie = mapBinary("equal", x, y);
   const dtype = lose.dtype;
@@ -344,7 +355,7 @@ export const where = composite("where", function where(cond: Tensor, a: Operand,
 
 function constantBinary(op: BinaryOp, a: Operand, b: Operand): Tensor {
   const [ta, tb] = coerce(a, b, op);
-  return mapBinary(op, ta, tb);
+  return liftElementwise([ta, tb], (x, y) => constantBinary(op, x, y)) ?? mapBinary(op, ta, tb);
 }
 
 /** 1 where a > b else 0, in the operands' dtype. Not differentiable. */
@@ -358,5 +369,41 @@ export const notEqual = (a: Operand, b: Operand): Tensor => constantBinary("notE
 /** -1, 0 or 1 by the sign of each element. Not differentiable (its derivative is 0 almost everywhere). */
 export function sign(x: Tensor): Tensor {
   checkTensor(x, "sign");
-  return mapUnary("sign", x);
+  return liftElementwise([x], sign) ?? mapUnary("sign", x);
 }
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+/** The fused gradients read y and g element for element (no broadcasting): both get the batch axis. */
+function gradBatch<P extends GradPrimitive>(): BatchRule<P> {
+  return ({ rule, values: [y, g], dims: [dy, dg], params, size }) => {
+    if (dy === dg) return { value: apply(rule, [y, g], params), dim: dy };
+    return { value: apply(rule, [materialize(y, dy, size), materialize(g, dg, size)], params), dim: 0 };
+  };
+}
+
+/** Elementwise primitives batch in place when the batch axes line up (alignElementwise). */
+export const elementwiseBatchRules: BatchRuleTable<ElementwisePrimitive> = {
+  neg: elementwiseBatch(),
+  exp: elementwiseBatch(),
+  log: elementwiseBatch(),
+  sqrt: elementwiseBatch(),
+  abs: elementwiseBatch(),
+  square: elementwiseBatch(),
+  tanh: elementwiseBatch(),
+  sigmoid: elementwiseBatch(),
+  relu: elementwiseBatch(),
+  softplus: elementwiseBatch(),
+  erf: elementwiseBatch(),
+  add: elementwiseBatch(),
+  sub: elementwiseBatch(),
+  mul: elementwiseBatch(),
+  div: elementwiseBatch(),
+  pow: elementwiseBatch(),
+  maximum: elementwiseBatch(),
+  minimum: elementwiseBatch(),
+  tanhGrad: gradBatch(),
+  sigmoidGrad: gradBatch(),
+  reluGrad: gradBatch(),
+  where: elementwiseBatch(),
+};

@@ -8,6 +8,18 @@ export {
   takeAlongAxis,
   topk,
 } from "./along-axis.js";
+export {
+  type Conv1dOptions,
+  type Conv2dOptions,
+  type ConvTranspose2dOptions,
+  conv1d,
+  conv2d,
+  convTranspose2d,
+  type Size2d,
+  type UnfoldOptions,
+  unfold,
+} from "./conv.js";
+
 export { type CustomOpSpec, customOp } from "./custom.js";
 export { einsum } from "./einsum.js";
 export {
@@ -41,6 +53,13 @@ export {
 export { gather, scatterAdd } from "./indexing.js";
 export { cos, expm1, log1p, sin } from "./math.js";
 export { type MatmulOptions, matmul } from "./matmul.js";
+export {
+  type AvgPool2dOptions,
+  adaptiveAvgPool2d,
+  avgPool2d,
+  type MaxPool2dOptions,
+  maxPool2d,
+} from "./pool.js";
 export { chunk, flip, roll, split, tril, triu } from "./rearrange.js";
 export { argmax, argmin, logSoftmax, logsumexp, max, mean, min, softmax, sum } from "./reduce.js";
 export {

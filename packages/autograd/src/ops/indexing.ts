@@ -1,9 +1,13 @@
+import { liftBatched } from "../batched.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { gatherRows, scatterAddRows } from "../kernels/layout.js";
 import { formatShape, normalizeAxis, sizeOf } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
+import { alongAxisRules } from "./along-axis.js";
+import { type BatchRuleTable, materialize, physicalAxis } from "./batching.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
+import { broadcastTo, reshape } from "./shape.js";
 import { checkTensor, empty } from "./util.js";
 
 function view(shape: readonly number[], axis: number): { outer: number; inner: number } {
@@ -69,6 +73,11 @@ function toIndex(indices: Tensor | readonly number[], op: string): Tensor {
 }
 
 function checkRange(index: Tensor, size: number, op: string, shape: readonly number[], axis: number): Tensor {
+  const lifted = liftBatched([index], ([v], [d]) => ({
+    value: checkRange(v, size, op, shape, axis),
+    dim: d,
+  }));
+  if (lifted !== null) return lifted;
   const d = index.data;
   let normalized: Int32Array | null = null;
   for (let i = 0; i < d.length; i++) {
@@ -118,3 +127,44 @@ export function scatterAdd(
   }
   return apply(indexingRules.scatterAdd, [g, index], { axis: ax, size });
 }
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+/**
+ * Per-example indices (int32 [n] each, [B, n] together) spread to the full shape `target` (batch axis
+ * in front, n at axis + 1) for takeAlongAxis / scatterAddAlongAxis, which pick per position.
+ */
+function spreadIndex(index: Tensor, dim: number, axis: number, target: readonly number[]): Tensor {
+  const front = materialize(index, dim, target[0]);
+  const shape = target.map((_, i) => (i === 0 ? target[0] : i === axis + 1 ? front.shape[1] : 1));
+  return broadcastTo(reshape(front, shape), target);
+}
+
+export const indexingBatchRules: BatchRuleTable<"gather" | "scatterAdd"> = {
+  // Shared indices select along the shifted axis; per-example indices become a takeAlongAxis.
+  gather: ({ rule, values: [x, index], dims: [dx, di], params: { axis }, size }) => {
+    if (di === null) {
+      const dim = dx as number;
+      return { value: apply(rule, [x, index], { axis: physicalAxis(axis, dim) }), dim };
+    }
+    const xf = materialize(x, dx, size);
+    const target = xf.shape.slice();
+    target[axis + 1] = index.shape[di === 0 ? 1 : 0];
+    const full = spreadIndex(index, di, axis, target);
+    return { value: apply(alongAxisRules.takeAlongAxis, [xf, full], { axis: axis + 1 }), dim: 0 };
+  },
+  scatterAdd: ({ rule, values: [g, index], dims: [dg, di], params: { axis, size: length }, size }) => {
+    if (di === null) {
+      const dim = dg as number;
+      return { value: apply(rule, [g, index], { axis: physicalAxis(axis, dim), size: length }), dim };
+    }
+    const gf = materialize(g, dg, size);
+    const full = spreadIndex(index, di, axis, gf.shape);
+    const shape = gf.shape.slice();
+    shape[axis + 1] = length;
+    return {
+      value: apply(alongAxisRules.scatterAddAlongAxis, [gf, full], { axis: axis + 1, shape }),
+      dim: 0,
+    };
+  },
+};

@@ -1,9 +1,11 @@
 import { alongAxisJvpRules } from "./along-axis.js";
+import { convJvpRules } from "./conv.js";
 import { customJvpRules } from "./custom.js";
 import { elementwiseJvpRules } from "./elementwise.js";
 import { indexingJvpRules } from "./indexing.js";
 import { mathJvpRules } from "./math.js";
 import { matmulJvpRules } from "./matmul.js";
+import { poolJvpRules } from "./pool.js";
 import type { JvpTable, Primitive } from "./primitive.js";
 import { reduceJvpRules } from "./reduce.js";
 import { shapeJvpRules } from "./shape.js";
@@ -28,6 +30,8 @@ export function jvpRules(): JvpTable<Primitive> {
     ...mathJvpRules,
     ...statisticsJvpRules,
     ...alongAxisJvpRules,
+    ...convJvpRules,
+    ...poolJvpRules,
     ...customJvpRules,
   };
   return table;

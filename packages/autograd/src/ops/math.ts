@@ -1,6 +1,7 @@
 import { type MathOp, unaryMath } from "../kernels/math.js";
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
+import { type BatchRuleTable, elementwiseBatch } from "./batching.js";
 import { add, mul, neg } from "./elementwise.js";
 import type { JvpTable, Rule, RuleTable } from "./primitive.js";
 import { checkTensor, empty, requireFloat } from "./util.js";
@@ -46,3 +47,12 @@ export const cos = (x: Tensor): Tensor => mathOp("cos", x);
 export const log1p = (x: Tensor): Tensor => mathOp("log1p", x);
 /** eˣ − 1, accurate for small |x|. */
 export const expm1 = (x: Tensor): Tensor => mathOp("expm1", x);
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+export const mathBatchRules: BatchRuleTable<MathOp> = {
+  sin: elementwiseBatch(),
+  cos: elementwiseBatch(),
+  log1p: elementwiseBatch(),
+  expm1: elementwiseBatch(),
+};

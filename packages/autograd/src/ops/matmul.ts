@@ -4,7 +4,9 @@ import type { FloatArray } from "../kernels/types.js";
 import { broadcastShapes, formatShape, shapesEqual, sizeOf, stridesOf } from "../shape.js";
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
+import { type BatchRuleTable, batchFirst } from "./batching.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
+import { reshape } from "./shape.js";
 import { addTangents, checkTensor, coerce, composite, empty, requireFloat, unbroadcast } from "./util.js";
 
 /** Rows and columns of op(X) for a stored matrix X of shape [..., r, c]. */
@@ -197,3 +199,33 @@ function flag(opts: MatmulOptions, name: keyof MatmulOptions, operand: Tensor): 
   }
   return value;
 }
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+/** A batched operand with the batch axis in front and size-1 batch axes up to `batchRank` after it. */
+function padBatch(x: Tensor, dim: number, batchRank: number): Tensor {
+  const front = batchFirst(x, dim);
+  const missing = batchRank - (front.ndim - 3);
+  if (missing === 0) return front;
+  return reshape(front, [front.shape[0], ...new Array<number>(missing).fill(1), ...front.shape.slice(1)]);
+}
+
+export const matmulBatchRules: BatchRuleTable<"matmul"> = {
+  matmul: ({ rule, values: [a, b], dims: [da, db], params }) => {
+    // A batch of left operands times one matrix is one product with the batch folded into the rows
+    // (a per-example gradient's forward and its input cotangent): a single large gemm.
+    if (db === null && !params.transA && b.ndim === 2) {
+      const front = batchFirst(a, da as number);
+      const k = front.shape[front.ndim - 1];
+      const rows = apply(rule, [reshape(front, [sizeOf(front.shape.slice(0, -1)), k]), b], params);
+      return { value: reshape(rows, [...front.shape.slice(0, -1), rows.shape[1]]), dim: 0 };
+    }
+    // Otherwise the batch axis leads the batch dims of a batched product; a shared operand broadcasts.
+    const rankA = da === null ? a.ndim : a.ndim - 1;
+    const rankB = db === null ? b.ndim : b.ndim - 1;
+    const batchRank = Math.max(rankA, rankB) - 2;
+    const pa = da === null ? a : padBatch(a, da, batchRank);
+    const pb = db === null ? b : padBatch(b, db, batchRank);
+    return { value: apply(rule, [pa, pb], params), dim: 0 };
+  },
+};

@@ -1,4 +1,5 @@
 import type { DType } from "../dtype.js";
+import type { Window2d } from "../kernels/conv.js";
 import type { Tensor } from "../tensor.js";
 
 /**
@@ -60,6 +61,12 @@ export interface PrimitiveParams {
   takeAlongAxis: { axis: number };
   scatterAddAlongAxis: { axis: number; shape: number[] };
   cast: { dtype: DType };
+  // convolution and pooling (ops/conv.ts, ops/pool.ts): sliding windows over the last two axes
+  conv: Window2d & { groups: number };
+  convInputGrad: Window2d & { groups: number };
+  convWeightGrad: Window2d & { groups: number };
+  takeAlongLast: null;
+  scatterAddLast: { size: number };
   // user-defined primitives (customOp)
   custom: CustomParams;
 }

@@ -1,10 +1,13 @@
+import { isBatched, liftBatched, storageOf } from "../batched.js";
 import { ShapeError } from "../errors.js";
 import { argReduce, type ReduceOp, reduce as reduceKernel } from "../kernels/reduce.js";
 import { formatShape, normalizeAxes, normalizeAxis, reducedShape, sizeOf } from "../shape.js";
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
+import { type BatchRule, type BatchRuleTable, batchFirst, physicalAxis } from "./batching.js";
 import { where } from "./elementwise.js";
-import type { JvpTable, RuleTable } from "./primitive.js";
+import type { JvpTable, PrimitiveParams, RuleTable } from "./primitive.js";
+import { reshape } from "./shape.js";
 import { checkTensor, composite, empty, requireFloat, scalar } from "./util.js";
 
 type Axes = number | readonly number[] | undefined | null;
@@ -41,7 +44,7 @@ function extremeVjp(g: Tensor, x: Tensor, y: Tensor, axes: number[], keepdims: b
   const share = where(mask, expandBack(g, x, axes, keepdims).div(count), scalar(0, x.dtype));
   // A NaN extreme matches no element (NaN != NaN): its whole slice gets NaN, so a NaN loss never
   // yields silently zero gradients.
-  if (!yKept.data.some(Number.isNaN)) return share;
+  if (!isBatched(yKept) && !yKept.data.some(Number.isNaN)) return share;
   return where(yKept.notEqual(yKept), scalar(Number.NaN, x.dtype), share);
 }
 
@@ -112,7 +115,7 @@ export const mean = composite("mean", function mean(x: Tensor, axis?: Axes, keep
 });
 
 function hasInfinity(t: Tensor): boolean {
-  const d = t.data;
+  const d = storageOf(t); // any example's, when batched (vmap): either path is right for every example
   for (let i = 0; i < d.length; i++)
     if (d[i] === Number.POSITIVE_INFINITY || d[i] === Number.NEGATIVE_INFINITY) return true;
   return false;
@@ -156,6 +159,8 @@ function stableShift(x: Tensor, axes: number[], keepPlusInf = false): Tensor {
 
 /** Replaces ±Inf/NaN shifts by 0 (+Inf kept if asked) so that all -Inf rows give -Inf rather than NaN. */
 function finiteShift(m: Tensor, keepPlusInf: boolean): Tensor {
+  const lifted = liftBatched([m], ([v], [d]) => ({ value: finiteShift(v, keepPlusInf), dim: d }));
+  if (lifted !== null) return lifted;
   const replace = (v: number): boolean =>
     !Number.isFinite(v) && !(keepPlusInf && v === Number.POSITIVE_INFINITY);
   let ok = true;
@@ -191,6 +196,14 @@ export const logSoftmax = composite("logSoftmax", function logSoftmax(x: Tensor,
 
 function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Tensor {
   checkTensor(x, op);
+  const lifted = liftBatched([x], ([v], [d]) => {
+    const dim = d as number;
+    if (axis === undefined)
+      return { value: argOp(op, reshape(batchFirst(v, dim), [v.shape[dim], -1]), 1), dim: 0 };
+    const ax = physicalAxis(normalizeAxis(axis, x.ndim, op), dim);
+    return { value: argOp(op, v, ax), dim: ax < dim ? dim - 1 : dim };
+  });
+  if (lifted !== null) return lifted;
   const noValues = (): ShapeError =>
     new ShapeError(
       `${op}: empty tensor of shape ${formatShape(x.shape)} has no ${op}${axis === undefined ? "" : ` along axis ${axis}`}`,
@@ -215,3 +228,24 @@ function argOp(op: "argmax" | "argmin", x: Tensor, axis: number | undefined): Te
 export const argmax = (x: Tensor, axis?: number): Tensor => argOp("argmax", x, axis);
 /** Index of the smallest element (flattened, or along `axis`), as int32. Not differentiable. */
 export const argmin = (x: Tensor, axis?: number): Tensor => argOp("argmin", x, axis);
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+/** A reduction reduces the same axes of the batch value, shifted past the batch axis: nothing moves. */
+function reduceBatch<P extends "sum" | "max" | "min">(): BatchRule<P> {
+  return ({ rule, values: [x], dims: [d], params }) => {
+    const dim = d as number;
+    const { axes, keepdims } = params as PrimitiveParams["sum"];
+    const out = apply(rule, [x], {
+      axes: axes.map((a) => physicalAxis(a, dim)),
+      keepdims,
+    } as PrimitiveParams[P]);
+    return { value: out, dim: keepdims ? dim : dim - axes.filter((a) => a < dim).length };
+  };
+}
+
+export const reduceBatchRules: BatchRuleTable<"sum" | "max" | "min"> = {
+  sum: reduceBatch(),
+  max: reduceBatch(),
+  min: reduceBatch(),
+};

@@ -1,14 +1,17 @@
-import { alongAxisRules } from "./along-axis.js";
-import { customRules } from "./custom.js";
-import { elementwiseRules } from "./elementwise.js";
-import { indexingRules } from "./indexing.js";
+import { alongAxisBatchRules, alongAxisRules } from "./along-axis.js";
+import type { BatchRuleTable } from "./batching.js";
+import { convBatchRules, convRules } from "./conv.js";
+import { customBatchRules, customRules } from "./custom.js";
+import { elementwiseBatchRules, elementwiseRules } from "./elementwise.js";
+import { indexingBatchRules, indexingRules } from "./indexing.js";
 import { jvpRules } from "./jvp-rules.js";
-import { mathRules } from "./math.js";
-import { matmulRules } from "./matmul.js";
+import { mathBatchRules, mathRules } from "./math.js";
+import { matmulBatchRules, matmulRules } from "./matmul.js";
+import { poolBatchRules, poolRules } from "./pool.js";
 import type { JvpTable, Primitive, RuleTable } from "./primitive.js";
-import { reduceRules } from "./reduce.js";
-import { shapeRules } from "./shape.js";
-import { statisticsRules } from "./statistics.js";
+import { reduceBatchRules, reduceRules } from "./reduce.js";
+import { shapeBatchRules, shapeRules } from "./shape.js";
+import { statisticsBatchRules, statisticsRules } from "./statistics.js";
 
 /**
  * Every primitive with its forward and vjp. Typed over the whole Primitive union: a primitive without
@@ -23,6 +26,8 @@ export const primitiveRules: RuleTable<Primitive> = {
   ...mathRules,
   ...statisticsRules,
   ...alongAxisRules,
+  ...convRules,
+  ...poolRules,
   ...customRules,
 };
 
@@ -34,3 +39,21 @@ export const primitiveRules: RuleTable<Primitive> = {
 export const primitiveJvpRules: JvpTable<Primitive> = jvpRules();
 
 export const primitiveNames = Object.keys(primitiveRules) as Primitive[];
+
+/**
+ * Every primitive's batching rule (vmap), typed over the whole Primitive union like primitiveRules: a
+ * primitive without one does not compile. Rules that loop over the examples say why (`fallback`).
+ */
+export const batchRules: BatchRuleTable<Primitive> = {
+  ...elementwiseBatchRules,
+  ...matmulBatchRules,
+  ...reduceBatchRules,
+  ...shapeBatchRules,
+  ...indexingBatchRules,
+  ...mathBatchRules,
+  ...statisticsBatchRules,
+  ...alongAxisBatchRules,
+  ...convBatchRules,
+  ...poolBatchRules,
+  ...customBatchRules,
+};

@@ -1,3 +1,4 @@
+import { storageOf } from "../batched.js";
 import { checkDtype, type DType, INT32_MAX, INT32_MIN } from "../dtype.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { copyAxisStrided } from "../kernels/along-axis.js";
@@ -13,6 +14,7 @@ import {
 } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
+import { type BatchRuleTable, batchFirst, materialize, physicalAxis } from "./batching.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
 import { checkTensor, composite, empty, unbroadcast } from "./util.js";
 
@@ -170,6 +172,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 /** Permute axes, NumPy style; without `axes` the axes are reversed. */
 export function transpose(x: Tensor, axes?: readonly number[]): Tensor {
   checkTensor(x, "transpose");
+  if (axes !== undefined && !Array.isArray(axes)) {
+    throw new ShapeError(`transpose: axes must be an array of axes (a permutation), got ${String(axes)}`);
+  }
   const nd = x.ndim;
   const perm =
     axes === undefined
@@ -339,7 +344,7 @@ export function cast(x: Tensor, dtype: DType): Tensor {
   checkDtype(dtype, "cast");
   if (x.dtype === dtype) return x;
   if (dtype === "int32") {
-    const d = x.data;
+    const d = storageOf(x); // every example's values when batched (vmap)
     for (let i = 0; i < d.length; i++) {
       const v = d[i];
       if (!(v > INT32_MIN - 1 && v < INT32_MAX + 1)) {
@@ -356,3 +361,42 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 export function detach(x: Tensor): Tensor {
   return checkTensor(x, "detach").detach();
 }
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+/** Layout ops move the batch axis to the front only when their target is given as a whole shape or order. */
+export const shapeBatchRules: BatchRuleTable<ShapePrimitive> = {
+  reshape: ({ rule, values: [x], dims: [d], params: { shape } }) => {
+    const front = batchFirst(x, d as number);
+    return { value: apply(rule, [front], { shape: [front.shape[0], ...shape] }), dim: 0 };
+  },
+  transpose: ({ rule, values: [x], dims: [d], params: { perm } }) => {
+    const dim = d as number;
+    return { value: apply(rule, [x], { perm: [dim, ...perm.map((p) => physicalAxis(p, dim))] }), dim: 0 };
+  },
+  broadcastTo: ({ rule, values: [x], dims: [d], params: { shape } }) => {
+    const front = batchFirst(x, d as number);
+    const size = front.shape[0];
+    const lead = shape.length - (x.ndim - 1);
+    const padded = reshape(front, [size, ...new Array<number>(lead).fill(1), ...front.shape.slice(1)]);
+    return { value: apply(rule, [padded], { shape: [size, ...shape] }), dim: 0 };
+  },
+  slice: ({ rule, values: [x], dims: [d], params }) => {
+    const dim = d as number;
+    return { value: apply(rule, [x], { ...params, axis: physicalAxis(params.axis, dim) }), dim };
+  },
+  pad: ({ rule, values: [x], dims: [d], params }) => {
+    const dim = d as number;
+    return { value: apply(rule, [x], { ...params, axis: physicalAxis(params.axis, dim) }), dim };
+  },
+  concat: ({ rule, values, dims, params: { axis }, size }) => {
+    const d0 = dims[0];
+    if (d0 !== null && dims.every((d) => d === d0)) {
+      return { value: apply(rule, values, { axis: physicalAxis(axis, d0) }), dim: d0 };
+    }
+    // Unbatched pieces are copied for every example: the result holds them once per example anyway.
+    const pieces = values.map((v, i) => materialize(v, dims[i], size));
+    return { value: apply(rule, pieces, { axis: axis + 1 }), dim: 0 };
+  },
+  cast: ({ rule, values: [x], dims: [d], params }) => ({ value: apply(rule, [x], params), dim: d }),
+};

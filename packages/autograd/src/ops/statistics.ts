@@ -1,8 +1,10 @@
+import { isBatched, storageOf } from "../batched.js";
 import { ValueError } from "../errors.js";
 import { cumsumAxis, prodAxis } from "../kernels/math.js";
 import { formatShape, normalizeAxes, normalizeAxis, reducedShape, sizeOf } from "../shape.js";
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
+import { type BatchRuleTable, physicalAxis } from "./batching.js";
 import {
   abs,
   add,
@@ -74,7 +76,8 @@ export const statisticsJvpRules: JvpTable<"prod" | "cumsum"> = {
  * too. Masks and counts are constants, so the rule differentiates again, exactly to second order.
  */
 function productOfOthers(x: Tensor, y: Tensor, axis: number): Tensor {
-  if (!x.data.includes(0)) return div(y, x);
+  // A batched x is not read (its values are per example): the general form is right for every x.
+  if (!isBatched(x) && !x.data.includes(0)) return div(y, x);
   const isZero = equal(x, 0);
   const count = isZero.sum(axis, true);
   const nonzero = where(isZero, 1, x);
@@ -151,13 +154,16 @@ export const variance = composite(
   },
 );
 
+// Both scan every example's values when batched (vmap): the float64 redo is right for every example.
 function hasOverflow(t: Tensor): boolean {
-  for (let i = 0; i < t.data.length; i++) if (t.data[i] === Number.POSITIVE_INFINITY) return true;
+  const d = storageOf(t);
+  for (let i = 0; i < d.length; i++) if (d[i] === Number.POSITIVE_INFINITY) return true;
   return false;
 }
 
 function allFinite(t: Tensor): boolean {
-  for (let i = 0; i < t.data.length; i++) if (!Number.isFinite(t.data[i])) return false;
+  const d = storageOf(t);
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return false;
   return true;
 }
 
@@ -205,3 +211,17 @@ export const norm = composite("norm", function norm(x: Tensor, p = 2, axis?: Axe
   const powered = where(nonzero, pow(where(nonzero, abs(x), 1), p), 0);
   return rootSafe(sum(powered, axes, keepdims), p);
 });
+
+// ---- batching rules (vmap) -------------------------------------------------------------------------
+
+/** Both work along one axis: the same axis of the batch value, shifted past the batch axis. */
+export const statisticsBatchRules: BatchRuleTable<"prod" | "cumsum"> = {
+  prod: ({ rule, values: [x], dims: [d], params: { axis } }) => {
+    const dim = d as number;
+    return { value: apply(rule, [x], { axis: physicalAxis(axis, dim) }), dim };
+  },
+  cumsum: ({ rule, values: [x], dims: [d], params: { axis, reverse } }) => {
+    const dim = d as number;
+    return { value: apply(rule, [x], { axis: physicalAxis(axis, dim), reverse }), dim };
+  },
+};

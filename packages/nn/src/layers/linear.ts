@@ -54,7 +54,9 @@ export class Linear extends Module {
   forward(x: Tensor): Tensor {
     return scope(this.label, () => {
       const xw = x.matmul(this.weight);
-      return this.bias ? xw.add(this.bias) : xw;
+      if (!this.bias) return xw;
+      // A 1-D input gives a 1-D output (as without a bias): the [1, out] bias row would broadcast it to [1, out].
+      return xw.add(xw.ndim === 1 ? this.bias.reshape([this.outFeatures]) : this.bias);
     });
   }
 

@@ -231,6 +231,12 @@ export class FunctionBuilder {
   f64Lt(): this {
     return this.op(0x63);
   }
+  f32Ne(): this {
+    return this.op(0x5c);
+  }
+  f64Ne(): this {
+    return this.op(0x62);
+  }
   f32Sqrt(): this {
     return this.op(0x91);
   }

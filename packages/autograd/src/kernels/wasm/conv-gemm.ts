@@ -1,0 +1,391 @@
+import { getKernelBackend, getKernelThreads, recordGemm } from "../backend.js";
+import type { ConvDims } from "../conv.js";
+import { recordConv } from "../conv-stats.js";
+import type { FloatArray } from "../types.js";
+import type { WasmDType } from "./codegen.js";
+import { convKernelsOf, convModuleFor, coversAll, tapRanges, windowArgs } from "./conv.js";
+import { buildConvModule, type ConvKernels } from "./conv-module.js";
+import { nowMs } from "./platform.js";
+import { ensureCapacity, HEAP_BASE, type WasmArena, type WasmRuntime, wasmRuntime } from "./runtime.js";
+import { chooseThreads, POLICY_MIN_MACS, recordRun } from "./thread-policy.js";
+import {
+  finishJob,
+  helpersMustJoin,
+  postJob,
+  readyHelpers,
+  resetCounters,
+  runShare,
+  type ShareJob,
+  startHelpers,
+  threadsSupported,
+} from "./workers.js";
+
+/**
+ * Convolution forward and both vjps as im2col/col2im + GEMM inside the wasm memory: only x, w and
+ * the cotangent cross into the arena and only the result comes back, where a composite of an im2col
+ * tensor and a matmul copies the (kh·kw times larger) column matrix out of wasm, back in for the
+ * product, and, in backward, the column gradient out and in again for col2im. The products call the
+ * GEMM module's packA / packB / compute directly on the unshared arena (one thread), with the weight
+ * of every group packed once.
+ *
+ * `compute` may write up to a whole tile of rows past m: blocks of C are therefore computed in
+ * memory order (each overrun lands in a block written later) and the last one has a tile of slack.
+ *
+ * Each function returns false when the JS composition in ../conv.ts should run instead (backend
+ * 'js', too small for 'auto', WASM unavailable, or the arrays do not fit the memory).
+ */
+
+/** 'auto' runs WASM from this many multiply-adds (the GEMM's own threshold). */
+const MIN_MACS = 1024;
+
+interface GemmFns {
+  packA(a: number, rsA: number, csA: number, m: number, k: number, ap: number, s0: number, s1: number): void;
+  packB(b: number, csB: number, rsB: number, n: number, k: number, bp: number, s0: number, s1: number): void;
+  compute(
+    ap: number,
+    bp: number,
+    c: number,
+    ldc: number,
+    k: number,
+    mt0: number,
+    mt1: number,
+    nt0: number,
+    nt1: number,
+    n: number,
+  ): void;
+}
+
+interface Setup {
+  rt: WasmRuntime;
+  arena: WasmArena;
+  es: number;
+  view: FloatArray;
+  fns: GemmFns;
+  mr: number;
+  nr: number;
+  conv: ConvKernels;
+  /** Threads taking part in the products (1: the calling thread alone, on the unshared arena). */
+  threads: number;
+  f32: boolean;
+  macs: number;
+  start: number;
+}
+
+/** The conv module instantiated on the shared memory, for calls whose products use helper threads. */
+const sharedModules: Record<WasmDType, ConvKernels | null | undefined> = {
+  float32: undefined,
+  float64: undefined,
+};
+
+function sharedConvModule(rt: WasmRuntime, dtype: WasmDType): ConvKernels | null {
+  const cached = sharedModules[dtype];
+  if (cached !== undefined) return cached;
+  try {
+    const bytes = buildConvModule({ dtype, shared: rt.shared, maxPages: rt.maxPages });
+    const { exports } = new rt.api.Instance(new rt.api.Module(bytes), { env: { memory: rt.memory } });
+    return (sharedModules[dtype] = convKernelsOf(exports));
+  } catch {
+    return (sharedModules[dtype] = null);
+  }
+}
+
+/**
+ * Backend, dtypes, and how many threads: the products of one call are split over helper threads
+ * when the thread policy (thread-policy.ts, measured as it goes) says helpers pay at this size, as
+ * for a plain matmul; everything then lives in the shared arena.
+ */
+function setup(macs: number, ...arrays: FloatArray[]): Setup | null {
+  const backend = getKernelBackend();
+  // Empty products (a zero-size batch or output) go to the JS path: packing needs k >= 1.
+  if (backend === "js" || macs === 0 || (backend === "auto" && macs < MIN_MACS)) return null;
+  const f32 = arrays[0] instanceof Float32Array;
+  for (const a of arrays) if (a instanceof Float32Array !== f32) return null;
+  const rt = wasmRuntime();
+  if (rt === null) return null;
+  const dtype = f32 ? "float32" : "float64";
+  let threads = 1;
+  let conv: ConvKernels | null = null;
+  const want = threadsSupported(rt) ? chooseThreads(macs, f32, getKernelThreads()) : 1;
+  if (want > 1) {
+    startHelpers(rt, want - 1);
+    const ready = readyHelpers(rt, want - 1);
+    conv = ready > 0 ? sharedConvModule(rt, dtype) : null;
+    if (conv !== null) threads = 1 + ready;
+  }
+  if (threads === 1) {
+    const local = convModuleFor(dtype);
+    if (local === null || local.arena !== rt.local) return null;
+    conv = local.kernels;
+  }
+  const arena = threads > 1 ? rt : rt.local;
+  const engine = arena.engines[dtype];
+  return {
+    rt,
+    arena,
+    es: f32 ? 4 : 8,
+    view: f32 ? arena.f32 : arena.f64,
+    fns: engine.fns as unknown as GemmFns,
+    mr: engine.shape.mr,
+    nr: engine.shape.nr,
+    conv: conv as ConvKernels,
+    threads,
+    f32,
+    macs,
+    start: macs >= POLICY_MIN_MACS ? nowMs() : 0,
+  };
+}
+
+/** One product C[m, n] = op(A)·op(B) from operands already in the arena (strides as packA/packB take them). */
+function product(
+  s: Setup,
+  a: [number, number, number],
+  b: [number, number, number],
+  c: number,
+  ldc: number,
+  m: number,
+  n: number,
+  k: number,
+  ap: number,
+  bp: number,
+): void {
+  const mTiles = tilesOf(m, s.mr);
+  const nTiles = tilesOf(n, s.nr);
+  const packA = [a[0], a[1], a[2], m, k, ap, 0, 0];
+  const packB = [b[0], b[1], b[2], n, k, bp, 0, 0];
+  const compute = [ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n];
+  const used = Math.min(s.threads, Math.max(mTiles, nTiles));
+  if (used <= 1) {
+    s.fns.packA(a[0], a[1], a[2], m, k, ap, 0, mTiles);
+    s.fns.packB(b[0], b[1], b[2], n, k, bp, 0, nTiles);
+    s.fns.compute(ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n);
+    return;
+  }
+  // As gemm-wasm.ts: split the longer tile dimension into chunks drawn by every thread (ShareJob).
+  const splitRows = mTiles >= nTiles;
+  const joinAll = helpersMustJoin();
+  const tiles = splitRows ? mTiles : nTiles;
+  const sharedTiles = splitRows ? nTiles : mTiles;
+  const job: ShareJob = {
+    dtype: s.f32 ? 0 : 1,
+    splitRows,
+    tiles,
+    chunkTiles: Math.max(1, Math.ceil(tiles / (16 * used))),
+    first: joinAll ? 0 : -1,
+    sharedTiles,
+    sharedChunkTiles: Math.max(1, Math.ceil(sharedTiles / (4 * used))),
+    pack: splitRows ? packA : packB,
+    sharedPack: splitRows ? packB : packA,
+    compute,
+    threads: used,
+  };
+  resetCounters(s.rt, joinAll ? Math.min(tiles, used * job.chunkTiles) : 0);
+  for (let t = 1; t < used; t++) postJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
+  runShare(s.fns as unknown as Parameters<typeof runShare>[0], s.rt.i32, job);
+  for (let t = 1; t < used; t++) finishJob(s.rt, t - 1);
+}
+
+/** Byte offsets of consecutive regions from HEAP_BASE (64-byte aligned, 64 bytes of slack after each), or null. */
+function regions(s: Setup, bytes: number[]): number[] | null {
+  const at: number[] = [];
+  let p = HEAP_BASE;
+  for (const b of bytes) {
+    at.push(p);
+    p += (b + 64 + 63) & ~63;
+  }
+  if (p > 2 ** 31 || !ensureCapacity(s.arena, p)) return null;
+  s.view = s.es === 4 ? s.arena.f32 : s.arena.f64;
+  return at;
+}
+
+/** Writes the window kernel's tap tables; true when every tap reaches every output (no zeroing needed). */
+function tables(s: Setup, d: ConvDims, ti: number, tj: number): boolean {
+  const tabKi = tapRanges(d.kh, d.dh, d.sh, d.ph, d.h, d.oh);
+  const tabKj = tapRanges(d.kw, d.dw, d.sw, d.pw, d.w, d.ow);
+  s.arena.i32.set(tabKi, ti / 4);
+  s.arena.i32.set(tabKj, tj / 4);
+  return coversAll(tabKi, d.oh) && coversAll(tabKj, d.ow);
+}
+
+function window(d: ConvDims, xp: number, cp: number, ti: number, tj: number): number[] {
+  return [xp, cp, ti, tj, ...windowArgs(d, d)];
+}
+
+const tilesOf = (size: number, tile: number) => Math.ceil(size / tile);
+
+function sizes(d: ConvDims) {
+  const L = d.oh * d.ow;
+  const og = d.o / d.groups;
+  const K = (d.c / d.groups) * d.kh * d.kw;
+  return { L, og, K, macs: d.n * d.o * L * K };
+}
+
+function finish(s: Setup, gemms: number): void {
+  if (s.start !== 0) recordRun(s.macs, s.f32, s.threads, nowMs() - s.start);
+  recordConv("wasm");
+  for (let i = 0; i < gemms; i++) recordGemm(s.threads);
+}
+
+/** g [N, O, L] copied in at byte `at` regrouped as [O, N·L] (group-major rows), the batch along the rows like the columns; `scratch` holds the raw copy. */
+function regroupInto(
+  s: Setup,
+  at: number,
+  scratch: number,
+  g: FloatArray,
+  n: number,
+  o: number,
+  L: number,
+): void {
+  s.view.set(g, scratch / s.es);
+  s.conv.swapBlocks(scratch, at, n, o, L * s.es);
+}
+
+/**
+ * y_g [O/groups, N·L] = w_g · cols_g, one product per group, then back to [N, O, L] on the way out.
+ * With a bias b [O], it is added to every position of its channel first.
+ */
+export function convForwardWasm(
+  x: FloatArray,
+  w: FloatArray,
+  b: FloatArray | null,
+  out: FloatArray,
+  d: ConvDims,
+): boolean {
+  const { L, og, K, macs } = sizes(d);
+  const s = setup(macs, x, w, out, ...(b === null ? [] : [b]));
+  if (s === null) return false;
+  const { es, mr, nr } = s;
+  const NL = d.n * L;
+  const colsLen = d.groups * K * NL;
+  const at = regions(s, [
+    x.length * es,
+    w.length * es,
+    colsLen * es,
+    tilesOf(og, mr) * mr * K * es,
+    tilesOf(NL, nr) * nr * K * es,
+    (out.length + mr * NL) * es,
+    8 * d.kh,
+    8 * d.kw,
+    d.o * es,
+    out.length * es,
+  ]);
+  if (at === null) return false;
+  const [xp, wp, cp, ap, bp, yp, ti, tj, biasp, op] = at;
+  const full = tables(s, d, ti, tj);
+  s.view.set(x, xp / es);
+  s.view.set(w, wp / es);
+  if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
+  s.conv.im2col(...window(d, xp, cp, ti, tj));
+  // Groups in memory order: a tile of rows computed past O/groups lands in the next group, written later.
+  for (let g = 0; g < d.groups; g++) {
+    product(
+      s,
+      [wp + g * og * K * es, K * es, es],
+      [cp + g * K * NL * es, es, NL * es],
+      yp + g * og * NL * es,
+      NL * es,
+      og,
+      NL,
+      K,
+      ap,
+      bp,
+    );
+  }
+  if (b !== null) {
+    s.view.set(b, biasp / es);
+    s.conv.addBias(yp, biasp, d.o, d.o, NL);
+  }
+  s.conv.swapBlocks(yp, op, d.o, d.n, L * es); // [O, N, L] -> [N, O, L]
+  out.set(s.view.subarray(op / es, op / es + out.length));
+  finish(s, d.groups);
+  return true;
+}
+
+/** cols_g [K, N·L] = w_gᵀ · g_g, one product per group, then col2im. */
+export function convInputGradWasm(g: FloatArray, w: FloatArray, dx: FloatArray, d: ConvDims): boolean {
+  const { L, og, K, macs } = sizes(d);
+  const s = setup(macs, g, w, dx);
+  if (s === null) return false;
+  const { es, mr, nr } = s;
+  const NL = d.n * L;
+  const colsLen = d.groups * K * NL;
+  const at = regions(s, [
+    g.length * es,
+    w.length * es,
+    (colsLen + mr * NL) * es,
+    tilesOf(K, mr) * mr * og * es,
+    tilesOf(NL, nr) * nr * og * es,
+    dx.length * es,
+    8 * d.kh,
+    8 * d.kw,
+    g.length * es,
+  ]);
+  if (at === null) return false;
+  const [gp, wp, cp, ap, bp, xp, ti, tj, rawg] = at;
+  tables(s, d, ti, tj);
+  regroupInto(s, gp, rawg, g, d.n, d.o, L);
+  s.view.set(w, wp / es);
+  for (let grp = 0; grp < d.groups; grp++) {
+    product(
+      s,
+      [wp + grp * og * K * es, es, K * es], // w_gᵀ: element (i, p) = w[g·og + p, i]
+      [gp + grp * og * NL * es, es, NL * es],
+      cp + grp * K * NL * es,
+      NL * es,
+      K,
+      NL,
+      og,
+      ap,
+      bp,
+    );
+  }
+  s.view.fill(0, xp / es, xp / es + dx.length);
+  s.conv.col2im(...window(d, xp, cp, ti, tj));
+  dx.set(s.view.subarray(xp / es, xp / es + dx.length));
+  finish(s, d.groups);
+  return true;
+}
+
+/** dw_g [O/groups, K] = g_g · cols_gᵀ, one product per group over all samples. */
+export function convWeightGradWasm(x: FloatArray, g: FloatArray, dw: FloatArray, d: ConvDims): boolean {
+  const { L, og, K, macs } = sizes(d);
+  const s = setup(macs, x, g, dw);
+  if (s === null) return false;
+  const { es, mr, nr } = s;
+  const NL = d.n * L;
+  const colsLen = d.groups * K * NL;
+  const at = regions(s, [
+    x.length * es,
+    g.length * es,
+    colsLen * es,
+    tilesOf(og, mr) * mr * NL * es,
+    tilesOf(K, nr) * nr * NL * es,
+    (dw.length + mr * K) * es,
+    8 * d.kh,
+    8 * d.kw,
+    g.length * es,
+  ]);
+  if (at === null) return false;
+  const [xp, gp, cp, ap, bp, wp, ti, tj, rawg] = at;
+  const full = tables(s, d, ti, tj);
+  s.view.set(x, xp / es);
+  regroupInto(s, gp, rawg, g, d.n, d.o, L);
+  if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
+  s.conv.im2col(...window(d, xp, cp, ti, tj));
+  for (let grp = 0; grp < d.groups; grp++) {
+    product(
+      s,
+      [gp + grp * og * NL * es, NL * es, es],
+      [cp + grp * K * NL * es, NL * es, es], // cols_gᵀ: element (p, j) = cols[g·K + j, p]
+      wp + grp * og * K * es,
+      K * es,
+      og,
+      K,
+      NL,
+      ap,
+      bp,
+    );
+  }
+  dw.set(s.view.subarray(wp / es, wp / es + dw.length));
+  finish(s, d.groups);
+  return true;
+}
