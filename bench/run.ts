@@ -17,6 +17,7 @@ import { checkTargets } from "./lib/targets.js";
 import { closeNumpyServer, numpyServer, numpyUnavailable } from "./peers/numpy.js";
 import { loadTfjs } from "./peers/tfjs.js";
 import type { WorkloadContext } from "./workloads/context.js";
+import { fxItems } from "./workloads/fx.js";
 import { runMemory } from "./workloads/memory.js";
 import { vmapItems } from "./workloads/vmap.js";
 import { w1Items } from "./workloads/w1.js";
@@ -79,6 +80,7 @@ const BUILDERS: Record<Exclude<WorkloadId, "MEM">, (ctx: WorkloadContext) => Ite
   W3: w3Items,
   W4: w4Items,
   VMAP: vmapItems,
+  FX: fxItems,
 };
 
 async function main(): Promise<void> {

@@ -1,7 +1,7 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-export const WORKLOADS = ["W1", "W2", "W3", "W4", "VMAP", "MEM"] as const;
+export const WORKLOADS = ["W1", "W2", "W3", "W4", "VMAP", "FX", "MEM"] as const;
 export type WorkloadId = (typeof WORKLOADS)[number];
 export const PEERS = ["tfjs-cpu", "tfjs-wasm", "numpy"] as const;
 export type PeerId = (typeof PEERS)[number];
@@ -12,7 +12,7 @@ export interface BenchConfig {
   peers: PeerId[];
   /** Measured repetitions of a training epoch (W1, W2). */
   epochReps: number;
-  /** Measured repetitions of the micro-benchmarks (W3, W4). */
+  /** Measured repetitions of the micro-benchmarks (W3, W4, FX). */
   microReps: number;
   /** Minimum seconds one micro-benchmark repetition runs (iterations are calibrated to reach it). */
   microSeconds: number;
@@ -29,9 +29,9 @@ export interface BenchConfig {
   command: string;
 }
 
-const USAGE = `usage: pnpm bench [--quick] [--only W1,W2,W3,W4,VMAP,MEM] [--peers tfjs-cpu,tfjs-wasm,numpy] [--reps N]
+const USAGE = `usage: pnpm bench [--quick] [--only W1,W2,W3,W4,VMAP,FX,MEM] [--peers tfjs-cpu,tfjs-wasm,numpy] [--reps N]
   --quick   a ~1 minute smoke run: fewer samples and repetitions (epoch times are scaled to 8,000 samples)
-  --only    run only these workloads (VMAP = per-example gradients; MEM = the 5-epoch W2 memory run)
+  --only    run only these workloads (VMAP = per-example gradients; FX = function transforms: jvp, checkpoint; MEM = the 5-epoch W2 memory run)
   --peers   compare against only these peers (tapegrad always runs)
   --reps    measured repetitions per implementation (default 3 for epochs, 5 for micro-benchmarks)
   --out     folder for latest.json and latest.md (default bench/results)

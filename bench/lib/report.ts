@@ -106,6 +106,7 @@ const WORKLOAD_TITLES: Record<string, string> = {
   W3: "W3 — matmul throughput (GFLOP/s, higher is better)",
   W4: "W4 — tape overhead, forward + backward (µs per primitive op, lower is better)",
   VMAP: "VMAP — per-example gradients with vmap (ms per call, lower is better)",
+  FX: "FX — function transforms: jvp against a forward pass, checkpoint's memory and time (lower is better)",
 };
 
 /**
@@ -133,7 +134,7 @@ export function toMarkdown(report: Report, opts: { forDocs?: boolean } = {}): st
     "",
   ];
   const failures: string[] = [];
-  for (const workload of ["W1", "W2", "W3", "W4", "VMAP"]) {
+  for (const workload of ["W1", "W2", "W3", "W4", "VMAP", "FX"]) {
     const items = report.items.filter((it) => it.workload === workload);
     if (items.length === 0) continue;
     out.push(`${h} ${WORKLOAD_TITLES[workload]}`, "", ...workloadTable(items), "");

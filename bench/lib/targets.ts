@@ -1,3 +1,4 @@
+import { FX_JVP_ITEM, FX_MEMORY_ITEM } from "../workloads/fx.js";
 import { VMAP_ITEM } from "../workloads/vmap.js";
 import { SIMD_PEAK_ITEM } from "../workloads/w3.js";
 import { formatValue, type ItemResult } from "./harness.js";
@@ -78,6 +79,24 @@ export function checkTargets(
         ? "not measured"
         : `${formatValue(ratio)}×${floor !== null && batched !== null ? ` (writing the per-example gradients alone: ${formatValue(floor / batched)}×)` : ""}`,
     met: ratio === null ? null : ratio <= 1.5,
+  });
+  // Issue 11: forward mode costs at most about two forward passes; checkpointing saves memory.
+  const jvp = medianOf(items, "FX", FX_JVP_ITEM, "tapegrad-jvp");
+  const forward = medianOf(items, "FX", FX_JVP_ITEM, "tapegrad-forward");
+  checks.push({
+    target: "FX jvp of the W1 loss ≤ 2× one forward pass",
+    measured: jvp === null || forward === null ? "not measured" : `${formatValue(jvp / forward)}×`,
+    met: jvp === null || forward === null ? null : jvp <= 2 * forward,
+  });
+  const plain = medianOf(items, "FX", FX_MEMORY_ITEM, "tapegrad-plain");
+  const saved = medianOf(items, "FX", FX_MEMORY_ITEM, "tapegrad-checkpoint");
+  checks.push({
+    target: "FX checkpoint holds less memory for backward than the plain graph",
+    measured:
+      plain === null || saved === null
+        ? "not measured"
+        : `${formatValue(saved)} MiB vs ${formatValue(plain)} MiB (${formatValue(plain / Math.max(saved, 1e-9))}× less)`,
+    met: plain === null || saved === null ? null : saved < plain,
   });
   if (memory === null || "error" in memory) {
     checks.push({

@@ -56,11 +56,11 @@ function place(u: number, d: Domain): number {
   return x;
 }
 
-function sample(info: OpInfo): fc.Arbitrary<{ c: Case; values: number[][] }> {
+export function sample(info: OpInfo): fc.Arbitrary<{ c: Case; values: number[][] }> {
   return info.cases.chain((c) => valuesFor(info, c).map((values) => ({ c, values })));
 }
 
-function makeInputs(c: Case, values: number[][], dtype: "float32" | "float64"): Tensor[] {
+export function makeInputs(c: Case, values: number[][], dtype: "float32" | "float64"): Tensor[] {
   return c.shapes.map((s, i) =>
     tensor(dtype === "float64" ? Float64Array.from(values[i]) : Float32Array.from(values[i]), { shape: s }),
   );

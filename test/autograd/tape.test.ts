@@ -143,11 +143,26 @@ describe("functional transforms", () => {
     expect(x.grad?.toArray()).toEqual([100, 100]);
   });
 
-  it("at the top level returns plain gradients even for arguments that require grad (nothing recorded)", () => {
-    const w = f64([1, 2], true);
-    const [g] = grads((t: Tensor) => t.tanh().sum())(w);
+  it("returns plain gradients (nothing recorded) for arguments that do not require grad, and under noGrad", () => {
+    const [g] = grads((t: Tensor) => t.tanh().sum())(f64([1, 2]));
     expect(g?.requiresGrad).toBe(false);
     expect(g?.isLeaf).toBe(true);
+    const w = f64([1, 2], true);
+    const [h] = noGrad(() => grads((t: Tensor) => t.tanh().sum())(w));
+    expect(h?.requiresGrad).toBe(false);
+    expect(h?.isLeaf).toBe(true);
+  });
+
+  it("keeps the gradient connected to an argument that requires grad (createGraph semantics), so a later backward reaches it", () => {
+    const w = f64([1, 2], true);
+    const [g] = grads((t: Tensor) => t.tanh().sum())(w);
+    expect(g?.requiresGrad).toBe(true);
+    g!.sum().backward();
+    // d/dw Σ tanh'(w) = tanh''(w) = −2·tanh(w)·(1 − tanh²(w))
+    const want = [1, 2].map((v) => -2 * Math.tanh(v) * (1 - Math.tanh(v) ** 2));
+    (w.grad!.toArray() as number[]).forEach((v, i) => {
+      expect(v).toBeCloseTo(want[i], 12);
+    });
   });
 
   it("differentiates arguments whatever their requiresGrad", () => {

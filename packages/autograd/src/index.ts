@@ -49,22 +49,30 @@ export { broadcastShapes } from "./shape.js";
 /** How tensor storage is allocated: small arrays from shared slabs, backward buffers reused. */
 export { getStorageOptions, type StorageOptions, setStorageOptions } from "./storage.js";
 export {
+  type Argnums,
   type BackwardOptions,
+  checkpoint,
   enableGrad,
+  type GradOptions,
   grad,
   grads,
   isAnomalyModeEnabled,
   isGradEnabled,
+  jvp,
   noGrad,
   type RecordOptions,
   record,
   scope,
   setAnomalyMode,
+  substitute,
+  type VjpResult,
   valueAndGrad,
   valueAndGrads,
+  vjp,
   withAnomalyMode,
 } from "./tape.js";
 export { type NestedArray, Tensor } from "./tensor.js";
+export { hessian, hvp, type JacobianOptions, jacfwd, jacrev } from "./transforms.js";
 export {
   type InAxis,
   resetVmapStats,

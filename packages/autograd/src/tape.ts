@@ -4,8 +4,11 @@ import { AllocationError, GraphError, ShapeError, TapegradError, ValueError } fr
 import type { TapeNode } from "./graph.js";
 import { type RecordedOp, Tape } from "./graph-tape.js";
 import { binary } from "./kernels/binary.js";
+import { customRules } from "./ops/custom.js";
+import { jvpRules } from "./ops/jvp-rules.js";
 import type { NonDifferentiableOp, NonDifferentiableParams } from "./ops/non-differentiable.js";
 import type { Primitive, PrimitiveParams, Rule } from "./ops/primitive.js";
+import { shapeRules } from "./ops/shape.js";
 import { formatShape, shapesEqual } from "./shape.js";
 import { Tensor } from "./tensor.js";
 import { WalkBuffers } from "./walk-buffers.js";
@@ -69,7 +72,45 @@ const state = {
   activeWalks: new Set<number>(),
   /** How many functional transforms are evaluating their function right now (nesting depth). */
   transformDepth: 0,
+  /**
+   * The jvps in progress, outermost first. Each level keeps its own tangents (a dual number per level,
+   * as JAX's nested traces), so a nested jvp never mistakes an outer perturbation for its own.
+   */
+  jvpLevels: [] as JvpLevel[],
+  nextJvpLevel: 1,
+  /**
+   * Active substitutions, outermost first (substitute(), functionalCall, checkpoint's recomputation):
+   * a tensor an op reads is replaced by its substitute, map after map.
+   */
+  substitute: [] as Map<Tensor, Tensor>[],
+  /** checkpoint's first forward: collects the tensors that require grad read by any op. */
+  capture: null as Set<Tensor> | null,
 };
+
+/** One jvp in progress (an identity: a tangent belongs to the level object that set it). */
+export interface JvpLevel {
+  readonly id: number;
+}
+
+/**
+ * A tensor's tangent at one jvp level, in a short list on the tensor (one entry per level that reached
+ * it, usually one). A level that has finished is never active again, so entries it left on tensors that
+ * outlive it are never read.
+ */
+export interface Dual {
+  readonly level: JvpLevel;
+  readonly tangent: Tensor;
+  readonly next: Dual | null;
+}
+
+function tangentAt(x: Tensor, level: JvpLevel): Tensor | undefined {
+  for (let d = x._duals; d !== null; d = d.next) if (d.level === level) return d.tangent;
+  return undefined;
+}
+
+function setTangent(x: Tensor, level: JvpLevel, tangent: Tensor): void {
+  x._duals = { level, tangent, next: x._duals };
+}
 
 export function isGradEnabled(): boolean {
   return state.gradEnabled;
@@ -185,6 +226,8 @@ export function apply<P extends Primitive>(
   inputs: readonly Tensor[],
   params: PrimitiveParams[P],
 ): Tensor {
+  if (state.substitute.length > 0) for (const m of state.substitute) inputs = substituted(inputs, m);
+  if (state.capture !== null) for (const x of inputs) if (x._requiresGrad) state.capture.add(x);
   let out: Tensor;
   try {
     // Inside vmap, a batched input sends the primitive through its batching rule (vmap.ts).
@@ -216,7 +259,102 @@ export function apply<P extends Primitive>(
       r.add({ kind: "primitive", primitive: rule.name, params } as RecordedOp, inputs, out);
   // A batched result was checked as it was computed, by the primitives of its batching rule.
   if (state.anomaly && !isBatched(out)) checkFinite(out, `forward of ${rule.name}`, out._node, inputs);
+  if (state.jvpLevels.length > 0 && out.dtype !== "int32") pushTangents(rule, inputs, params, out);
   return out;
+}
+
+function substituted(inputs: readonly Tensor[], map: Map<Tensor, Tensor>): readonly Tensor[] {
+  let out: Tensor[] | null = null;
+  for (let i = 0; i < inputs.length; i++) {
+    const s = map.get(inputs[i]);
+    if (s === undefined) continue;
+    out ??= inputs.slice();
+    out[i] = s;
+  }
+  return out ?? inputs;
+}
+
+/**
+ * Forward mode: for each jvp level whose tangents reach this op, the output's tangent from the jvp rule.
+ * Levels go outermost first, and each rule runs with only the levels outside its own active: its ops
+ * then carry the outer tangents of the inner tangent (jvp of jvp), and the output's outer tangents are
+ * already set when an inner rule reads the output. Tangent ops record reverse-mode nodes like any op,
+ * so forward mode composes with grad either way round.
+ */
+const NO_LEVELS: JvpLevel[] = [];
+
+function pushTangents<P extends Primitive>(
+  rule: Rule<P>,
+  inputs: readonly Tensor[],
+  params: PrimitiveParams[P],
+  out: Tensor,
+): void {
+  let anyDual = false;
+  for (let i = 0; i < inputs.length; i++) if (inputs[i]._duals !== null) anyDual = true;
+  if (!anyDual) return;
+  const levels = state.jvpLevels;
+  for (let k = 0; k < levels.length; k++) {
+    const level = levels[k];
+    let tangents: (Tensor | null)[] | null = null;
+    for (let i = 0; i < inputs.length; i++) {
+      const t = tangentAt(inputs[i], level);
+      if (t === undefined) continue;
+      tangents ??= new Array<Tensor | null>(inputs.length).fill(null);
+      tangents[i] = t;
+    }
+    if (tangents === null) continue;
+    state.jvpLevels = k === 0 ? NO_LEVELS : levels.slice(0, k);
+    let t: Tensor | null;
+    try {
+      const jvpRule = jvpRules()[rule.name] as unknown as (
+        ts: readonly (Tensor | null)[],
+        ctx: { inputs: readonly Tensor[]; output: Tensor; params: PrimitiveParams[P] },
+      ) => Tensor | null;
+      t = jvpRule(tangents, { inputs, output: out, params });
+    } catch (e) {
+      if (e instanceof TapegradError && !e.message.startsWith("in the jvp of")) {
+        e.message = `in the jvp of ${rule.name === "custom" ? (params as PrimitiveParams["custom"]).name : rule.name}: ${e.message}`;
+      }
+      throw e;
+    } finally {
+      state.jvpLevels = levels;
+    }
+    if (t === null) continue;
+    if (!shapesEqual(t.shape, out.shape)) {
+      throw new ShapeError(
+        `jvp: the jvp rule of ${rule.name} returned a tangent of shape ${formatShape(t.shape)} for an output of shape ${formatShape(out.shape)}`,
+      );
+    }
+    setTangent(out, level, t.dtype === out.dtype ? t : t.cast(out.dtype));
+  }
+}
+
+/** Whether any jvp is running (forward mode is active). */
+export function forwardModeActive(): boolean {
+  return state.jvpLevels.length > 0;
+}
+
+/** Gives `to` the tangents `from` has at every active jvp level (a new tensor standing for the same value). */
+export function copyTangents(from: Tensor, to: Tensor): void {
+  for (const level of state.jvpLevels) {
+    const t = tangentAt(from, level);
+    if (t !== undefined) setTangent(to, level, t);
+  }
+}
+
+/** x.detach() that keeps x's tangents: cut from the reverse-mode graph only. */
+function detachKeepTangents(x: Tensor): Tensor {
+  const d = x.detach();
+  copyTangents(x, d);
+  return d;
+}
+
+/**
+ * A new tensor object with x's value (sharing its buffer), x upstream: connected to x's graph when
+ * recording and x requires grad, carrying x's tangents at the active jvp levels.
+ */
+function alias(x: Tensor): Tensor {
+  return apply(shapeRules.reshape, [x], { shape: x.shape.slice() });
 }
 
 /**
@@ -452,13 +590,16 @@ function runBackward(
   rootNode.cotangent = seed;
   rootNode.cotangentOwned = false;
   const leafOwned = new Set<Tensor>();
+  // Cotangents are summed with tensor ops, never in place, and kept out of the pool, when the walk is
+  // recorded (createGraph builds a graph out of them) or a jvp is running (their tangents are computed
+  // from them and keyed by them).
+  const functional = createGraph || state.jvpLevels.length > 0;
   // Buffers this walk allocates go back to the pool as soon as nothing holds them (walk-buffers.ts).
-  // A recorded backward (createGraph) builds a graph out of its cotangents, so it keeps them all.
-  const buffers = createGraph ? null : WalkBuffers.open();
+  const buffers = functional ? null : WalkBuffers.open();
   state.activeWalks.add(mark);
   /** prev + gt for one slot, moving the slot's hold to a new buffer when the sum needed one. */
   const accumulate = (prev: Tensor, prevOwned: boolean, gt: Tensor): Tensor => {
-    const sum = addCotangents(prev, prevOwned, gt, createGraph);
+    const sum = addCotangents(prev, prevOwned, gt, functional);
     if (sum !== prev) {
       buffers?.hold(sum);
       buffers?.drop(prev);
@@ -473,7 +614,7 @@ function runBackward(
       return;
     }
     result.set(input, accumulate(prev, leafOwned.has(input), gt));
-    if (!createGraph) leafOwned.add(input);
+    if (!functional) leafOwned.add(input);
   };
   try {
     withGradEnabled(createGraph, () => {
@@ -548,7 +689,7 @@ function runBackward(
           buffers?.hold(gt);
         } else {
           inNode.cotangent = accumulate(inNode.cotangent, inNode.cotangentOwned, gt);
-          inNode.cotangentOwned = !createGraph;
+          inNode.cotangentOwned = !functional;
         }
       } else if (targetSet === null || targetSet.has(input)) {
         placeResult(input, gt);
@@ -562,9 +703,9 @@ function runBackward(
  * differentiable op; otherwise the sum goes into a buffer this walk owns, reused for later sums, since
  * vjps may hand the same tensor to several inputs and nothing may be written into a shared one.
  */
-function addCotangents(prev: Tensor, prevOwned: boolean, g: Tensor, createGraph: boolean): Tensor {
+function addCotangents(prev: Tensor, prevOwned: boolean, g: Tensor, functional: boolean): Tensor {
   // Batched cotangents (a gradient inside vmap) hold no values of their own: add them with the op.
-  if (createGraph || isBatched(prev) || isBatched(g)) return prev.add(g);
+  if (functional || isBatched(prev) || isBatched(g)) return prev.add(g);
   const out = prevOwned ? prev : new Tensor(allocate(prev.dtype, prev.size), prev.shape);
   binary("add", prev.data, prev.shape, g.data, g.shape, out.data, out.shape);
   return out;
@@ -573,53 +714,80 @@ function addCotangents(prev: Tensor, prevOwned: boolean, g: Tensor, createGraph:
 // ---- functional transforms --------------------------------------------------------------------------
 
 type GradFn = (...args: Tensor[]) => Tensor;
-type AnyFn = (...args: unknown[]) => Tensor;
+type AnyFn = (...args: unknown[]) => unknown;
 
 /**
- * Prepares the arguments of a differentiated function. Inside another transform's function (nested
- * grad), an argument that belongs to the graph being recorded stays connected through an identity op,
- * so the inner gradient is itself differentiable; everywhere else every float argument becomes a fresh
- * leaf, so a top-level grad of parameters is plain and cheap, as in JAX.
+ * Prepares the arguments of a differentiated function. An argument that requires grad while recording
+ * is on stays connected to its graph through an identity op (so the result can be differentiated again
+ * by an outer transform or backward); every other float argument becomes a fresh leaf. Both carry the
+ * argument's tangents at the active jvp levels. `start` numbers every node made from here on: the walk
+ * only visits those.
  */
 function prepareArgs(
   xs: readonly Tensor[],
   op: string,
-): { args: Tensor[]; connected: boolean; start: number } {
-  const start = state.nextIndex; // every node on a path from the arguments is numbered from here
-  const nested = state.transformDepth > 0 && state.gradEnabled;
-  // Nested, the backward is always recorded: f may close over tensors of the outer graph
-  // (a gradient penalty), and the inner gradient must stay differentiable through them.
-  const connected = nested;
+): { args: Tensor[]; recording: boolean; start: number } {
+  const start = state.nextIndex;
+  const recording = state.gradEnabled;
   const args = xs.map((x, i) => {
     if (!(x instanceof Tensor)) {
       throw new TapegradError(
-        `${op}: argument ${i} is not a Tensor (got ${typeof x}); wrap numbers with tensor()`,
+        `${op}: argument ${i} is not a Tensor (got ${x === null ? "null" : typeof x}); wrap numbers with tensor()`,
       );
     }
     if (x.dtype === "int32") return x; // never differentiable: its gradient is null
-    if (nested && x._requiresGrad) {
-      return x.add(0); // a new tensor on the graph, distinct from x, with x upstream
-    }
+    if (recording && x._requiresGrad) return alias(x);
     // A batched argument (grad inside vmap) becomes a leaf at its vmap level, sharing the batch value.
     const leaf =
       isBatched(x) && batchHooks.rewrap !== null ? batchHooks.rewrap(x) : new Tensor(x.data, x.shape);
     leaf._requiresGrad = true;
     leaf.name = x.name;
+    copyTangents(x, leaf);
     return leaf;
   });
-  return { args, connected, start };
+  return { args, recording, start };
 }
 
-function evaluateScalar(f: GradFn, args: Tensor[], op: string, rest: readonly unknown[] = []): Tensor {
+/**
+ * Whether the graph of y (nodes numbered from `start`) reads a tensor that requires grad and is not one
+ * of the differentiated arguments: a parameter f closes over (a critic's weights in a gradient penalty),
+ * or the graph upstream of an argument. Then the gradient depends on it, and the backward is recorded
+ * so that this dependence survives (PyTorch's create_graph=True, JAX's default): a later backward through
+ * the result reaches those tensors instead of silently dropping the term.
+ */
+function dependsOnOuter(y: Tensor, start: number, targets: ReadonlySet<Tensor>): boolean {
+  const root = y._node;
+  if (root === null || root.index < start) return false;
+  const seen = new Set<Node>([root]);
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    for (const input of node.inputs) {
+      const n = input._node;
+      if (n !== null && n.index >= start) {
+        if (!seen.has(n)) {
+          seen.add(n);
+          stack.push(n);
+        }
+      } else if (input._requiresGrad && !targets.has(input)) return true;
+    }
+  }
+  return false;
+}
+
+/** Runs f with recording on, as a transform's function (counted in the nesting depth). */
+function evaluate<T>(fn: () => T, op: string): T {
   state.transformDepth++;
-  let y: Tensor;
   try {
-    y = withGradEnabled(true, () => (rest.length === 0 ? f(...args) : (f as AnyFn)(...args, ...rest)));
+    return synchronous(withGradEnabled(true, fn), op);
   } finally {
     state.transformDepth--;
   }
+}
+
+function checkScalar(y: unknown, op: string): Tensor {
   if (!(y instanceof Tensor))
-    throw new TapegradError(`${op}: the function must return a Tensor, got ${typeof y}`);
+    throw new TapegradError(`${op}: the function must return a Tensor, got ${describeValue(y)}`);
   if (y.size !== 1) {
     throw new ShapeError(
       `${op}: the function must return a size-1 tensor, got shape ${formatShape(y.shape)}`,
@@ -628,15 +796,16 @@ function evaluateScalar(f: GradFn, args: Tensor[], op: string, rest: readonly un
   return y;
 }
 
-function gradientsOf(y: Tensor, args: Tensor[], connected: boolean, start: number): (Tensor | null)[] {
-  const wrt = args.filter((a) => a._requiresGrad);
-  if (!y._requiresGrad || wrt.length === 0) return args.map(() => null);
-  const seed = onesLike(y);
-  const found = runBackward(y, seed, wrt, connected, connected, start);
-  // Distinct buffers per argument, as for .grad: an add vjp hands one cotangent to both inputs.
+function describeValue(v: unknown): string {
+  if (v === null) return "null";
+  if (Array.isArray(v)) return `an array of ${v.length}`;
+  return typeof v;
+}
+
+/** One buffer per returned gradient, as for .grad: an add vjp hands one cotangent to both inputs. */
+function distinct(gs: (Tensor | null)[]): (Tensor | null)[] {
   const taken = new Set<unknown>();
-  return args.map((a) => {
-    const g = a._requiresGrad ? (found.get(a) ?? null) : null;
+  return gs.map((g) => {
     if (g === null) return null;
     const own = taken.has(storageOf(g)) ? g.add(0) : g;
     taken.add(storageOf(own));
@@ -644,53 +813,482 @@ function gradientsOf(y: Tensor, args: Tensor[], connected: boolean, start: numbe
   });
 }
 
+/**
+ * The gradients of the scalar y with respect to args, and whether they were connected (recorded) because
+ * y also depends on tensors outside the arguments that require grad.
+ */
+function gradientsOf(
+  y: Tensor,
+  args: Tensor[],
+  recording: boolean,
+  start: number,
+): { grads: (Tensor | null)[]; connected: boolean } {
+  const wrt = args.filter((a) => a._requiresGrad);
+  if (!y._requiresGrad || wrt.length === 0) return { grads: args.map(() => null), connected: false };
+  const connected = recording && dependsOnOuter(y, start, new Set(wrt));
+  const found = runBackward(y, onesLike(y), wrt, connected, connected, start);
+  return {
+    grads: distinct(args.map((a) => (a._requiresGrad ? (found.get(a) ?? null) : null))),
+    connected,
+  };
+}
+
+/** Which arguments a transform differentiates (JAX's argnums): one index, or a list of them. */
+export type Argnums = number | readonly number[];
+
+export interface GradOptions {
+  /** The argument(s) to differentiate: an index (default 0) or a list; a list gives a list of gradients. */
+  argnums?: Argnums;
+  /** f returns [value, aux]: aux is passed through, undifferentiated, next to the gradient. */
+  hasAux?: boolean;
+}
+
+/** argnums as a list of argument indices, checked against the call's arguments. */
+export function normalizeArgnums(argnums: Argnums | undefined, count: number, op: string): number[] {
+  const list = argnums === undefined ? [0] : typeof argnums === "number" ? [argnums] : [...argnums];
+  if (list.length === 0) throw new ValueError(`${op}: argnums is an empty list; name at least one argument`);
+  const seen = new Set<number>();
+  for (const i of list) {
+    if (!Number.isInteger(i) || i < 0 || i >= count) {
+      throw new ValueError(
+        `${op}: argnums ${JSON.stringify(argnums)} names argument ${i}, but the function was called with ${count} argument${count === 1 ? "" : "s"}`,
+      );
+    }
+    if (seen.has(i)) throw new ValueError(`${op}: argnums ${JSON.stringify(argnums)} repeats argument ${i}`);
+    seen.add(i);
+  }
+  return list;
+}
+
+interface GradCall {
+  value: Tensor;
+  grads: (Tensor | null)[];
+  aux: unknown;
+}
+
+/** The general gradient transform behind grad, grads, valueAndGrad(s) and their options. */
+function gradCall(
+  f: AnyFn,
+  callArgs: readonly unknown[],
+  nums: readonly number[],
+  hasAux: boolean,
+  op: string,
+): GradCall {
+  for (const i of nums) {
+    const x = callArgs[i];
+    if (!(x instanceof Tensor)) {
+      throw new TapegradError(
+        `${op}: argument ${i} is not a Tensor (got ${describeValue(x)}); only Tensor arguments can be differentiated (argnums)`,
+      );
+    }
+  }
+  const xs = nums.map((i) => callArgs[i] as Tensor);
+  const { args, recording, start } = prepareArgs(xs, op);
+  const full = callArgs.slice();
+  nums.forEach((i, k) => {
+    full[i] = args[k];
+  });
+  const out = evaluate(() => f(...full), op);
+  let y: Tensor;
+  let aux: unknown;
+  if (hasAux) {
+    if (!Array.isArray(out) || out.length !== 2) {
+      throw new TapegradError(
+        `${op}: with hasAux the function must return [value, aux], got ${describeValue(out)}`,
+      );
+    }
+    y = checkScalar(out[0], op);
+    aux = out[1];
+  } else {
+    y = checkScalar(out, op);
+  }
+  const { grads: gs, connected } = gradientsOf(y, args, recording, start);
+  return { value: connected ? y : detachKeepTangents(y), grads: gs, aux };
+}
+
 /** valueAndGrads(f)(...xs): the value of f and its gradient with respect to every argument. */
 export function valueAndGrads(f: GradFn): (...xs: Tensor[]) => { value: Tensor; grads: (Tensor | null)[] } {
   checkFunction(f, "valueAndGrads");
   return (...xs) => {
-    const { args, connected, start } = prepareArgs(xs, "valueAndGrads");
-    const y = evaluateScalar(f, args, "valueAndGrads");
-    const grads = gradientsOf(y, args, connected, start);
-    return { value: y.detach(), grads };
-  };
-}
-
-/** valueAndGrad(f)(x, ...rest): the value of f and its gradient with respect to x (rest as in grad). */
-export function valueAndGrad<R extends unknown[]>(
-  f: (x: Tensor, ...rest: R) => Tensor,
-): (x: Tensor, ...rest: R) => { value: Tensor; grad: Tensor | null } {
-  checkFunction(f, "valueAndGrad");
-  return (x, ...rest) => {
-    const { args, connected, start } = prepareArgs([x], "valueAndGrad");
-    const y = evaluateScalar(f as unknown as GradFn, args, "valueAndGrad", rest);
-    const [g] = gradientsOf(y, args, connected, start);
-    return { value: y.detach(), grad: g };
+    const { value, grads: gs } = gradCall(
+      f as AnyFn,
+      xs,
+      xs.map((_, i) => i),
+      false,
+      "valueAndGrads",
+    );
+    return { value, grads: gs };
   };
 }
 
 /** grads(f)(...xs): the gradient of the scalar f with respect to each argument (null if f does not depend on it). */
 export function grads(f: GradFn): (...xs: Tensor[]) => (Tensor | null)[] {
   checkFunction(f, "grads");
-  return (...xs) => {
-    const { args, connected, start } = prepareArgs(xs, "grads");
-    const y = evaluateScalar(f, args, "grads");
-    return gradientsOf(y, args, connected, start);
-  };
+  return (...xs) =>
+    gradCall(
+      f as AnyFn,
+      xs,
+      xs.map((_, i) => i),
+      false,
+      "grads",
+    ).grads;
 }
+
+type One = { argnums?: number; hasAux?: false };
+type Many = { argnums: readonly number[]; hasAux?: false };
+type OneAux = { argnums?: number; hasAux: true };
+type ManyAux = { argnums: readonly number[]; hasAux: true };
 
 /**
  * grad(f)(x, ...rest): the gradient of the scalar f at x (null if f does not depend on x). Further
  * arguments reach f unchanged and are not differentiated (JAX's default argnums = 0).
+ *
+ * grad(f, { argnums, hasAux }) as JAX: argnums an index or a list (a list gives a list of gradients);
+ * with hasAux, f returns [value, aux] and the result is [gradient(s), aux].
  */
 export function grad<R extends unknown[]>(
   f: (x: Tensor, ...rest: R) => Tensor,
-): (x: Tensor, ...rest: R) => Tensor | null {
+): (x: Tensor, ...rest: R) => Tensor | null;
+export function grad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  opts: One,
+): (...args: A) => Tensor | null;
+export function grad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  opts: Many,
+): (...args: A) => (Tensor | null)[];
+export function grad<A extends unknown[], X>(
+  f: (...args: A) => [Tensor, X],
+  opts: OneAux,
+): (...args: A) => [Tensor | null, X];
+export function grad<A extends unknown[], X>(
+  f: (...args: A) => [Tensor, X],
+  opts: ManyAux,
+): (...args: A) => [(Tensor | null)[], X];
+export function grad(f: (...args: never[]) => unknown, opts?: GradOptions): (...args: never[]) => unknown {
   checkFunction(f, "grad");
-  return (x, ...rest) => {
-    const { args, connected, start } = prepareArgs([x], "grad");
-    const y = evaluateScalar(f as unknown as GradFn, args, "grad", rest);
-    return gradientsOf(y, args, connected, start)[0];
+  checkOptions(opts, "grad");
+  const many = Array.isArray(opts?.argnums);
+  const hasAux = opts?.hasAux === true;
+  return (...args) => {
+    const nums = normalizeArgnums(opts?.argnums, args.length, "grad");
+    const r = gradCall(f as AnyFn, args, nums, hasAux, "grad");
+    const g = many ? r.grads : r.grads[0];
+    return hasAux ? [g, r.aux] : g;
   };
+}
+
+/**
+ * valueAndGrad(f)(x, ...rest): the value of f and its gradient with respect to x (rest as in grad).
+ * valueAndGrad(f, { argnums, hasAux }) as grad with options; the result also holds aux.
+ */
+export function valueAndGrad<R extends unknown[]>(
+  f: (x: Tensor, ...rest: R) => Tensor,
+): (x: Tensor, ...rest: R) => { value: Tensor; grad: Tensor | null };
+export function valueAndGrad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  opts: One,
+): (...args: A) => { value: Tensor; grad: Tensor | null };
+export function valueAndGrad<A extends unknown[]>(
+  f: (...args: A) => Tensor,
+  opts: Many,
+): (...args: A) => { value: Tensor; grad: (Tensor | null)[] };
+export function valueAndGrad<A extends unknown[], X>(
+  f: (...args: A) => [Tensor, X],
+  opts: OneAux,
+): (...args: A) => { value: Tensor; grad: Tensor | null; aux: X };
+export function valueAndGrad<A extends unknown[], X>(
+  f: (...args: A) => [Tensor, X],
+  opts: ManyAux,
+): (...args: A) => { value: Tensor; grad: (Tensor | null)[]; aux: X };
+export function valueAndGrad(
+  f: (...args: never[]) => unknown,
+  opts?: GradOptions,
+): (...args: never[]) => unknown {
+  checkFunction(f, "valueAndGrad");
+  checkOptions(opts, "valueAndGrad");
+  const many = Array.isArray(opts?.argnums);
+  const hasAux = opts?.hasAux === true;
+  return (...args) => {
+    const nums = normalizeArgnums(opts?.argnums, args.length, "valueAndGrad");
+    const r = gradCall(f as AnyFn, args, nums, hasAux, "valueAndGrad");
+    const g = many ? r.grads : r.grads[0];
+    return hasAux ? { value: r.value, grad: g, aux: r.aux } : { value: r.value, grad: g };
+  };
+}
+
+function checkOptions(opts: GradOptions | undefined, op: string): void {
+  if (opts === undefined) return;
+  if (opts === null || typeof opts !== "object") {
+    throw new ValueError(
+      `${op}: options must be an object like { argnums: [0, 1], hasAux: true }, got ${String(opts)}`,
+    );
+  }
+  const a = opts.argnums;
+  if (a !== undefined && typeof a !== "number" && !Array.isArray(a)) {
+    throw new ValueError(`${op}: argnums must be an index or a list of indices, got ${String(a)}`);
+  }
+  if (opts.hasAux !== undefined && typeof opts.hasAux !== "boolean") {
+    throw new ValueError(`${op}: hasAux must be true or false, got ${String(opts.hasAux)}`);
+  }
+}
+
+// ---- vjp and jvp ----------------------------------------------------------------------------------
+
+/** The result of vjp: f's value and its pullback, which can be called any number of times. */
+export interface VjpResult<Y extends Tensor | Tensor[]> {
+  value: Y;
+  /** Cotangent(s) of the output (one per output for an array) -> one cotangent per argument (null: no dependence). */
+  pullback: (cotangent: Y) => (Tensor | null)[];
+}
+
+/**
+ * vjp(f, ...xs): evaluates f (any output shape, or an array of outputs) and returns its value with a
+ * reusable pullback ct -> ctᵀ·∂f/∂x for every argument. The graph is kept for repeated pullbacks (it is
+ * garbage-collected with the pullback).
+ */
+export function vjp<Y extends Tensor | Tensor[]>(f: (...xs: Tensor[]) => Y, ...xs: Tensor[]): VjpResult<Y> {
+  if (typeof f !== "function") throw new TapegradError(`vjp: expected a function, got ${typeof f}`);
+  const { args, recording, start } = prepareArgs(xs, "vjp");
+  const out = evaluate(() => f(...args), "vjp");
+  const outputs = checkOutputs(out, "vjp");
+  const wrt = args.filter((a) => a._requiresGrad);
+  const wrtSet = new Set(wrt);
+  const connected = recording && outputs.some((y) => dependsOnOuter(y, start, wrtSet));
+  const value = (
+    Array.isArray(out)
+      ? outputs.map((y) => (connected ? y : detachKeepTangents(y)))
+      : connected
+        ? out
+        : detachKeepTangents(out as Tensor)
+  ) as Y;
+  const pullback = (ct: Y): (Tensor | null)[] => {
+    const cts = Array.isArray(out) ? (ct as Tensor[]) : [ct as Tensor];
+    if (!Array.isArray(cts) || cts.length !== outputs.length) {
+      throw new ShapeError(
+        `vjp: the pullback takes ${outputs.length} cotangents (one per output), got ${describeValue(ct)}`,
+      );
+    }
+    const seeds = outputs.map((y, k) => makeSeed(y, cts[k], "vjp pullback"));
+    const live = outputs.map((y, k) => [y, seeds[k]] as const).filter(([y]) => y._requiresGrad);
+    if (live.length === 0 || wrt.length === 0) return args.map(() => null);
+    // A cotangent that requires grad (differentiating the pullback itself) needs a recorded walk.
+    const record = connected || (state.gradEnabled && live.some(([, s]) => s._requiresGrad));
+    let root: Tensor;
+    let seed: Tensor;
+    if (live.length === 1) [root, seed] = live[0];
+    else {
+      // Several outputs: one walk from Σ_k ⟨ct_k, y_k⟩, built with recording on so it joins their graphs.
+      root = withGradEnabled(true, () =>
+        live.map(([y, s]) => y.mul(s.detach()).sum()).reduce((a, b) => a.add(b)),
+      );
+      seed = onesLike(root);
+      if (live.some(([, s]) => s._requiresGrad)) {
+        throw new TapegradError("vjp: cotangents that require grad are supported for a single output only");
+      }
+    }
+    const found = runBackward(root, seed, wrt, true, record, start);
+    return distinct(args.map((a) => (a._requiresGrad ? (found.get(a) ?? null) : null)));
+  };
+  return { value, pullback };
+}
+
+function checkOutputs(out: unknown, op: string): Tensor[] {
+  const list = Array.isArray(out) ? out : [out];
+  if (list.length === 0) throw new TapegradError(`${op}: the function returned an empty array`);
+  list.forEach((y, k) => {
+    if (!(y instanceof Tensor)) {
+      throw new TapegradError(
+        `${op}: the function must return a Tensor or an array of Tensors, got ${describeValue(y)}${Array.isArray(out) ? ` at output ${k}` : ""}`,
+      );
+    }
+  });
+  return list as Tensor[];
+}
+
+/**
+ * The forward-mode core: runs f on the primals with the given tangents (null = zero) at a new jvp level
+ * and returns f's output(s) with their tangents at that level (zeros when an output does not depend on
+ * the primals). Every primal is seen by f as a new tensor object, so the same tensor closed over from
+ * outside carries no tangent of this level (no perturbation confusion).
+ */
+export function jvpCall(
+  f: AnyFn,
+  primals: readonly Tensor[],
+  tangents: readonly (Tensor | null)[],
+  op: string,
+): { outputs: Tensor[]; tangents: Tensor[]; value: unknown } {
+  if (typeof f !== "function") throw new TapegradError(`${op}: expected a function, got ${typeof f}`);
+  const args = primals.map((x, i) => {
+    if (!(x instanceof Tensor)) {
+      throw new TapegradError(`${op}: primal ${i} is not a Tensor (got ${describeValue(x)})`);
+    }
+    return x.dtype === "int32" ? x : alias(x);
+  });
+  const level: JvpLevel = { id: state.nextJvpLevel++ };
+  args.forEach((a, i) => {
+    const t = tangents[i];
+    if (t === null || t === undefined) return;
+    if (!(t instanceof Tensor))
+      throw new TapegradError(`${op}: tangent ${i} is not a Tensor (got ${describeValue(t)})`);
+    if (!shapesEqual(t.shape, a.shape)) {
+      throw new ShapeError(
+        `${op}: tangent ${i} has shape ${formatShape(t.shape)}, its primal has shape ${formatShape(a.shape)}`,
+      );
+    }
+    if (a.dtype === "int32") {
+      throw new TapegradError(`${op}: primal ${i} is int32 (indices, labels): it has no tangent; pass null`);
+    }
+    setTangent(a, level, t.dtype === a.dtype ? t : t.cast(a.dtype));
+  });
+  const prev = state.jvpLevels;
+  state.jvpLevels = [...prev, level];
+  let value: unknown;
+  try {
+    value = evaluate(() => f(...args), op);
+  } finally {
+    state.jvpLevels = prev;
+  }
+  const outputs = checkOutputs(value, op);
+  const outTangents = outputs.map((y) => tangentAt(y, level) ?? zerosOf(y));
+  return { outputs, tangents: outTangents, value };
+}
+
+function zerosOf(y: Tensor): Tensor {
+  return new Tensor(allocate(y.dtype, y.size), y.shape);
+}
+
+/**
+ * jvp(f, primals, tangents): f's value and its directional derivative ∂f/∂x · t, in one forward pass
+ * (true forward mode: every primitive pushes tangents through its jvp rule). f may return a Tensor or
+ * an array of Tensors; the tangent has the same form.
+ */
+export function jvp<Y extends Tensor | Tensor[]>(
+  f: (...xs: Tensor[]) => Y,
+  primals: readonly Tensor[],
+  tangents: readonly Tensor[],
+): { value: Y; tangent: Y } {
+  if (!Array.isArray(primals) || !Array.isArray(tangents)) {
+    throw new TapegradError("jvp: primals and tangents must be arrays of Tensors (one tangent per primal)");
+  }
+  if (primals.length !== tangents.length) {
+    throw new ShapeError(
+      `jvp: ${primals.length} primals but ${tangents.length} tangents; give one tangent per primal`,
+    );
+  }
+  const r = jvpCall(f as AnyFn, primals, tangents, "jvp");
+  const many = Array.isArray(r.value);
+  return {
+    value: (many ? r.outputs : r.outputs[0]) as Y,
+    tangent: (many ? r.tangents : r.tangents[0]) as Y,
+  };
+}
+
+// ---- substitution ------------------------------------------------------------------------------
+
+/**
+ * substitute(replacements, fn): runs fn with every op that reads a tensor `a` of the map reading its
+ * replacement instead (same shape), and returns fn's result. Nothing is modified: when fn returns or
+ * throws, the original tensors are back in use. Substitutions nest (an inner map applies after an
+ * outer one), work inside every transform, and follow gradients and tangents to the replacements: this
+ * is how functionalCall runs a module with other parameters. Code reading a tensor's .data directly
+ * (not through an op) still sees the original.
+ */
+export function substitute<T>(replacements: ReadonlyMap<Tensor, Tensor>, fn: () => T): T {
+  if (!(replacements instanceof Map))
+    throw new TapegradError("substitute: replacements must be a Map<Tensor, Tensor>");
+  for (const [a, b] of replacements) {
+    if (!(a instanceof Tensor) || !(b instanceof Tensor)) {
+      throw new TapegradError("substitute: every key and value of the map must be a Tensor");
+    }
+    if (!shapesEqual(a.shape, b.shape)) {
+      throw new ShapeError(
+        `substitute: a tensor of shape ${formatShape(a.shape)} cannot be replaced by one of shape ${formatShape(b.shape)}`,
+      );
+    }
+  }
+  const prev = state.substitute;
+  state.substitute = [...prev, new Map(replacements)];
+  let value: T;
+  try {
+    value = fn();
+  } finally {
+    state.substitute = prev;
+  }
+  return synchronous(value, "substitute");
+}
+
+// ---- checkpoint ----------------------------------------------------------------------------------
+
+/**
+ * checkpoint(fn, ...xs): fn(...xs), keeping none of fn's intermediate tensors: the forward runs without
+ * recording, and the backward runs fn again (from the same inputs) to get its gradients, trading one
+ * more forward of the segment for its activations' memory (torch.utils.checkpoint). Parameters fn closes
+ * over get their gradients too: the first run notes every tensor that requires grad fn reads, and they
+ * become inputs of the one "checkpoint" node that stands for the segment. fn must be deterministic
+ * (no fresh randomness), since it runs twice. The recomputed backward is itself differentiable under
+ * createGraph, so higher-order gradients pass through. Under forward mode (jvp) fn simply runs.
+ */
+export function checkpoint(fn: (...xs: Tensor[]) => Tensor, ...xs: Tensor[]): Tensor {
+  if (typeof fn !== "function") throw new TapegradError(`checkpoint: expected a function, got ${typeof fn}`);
+  xs.forEach((x, i) => {
+    if (!(x instanceof Tensor))
+      throw new TapegradError(`checkpoint: argument ${i} is not a Tensor (got ${describeValue(x)})`);
+  });
+  if (!state.gradEnabled || state.jvpLevels.length > 0) return fn(...xs);
+  const read = new Set<Tensor>();
+  const prevCapture = state.capture;
+  state.capture = read;
+  let out: Tensor;
+  try {
+    out = opaque(() => fn(...xs));
+  } finally {
+    state.capture = prevCapture;
+  }
+  // An enclosing checkpoint's first run must see what this one read.
+  if (prevCapture !== null) for (const t of read) prevCapture.add(t);
+  if (!(out instanceof Tensor))
+    throw new TapegradError(`checkpoint: fn must return a Tensor, got ${describeValue(out)}`);
+  const inputs = [...xs];
+  for (const t of read) if (!xs.includes(t)) inputs.push(t);
+  if (!inputs.some((t) => t._requiresGrad)) return out;
+  const n = xs.length;
+  // The recomputation runs later, in backward: it must see the substitutions fn saw (functionalCall).
+  const context = state.substitute;
+  const params: PrimitiveParams["custom"] = {
+    name: "checkpoint",
+    forward: () => out,
+    vjp: (g, saved) => recompute(fn, n, g, saved, context),
+  };
+  return apply(customRules.custom, inputs, params);
+}
+
+/** checkpoint's backward: fn again on fresh copies of its inputs (closed-over ones substituted), then a walk. */
+function recompute(
+  fn: (...xs: Tensor[]) => Tensor,
+  n: number,
+  g: Tensor,
+  saved: readonly Tensor[],
+  context: Map<Tensor, Tensor>[],
+): (Tensor | null)[] {
+  const { args, recording, start } = prepareArgs(saved, "checkpoint");
+  const map = new Map<Tensor, Tensor>();
+  saved.forEach((t, i) => {
+    map.set(t, args[i]);
+  });
+  const prev = state.substitute;
+  state.substitute = [...context, map];
+  let y: Tensor;
+  try {
+    y = evaluate(() => fn(...args.slice(0, n)), "checkpoint");
+  } finally {
+    state.substitute = prev;
+  }
+  const wrt = args.filter((a) => a._requiresGrad);
+  if (!y._requiresGrad || wrt.length === 0) return saved.map(() => null);
+  const record = recording && (dependsOnOuter(y, start, new Set(wrt)) || g._requiresGrad);
+  const found = runBackward(y, g, wrt, record, record, start);
+  return args.map((a) => (a._requiresGrad ? (found.get(a) ?? null) : null));
 }
 
 // ---- recording the tape for pictures -------------------------------------------------------------

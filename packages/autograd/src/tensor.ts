@@ -2,7 +2,7 @@ import { type DType, dtypeOf, type TypedArray } from "./dtype.js";
 import { DTypeError, GraphError, ShapeError, ValueError } from "./errors.js";
 import * as ops from "./ops/index.js";
 import { formatShape, type Shape } from "./shape.js";
-import { backward, type Node, recordNonDifferentiable } from "./tape.js";
+import { backward, type Dual, type Node, recordNonDifferentiable } from "./tape.js";
 
 type Operand = Tensor | number;
 type Axes = number | readonly number[];
@@ -26,6 +26,8 @@ export class Tensor {
   /** @internal */ _requiresGrad = false;
   /** @internal The node that produced this tensor, if it was recorded. */
   _node: Node | null = null;
+  /** @internal Its tangents at the jvp levels that reached it (forward mode); null outside jvp. */
+  _duals: Dual | null = null;
 
   constructor(data: TypedArray, shape: Shape) {
     if (!(data instanceof Float32Array || data instanceof Float64Array || data instanceof Int32Array)) {

@@ -28,6 +28,7 @@ export {
   trainTestSplit,
   xor,
 } from "./data/index.js";
+export { functionalCall } from "./functional.js";
 export type { Initializer, InitName, InitOptions } from "./init.js";
 export * as init from "./init.js";
 export {

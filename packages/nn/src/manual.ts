@@ -195,7 +195,9 @@ export class NN extends Module {
       const yHat = this.forwardWith(x, params.slice(0, L), params.slice(L));
       return scope("loss", () => loss.fn(yHat, y));
     };
-    const g = grads(f)(...this.w, ...this.b);
+    // Detached: the parameters are the variables here, and a plain (unrecorded) gradient is wanted; passed
+    // as they are, grads would keep the result connected to them for a later backward.
+    const g = grads(f)(...this.w.map((w) => w.detach()), ...this.b.map((b) => b.detach()));
     // null means "does not depend on it": report it as zeros so the result always has w's and b's shapes.
     const orZeros = (t: Tensor | null, like: Tensor): Tensor =>
       t ?? zeros(like.shape, { dtype: like.dtype === "float64" ? "float64" : "float32" });

@@ -173,7 +173,8 @@ export class Trainer {
       values.push(out);
       return out;
     };
-    const g = grads(f)(...net.w, ...net.b, ...probes);
+    // Detached: plain gradients (parameters that require grad would keep the result connected to them).
+    const g = grads(f)(...[...net.w, ...net.b].map((p) => p.detach()), ...probes);
     const orZeros = (t: Tensor | null, shape: readonly number[]) =>
       t ? own(t) : new Float32Array(shape.reduce((a, b) => a * b, 1));
     const nodes: Record<string, NodeTensors> = {};

@@ -5,7 +5,7 @@ import { checkShape, formatShape, normalizeAxis, sizeOf } from "../shape.js";
 import { apply, recordNonDifferentiable } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, materialize, physicalAxis } from "./batching.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { slice } from "./shape.js";
 import { checkTensor, composite, empty } from "./util.js";
 
@@ -36,6 +36,14 @@ export const alongAxisRules: RuleTable<"takeAlongAxis" | "scatterAddAlongAxis"> 
       null,
     ],
   },
+};
+
+/** Forward mode: both are linear in their float input; the int32 indices carry no tangent. */
+export const alongAxisJvpRules: JvpTable<"takeAlongAxis" | "scatterAddAlongAxis"> = {
+  takeAlongAxis: ([t], { inputs: [, index], params }) =>
+    t === null ? null : apply(alongAxisRules.takeAlongAxis, [t, index], params),
+  scatterAddAlongAxis: ([t], { inputs: [, index], params }) =>
+    t === null ? null : apply(alongAxisRules.scatterAddAlongAxis, [t, index], params),
 };
 
 /**

@@ -5,9 +5,9 @@ import { formatShape } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, batchFirst, materialize } from "./batching.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { concat, reshape, transpose } from "./shape.js";
-import { checkTensor, coerce, composite, empty, requireFloat } from "./util.js";
+import { addTangents, checkTensor, coerce, composite, empty, fitTangent, requireFloat } from "./util.js";
 
 /**
  * Convolution as three primitives, like PyTorch's convolution / convolution_backward: the forward
@@ -79,6 +79,34 @@ export const convRules: RuleTable<"conv" | "convInputGrad" | "convWeightGrad"> =
       needs[1] ? conv2dOp(x, ct, null, p) : null,
     ],
   },
+};
+
+/**
+ * Forward mode: the three are bilinear in their two tensors, so the tangent is the same primitive on
+ * (tangent, other) plus (other, tangent); conv's bias tangent adds per output channel.
+ */
+export const convJvpRules: JvpTable<"conv" | "convInputGrad" | "convWeightGrad"> = {
+  conv: ([tx, tw, tb], { inputs: [x, w], output, params: p }) => {
+    const channel = tb === null || tb === undefined ? null : tb.reshape([1, tb.shape[0], 1, 1]);
+    const sum = addTangents(
+      addTangents(
+        tx === null ? null : conv2dOp(tx, w, null, p),
+        tw === null ? null : conv2dOp(x, tw, null, p),
+      ),
+      channel,
+    );
+    return sum === null ? null : fitTangent(sum, output.shape);
+  },
+  convInputGrad: ([tg, tw], { inputs: [g, w], params: p }) =>
+    addTangents(
+      tg === null ? null : convInputGradOp(tg, w, p),
+      tw === null ? null : convInputGradOp(g, tw, p),
+    ),
+  convWeightGrad: ([tx, tg], { inputs: [x, g], params: p }) =>
+    addTangents(
+      tx === null ? null : convWeightGradOp(tx, g, p),
+      tg === null ? null : convWeightGradOp(x, tg, p),
+    ),
 };
 
 export function conv2dOp(x: Tensor, w: Tensor, b: Tensor | null, p: ConvParams): Tensor {

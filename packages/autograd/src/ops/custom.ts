@@ -1,9 +1,10 @@
 import { liftBatchedMany, noteFallback } from "../batched.js";
 import { DTypeError, GraphError, TapegradError, ValueError } from "../errors.js";
-import { apply, opaque } from "../tape.js";
+import { formatShape, shapesEqual } from "../shape.js";
+import { apply, grads, opaque } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, exampleOf, loopBatch, stackExamples } from "./batching.js";
-import type { CustomParams, RuleTable } from "./primitive.js";
+import type { CustomParams, JvpTable, RuleTable } from "./primitive.js";
 import { empty } from "./util.js";
 
 export const customRules: RuleTable<"custom"> = {
@@ -52,6 +53,62 @@ export const customRules: RuleTable<"custom"> = {
   },
 };
 
+/**
+ * Forward mode through a custom op: the spec's own jvp when it has one; otherwise the vjp transposed.
+ * A vjp is linear in its cotangent u, so J·t = ∇_u Σ_i ⟨vjp(u)_i, t_i⟩ (at any u): one
+ * reverse pass through the vjp's own ops, which works whenever the vjp computes with tensor ops on u
+ * (the same condition as for second derivatives). Ones stand for u. A vjp written on raw buffers cannot be transposed, and
+ * that is an error naming the op rather than a silently zero tangent.
+ */
+export const customJvpRules: JvpTable<"custom"> = {
+  custom: (tangents, { inputs, output, params }) => {
+    if (tangents.every((t) => t === null)) return null;
+    if (params.jvp !== undefined) return checkedJvp(params, params.jvp(tangents, inputs, output), output);
+    return transposedVjp(params, tangents, inputs, output);
+  },
+};
+
+function checkedJvp(params: CustomParams, t: unknown, output: Tensor): Tensor | null {
+  if (t === null || t === undefined) return null;
+  if (!(t instanceof Tensor) || !shapesEqual(t.shape, output.shape)) {
+    throw new TapegradError(
+      `customOp "${params.name}": jvp must return a Tensor of the output's shape ${formatShape(output.shape)} (or null), got ${t instanceof Tensor ? `shape ${formatShape(t.shape)}` : typeof t}`,
+    );
+  }
+  return t.dtype === output.dtype ? t : t.cast(output.dtype);
+}
+
+function transposedVjp(
+  params: CustomParams,
+  tangents: readonly (Tensor | null)[],
+  inputs: readonly Tensor[],
+  output: Tensor,
+): Tensor | null {
+  const pairing = (u: Tensor): Tensor => {
+    const raw = params.vjp(u, inputs, output);
+    const list = Array.isArray(raw) ? raw : [raw];
+    let total: Tensor | null = null;
+    tangents.forEach((t, i) => {
+      const c = list[i];
+      if (t === null || c === null || c === undefined) return;
+      if (!c.requiresGrad && c.data.some((v) => v !== 0)) {
+        throw new GraphError(
+          `customOp "${params.name}": forward mode (jvp, jacfwd, hessian) needs the op's derivative, and its vjp cannot be transposed: cotangent ${i} is not computed from the output cotangent with tensor ops. Give customOp a jvp: (tangents, inputs, output) => tangent`,
+        );
+      }
+      const term = c.mul(t).sum();
+      total = total === null ? term : total.add(term);
+    });
+    return total ?? u.sum().mul(0);
+  };
+  // Any u will do (the vjp is linear in it); ones make a vjp on raw buffers show itself by nonzero
+  // values that do not depend on u.
+  const u = empty(output.dtype, output.shape);
+  u.data.fill(1);
+  const [jt] = grads(pairing)(u);
+  return jt;
+}
+
 export interface CustomOpSpec {
   /** Shown in graphs and errors. */
   name: string;
@@ -62,6 +119,11 @@ export interface CustomOpSpec {
    * make the op twice differentiable.
    */
   vjp: (cotangent: Tensor, inputs: readonly Tensor[], output: Tensor) => Tensor | null | (Tensor | null)[];
+  /**
+   * Optional forward-mode rule: the output tangent from one tangent per input (null = zero). Without
+   * it, forward mode transposes the vjp (which then must be written with tensor ops on the cotangent).
+   */
+  jvp?: (tangents: readonly (Tensor | null)[], inputs: readonly Tensor[], output: Tensor) => Tensor | null;
 }
 
 /** Defines a primitive with its own gradient rule; returns a function applying it. */
@@ -69,11 +131,14 @@ export function customOp(spec: CustomOpSpec): (...inputs: Tensor[]) => Tensor {
   if (
     typeof spec?.name !== "string" ||
     typeof spec.forward !== "function" ||
-    typeof spec.vjp !== "function"
+    typeof spec.vjp !== "function" ||
+    (spec.jvp !== undefined && typeof spec.jvp !== "function")
   ) {
-    throw new ValueError("customOp: expected { name: string, forward: function, vjp: function }");
+    throw new ValueError(
+      "customOp: expected { name: string, forward: function, vjp: function, jvp?: function }",
+    );
   }
-  const params = { name: spec.name, forward: spec.forward, vjp: spec.vjp };
+  const params: CustomParams = { name: spec.name, forward: spec.forward, vjp: spec.vjp, jvp: spec.jvp };
   return (...inputs) => {
     inputs.forEach((t, i) => {
       if (!(t instanceof Tensor))

@@ -14,12 +14,14 @@ import {
   materialize,
 } from "./batching.js";
 import type { NonDifferentiableOp } from "./non-differentiable.js";
-import type { Primitive, Rule, RuleTable } from "./primitive.js";
+import type { JvpTable, Primitive, Rule, RuleTable } from "./primitive.js";
 import {
+  addTangents,
   checkTensor,
   coerce,
   composite,
   empty,
+  fitTangent,
   type Operand,
   relabelError,
   requireFloat,
@@ -174,6 +176,96 @@ export const elementwiseRules: RuleTable<ElementwisePrimitive> = {
         needs[2] ? unbroadcast(where(cond, zero, g), b.shape) : null,
       ];
     },
+  },
+};
+
+/** A unary rule's tangent: t·f′(x), given as a function of the tangent, the input and the output. */
+function unaryJvp<P extends UnaryPrimitive>(dy: (t: Tensor, x: Tensor, y: Tensor) => Tensor): JvpTable<P>[P] {
+  return ([t], { inputs: [x], output }) => (t === null ? null : dy(t, x, output));
+}
+
+/** A binary rule's tangent: ta·∂y/∂a + tb·∂y/∂b, each term at the output's (broadcast) shape. */
+function binaryJvp<P extends BinaryPrimitive>(
+  da: (t: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor,
+  db: (t: Tensor, a: Tensor, b: Tensor, y: Tensor) => Tensor,
+): JvpTable<P>[P] {
+  return ([ta, tb], { inputs: [a, b], output }) => {
+    const termA = ta === null ? null : da(ta, a, b, output);
+    const termB = tb === null ? null : db(tb, a, b, output);
+    // The sum of both terms broadcasts to the output's shape by itself; a lone term may need expanding.
+    const sum = addTangents(termA, termB);
+    return sum === null ? null : fitTangent(sum, output.shape);
+  };
+}
+
+/**
+ * Forward-mode rules of the elementwise primitives: the same derivatives as the vjps above, applied to
+ * an input tangent instead of an output cotangent (elementwise Jacobians are diagonal, so the two agree
+ * up to broadcasting).
+ */
+export const elementwiseJvpRules: JvpTable<ElementwisePrimitive> = {
+  neg: unaryJvp((t) => neg(t)),
+  exp: unaryJvp((t, _x, y) => mul(t, y)),
+  log: unaryJvp((t, x) => div(t, x)),
+  sqrt: unaryJvp((t, _x, y) => div(t, mul(y, 2))),
+  abs: unaryJvp((t, x) => mul(t, sign(x))),
+  square: unaryJvp((t, x) => mul(t, mul(x, 2))),
+  tanh: unaryJvp((t, _x, y) => apply(elementwiseRules.tanhGrad, [y, t], null)),
+  sigmoid: unaryJvp((t, _x, y) => apply(elementwiseRules.sigmoidGrad, [y, t], null)),
+  relu: unaryJvp((t, x) => apply(elementwiseRules.reluGrad, [x, t], null)),
+  softplus: unaryJvp((t, x) => mul(t, sigmoid(x))),
+  erf: unaryJvp((t, x) => mul(t, mul(exp(neg(square(x))), TWO_OVER_SQRT_PI))),
+
+  add: binaryJvp(
+    (t) => t,
+    (t) => t,
+  ),
+  sub: binaryJvp(
+    (t) => t,
+    (t) => neg(t),
+  ),
+  mul: binaryJvp(
+    (t, _a, b) => mul(t, b),
+    (t, a) => mul(t, a),
+  ),
+  div: binaryJvp(
+    (t, _a, b) => div(t, b),
+    (t, _a, b, y) => neg(div(mul(t, y), b)),
+  ),
+  pow: binaryJvp(
+    (t, a, b) => mul(t, powBaseGrad(a, b)),
+    (t, a, _b, y) => mul(t, mul(y, log(where(equal(a, 0), scalar(1, a.dtype), a)))),
+  ),
+  // The same constant shares as the vjps (tieWeight's third argument says what loses).
+  maximum: binaryJvp(
+    (t, a, b) => mul(t, tieWeight(a, b, "less")),
+    (t, a, b) => mul(t, tieWeight(b, a, "less")),
+  ),
+  minimum: binaryJvp(
+    (t, a, b) => mul(t, tieWeight(a, b, "greater")),
+    (t, a, b) => mul(t, tieWeight(b, a, "greater")),
+  ),
+
+  // tanhGrad(y, g) = g·(1 − y²): linear in g, and −2·g·y in y.
+  tanhGrad: ([ty, tg], { inputs: [y, g] }) =>
+    addTangents(
+      tg === null ? null : apply(elementwiseRules.tanhGrad, [y, tg], null),
+      ty === null ? null : mul(mul(ty, g), mul(y, -2)),
+    ),
+  // sigmoidGrad(y, g) = g·y·(1 − y): linear in g, and g·(1 − 2y) in y.
+  sigmoidGrad: ([ty, tg], { inputs: [y, g] }) =>
+    addTangents(
+      tg === null ? null : apply(elementwiseRules.sigmoidGrad, [y, tg], null),
+      ty === null ? null : mul(mul(ty, g), sub(1, mul(y, 2))),
+    ),
+  // reluGrad(x, g) = g·[x > 0]: the mask is piecewise constant in x.
+  reluGrad: ([, tg], { inputs: [x] }) =>
+    tg === null ? null : apply(elementwiseRules.reluGrad, [x, tg], null),
+
+  where: ([, ta, tb], { inputs: [cond], output }) => {
+    if (ta === null && tb === null) return null;
+    const zero = scalar(0, output.dtype);
+    return fitTangent(where(cond, ta ?? zero, tb ?? zero), output.shape);
   },
 };
 

@@ -6,7 +6,7 @@ import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import { alongAxisRules } from "./along-axis.js";
 import { type BatchRuleTable, materialize, physicalAxis } from "./batching.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { broadcastTo, reshape } from "./shape.js";
 import { checkTensor, empty } from "./util.js";
 
@@ -41,6 +41,14 @@ export const indexingRules: RuleTable<"gather" | "scatterAdd"> = {
     },
     vjp: (ct, { inputs: [, index], params: { axis } }) => [gather(ct, index, axis), null],
   },
+};
+
+/** Forward mode: both are linear in their float input; the int32 indices carry no tangent. */
+export const indexingJvpRules: JvpTable<"gather" | "scatterAdd"> = {
+  gather: ([t], { inputs: [, index], params }) =>
+    t === null ? null : apply(indexingRules.gather, [t, index], params),
+  scatterAdd: ([t], { inputs: [, index], params }) =>
+    t === null ? null : apply(indexingRules.scatterAdd, [t, index], params),
 };
 
 function toIndex(indices: Tensor | readonly number[], op: string): Tensor {

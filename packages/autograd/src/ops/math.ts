@@ -3,7 +3,7 @@ import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import { type BatchRuleTable, elementwiseBatch } from "./batching.js";
 import { add, mul, neg } from "./elementwise.js";
-import type { Rule, RuleTable } from "./primitive.js";
+import type { JvpTable, Rule, RuleTable } from "./primitive.js";
 import { checkTensor, empty, requireFloat } from "./util.js";
 
 function mathRule<P extends MathOp>(name: P, vjp: (g: Tensor, x: Tensor, y: Tensor) => Tensor): Rule<P> {
@@ -25,6 +25,14 @@ export const mathRules: RuleTable<MathOp> = {
   log1p: mathRule("log1p", (g, x) => g.div(add(x, 1))),
   // d/dx (eˣ − 1) = eˣ = y + 1, from the saved output.
   expm1: mathRule("expm1", (g, _x, y) => mul(g, add(y, 1))),
+};
+
+/** Forward mode: t·f′(x) with the same derivatives as the vjps. */
+export const mathJvpRules: JvpTable<MathOp> = {
+  sin: ([t], { inputs: [x] }) => (t === null ? null : mul(t, cos(x))),
+  cos: ([t], { inputs: [x] }) => (t === null ? null : neg(mul(t, sin(x)))),
+  log1p: ([t], { inputs: [x] }) => (t === null ? null : t.div(add(x, 1))),
+  expm1: ([t], { output }) => (t === null ? null : mul(t, add(output, 1))),
 };
 
 function mathOp(name: MathOp, x: Tensor): Tensor {

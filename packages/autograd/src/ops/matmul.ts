@@ -5,9 +5,9 @@ import { broadcastShapes, formatShape, shapesEqual, sizeOf, stridesOf } from "..
 import { apply } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import { type BatchRuleTable, batchFirst } from "./batching.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { reshape } from "./shape.js";
-import { checkTensor, coerce, composite, empty, requireFloat, unbroadcast } from "./util.js";
+import { addTangents, checkTensor, coerce, composite, empty, requireFloat, unbroadcast } from "./util.js";
 
 /** Rows and columns of op(X) for a stored matrix X of shape [..., r, c]. */
 function opDims(x: Tensor, trans: boolean): [number, number] {
@@ -87,6 +87,15 @@ export const matmulRules: RuleTable<"matmul"> = {
       return [da, db];
     },
   },
+};
+
+/** Forward mode: the product rule, op(dA)·op(B) + op(A)·op(dB), with the same transpose flags. */
+export const matmulJvpRules: JvpTable<"matmul"> = {
+  matmul: ([ta, tb], { inputs: [a, b], params: { transA, transB } }) =>
+    addTangents(
+      ta === null ? null : matmulFlags(ta, b, transA, transB),
+      tb === null ? null : matmulFlags(a, tb, transA, transB),
+    ),
 };
 
 function batchOffsets(

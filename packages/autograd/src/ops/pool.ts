@@ -7,7 +7,7 @@ import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, batchFirst, materialize } from "./batching.js";
 import { conv2dOp, pairOf, type Size2d } from "./conv.js";
 import { matmul } from "./matmul.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { reshape } from "./shape.js";
 import { checkTensor, composite, empty, requireFloat } from "./util.js";
 
@@ -44,6 +44,13 @@ export const poolRules: RuleTable<"takeAlongLast" | "scatterAddLast"> = {
     },
     vjp: (ct, { inputs: [, index] }) => [takeAlongLastOp(ct, index), null],
   },
+};
+
+/** Forward mode: both are linear in their float input; the int32 positions carry no tangent. */
+export const poolJvpRules: JvpTable<"takeAlongLast" | "scatterAddLast"> = {
+  takeAlongLast: ([t], { inputs: [, index] }) => (t === null ? null : takeAlongLastOp(t, index)),
+  scatterAddLast: ([t], { inputs: [, index], params: { size } }) =>
+    t === null ? null : scatterAddLastOp(t, index, size),
 };
 
 /** Indices must be in range and of the same leading shape (checked by the callers here). */

@@ -77,6 +77,8 @@ export interface CustomParams {
   name: string;
   forward: (...inputs: Tensor[]) => Tensor;
   vjp: (cotangent: Tensor, inputs: readonly Tensor[], output: Tensor) => (Tensor | null) | (Tensor | null)[];
+  /** Forward-mode rule (optional): the output tangent from the input tangents (null = zero tangent). */
+  jvp?: (tangents: readonly (Tensor | null)[], inputs: readonly Tensor[], output: Tensor) => Tensor | null;
 }
 
 /** What a vjp rule sees of its node: the inputs and output of the forward call, and its parameters. */
@@ -99,3 +101,17 @@ export interface Rule<P extends Primitive> {
 }
 
 export type RuleTable<K extends Primitive> = { readonly [P in K]: Rule<P> };
+
+/**
+ * A forward-mode rule: the tangent of the output from the tangents of the inputs (null = a zero tangent,
+ * never materialised), written with differentiable tensor ops so that forward mode composes with reverse
+ * mode and with itself (jvp of a grad, jacfwd of jacrev). Returns null when the output tangent is zero.
+ * The context is the forward call itself: the inputs, the output just computed and the parameters.
+ */
+export type JvpRule<P extends Primitive> = (
+  tangents: readonly (Tensor | null)[],
+  ctx: VjpContext<P>,
+) => Tensor | null;
+
+/** Typed over the primitives like RuleTable: a primitive without a jvp rule does not compile. */
+export type JvpTable<K extends Primitive> = { readonly [P in K]: JvpRule<P> };

@@ -6,7 +6,7 @@ import { apply, recordNonDifferentiable } from "../tape.js";
 import type { Tensor } from "../tensor.js";
 import { type BatchRule, type BatchRuleTable, batchFirst, physicalAxis } from "./batching.js";
 import { where } from "./elementwise.js";
-import type { PrimitiveParams, RuleTable } from "./primitive.js";
+import type { JvpTable, PrimitiveParams, RuleTable } from "./primitive.js";
 import { reshape } from "./shape.js";
 import { checkTensor, composite, empty, requireFloat, scalar } from "./util.js";
 
@@ -69,6 +69,28 @@ export const reduceRules: RuleTable<"sum" | "max" | "min"> = {
     ],
   },
 };
+
+/**
+ * Forward mode: a sum is linear (the tangent is summed the same way); max and min pass on the tangent of
+ * the extreme element, averaged over ties, the transpose of extremeVjp's even split.
+ */
+export const reduceJvpRules: JvpTable<"sum" | "max" | "min"> = {
+  sum: ([t], { params }) => (t === null ? null : apply(reduceRules.sum, [t], params)),
+  max: ([t], { inputs: [x], output, params: { axes, keepdims } }) =>
+    t === null ? null : extremeJvp(t, x, output, axes, keepdims),
+  min: ([t], { inputs: [x], output, params: { axes, keepdims } }) =>
+    t === null ? null : extremeJvp(t, x, output, axes, keepdims),
+};
+
+function extremeJvp(t: Tensor, x: Tensor, y: Tensor, axes: number[], keepdims: boolean): Tensor {
+  const yKept = keepdims ? y : y.reshape(reducedShape(x.shape, axes, true));
+  const mask = x.equal(yKept.detach());
+  const picked = sum(where(mask, t, scalar(0, t.dtype)), axes, true).div(mask.sum(axes, true));
+  const out = yKept.data.some(Number.isNaN)
+    ? where(yKept.notEqual(yKept), scalar(Number.NaN, t.dtype), picked)
+    : picked;
+  return keepdims ? out : out.reshape(y.shape as number[]);
+}
 
 /** Sum over `axis` (a number, a list, or all axes when omitted). */
 export function sum(x: Tensor, axis?: Axes, keepdims = false): Tensor {

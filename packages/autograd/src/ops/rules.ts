@@ -4,10 +4,11 @@ import { convBatchRules, convRules } from "./conv.js";
 import { customBatchRules, customRules } from "./custom.js";
 import { elementwiseBatchRules, elementwiseRules } from "./elementwise.js";
 import { indexingBatchRules, indexingRules } from "./indexing.js";
+import { jvpRules } from "./jvp-rules.js";
 import { mathBatchRules, mathRules } from "./math.js";
 import { matmulBatchRules, matmulRules } from "./matmul.js";
 import { poolBatchRules, poolRules } from "./pool.js";
-import type { Primitive, RuleTable } from "./primitive.js";
+import type { JvpTable, Primitive, RuleTable } from "./primitive.js";
 import { reduceBatchRules, reduceRules } from "./reduce.js";
 import { shapeBatchRules, shapeRules } from "./shape.js";
 import { statisticsBatchRules, statisticsRules } from "./statistics.js";
@@ -29,6 +30,13 @@ export const primitiveRules: RuleTable<Primitive> = {
   ...poolRules,
   ...customRules,
 };
+
+/**
+ * Every primitive's forward-mode rule, typed over the whole Primitive union like primitiveRules (the table
+ * itself is assembled in ops/jvp-rules.ts, on first use, because apply() needs it from inside the
+ * ops <-> tape import cycle): a primitive without a jvp rule does not compile.
+ */
+export const primitiveJvpRules: JvpTable<Primitive> = jvpRules();
 
 export const primitiveNames = Object.keys(primitiveRules) as Primitive[];
 

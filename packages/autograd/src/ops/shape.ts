@@ -15,7 +15,7 @@ import {
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, batchFirst, materialize, physicalAxis } from "./batching.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { checkTensor, composite, empty, unbroadcast } from "./util.js";
 
 type ShapePrimitive = "reshape" | "transpose" | "broadcastTo" | "slice" | "pad" | "concat" | "cast";
@@ -121,6 +121,24 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
     },
     vjp: (g, { inputs: [x] }) => [x.dtype === "int32" ? null : cast(g, x.dtype)],
   },
+};
+
+/**
+ * Forward mode: every layout primitive is linear, so the tangent goes through the same primitive with
+ * the same parameters (concat fills the inputs without a tangent with zeros).
+ */
+export const shapeJvpRules: JvpTable<ShapePrimitive> = {
+  reshape: ([t], { params }) => (t === null ? null : apply(shapeRules.reshape, [t], params)),
+  transpose: ([t], { params }) => (t === null ? null : apply(shapeRules.transpose, [t], params)),
+  broadcastTo: ([t], { params }) => (t === null ? null : apply(shapeRules.broadcastTo, [t], params)),
+  slice: ([t], { params }) => (t === null ? null : apply(shapeRules.slice, [t], params)),
+  pad: ([t], { params }) => (t === null ? null : apply(shapeRules.pad, [t], params)),
+  concat: (ts, { inputs, params }) => {
+    if (ts.every((t) => t === null)) return null;
+    const parts = ts.map((t, i) => t ?? empty(inputs[i].dtype, inputs[i].shape));
+    return apply(shapeRules.concat, parts, params);
+  },
+  cast: ([t], { params }) => (t === null ? null : apply(shapeRules.cast, [t], params)),
 };
 
 /** Reshape to `shape` (one -1 is inferred). Shares the data buffer. */

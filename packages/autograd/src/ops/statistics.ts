@@ -19,7 +19,7 @@ import {
   sub,
   where,
 } from "./elementwise.js";
-import type { RuleTable } from "./primitive.js";
+import type { JvpTable, RuleTable } from "./primitive.js";
 import { max, mean, min, sum } from "./reduce.js";
 import { checkTensor, composite, empty, requireFloat } from "./util.js";
 
@@ -55,6 +55,16 @@ export const statisticsRules: RuleTable<"prod" | "cumsum"> = {
       apply(statisticsRules.cumsum, [g], { axis, reverse: !reverse }),
     ],
   },
+};
+
+/**
+ * Forward mode: prod's tangent is Σ_i t_i·Π_{j≠i} x_j along the axis (the same exact product of the
+ * others as the vjp, so zeros are handled alike); cumsum is linear.
+ */
+export const statisticsJvpRules: JvpTable<"prod" | "cumsum"> = {
+  prod: ([t], { inputs: [x], output, params: { axis } }) =>
+    t === null ? null : sum(mul(t, productOfOthers(x, output, axis)), axis, true),
+  cumsum: ([t], { params }) => (t === null ? null : apply(statisticsRules.cumsum, [t], params)),
 };
 
 /**

@@ -123,3 +123,15 @@ export function unbroadcast(g: Tensor, shape: Shape): Tensor {
   const summed = axes.length > 0 ? g.sum(axes, true) : g;
   return shapesEqual(summed.shape, shape) ? summed : summed.reshape(shape as number[]);
 }
+
+/** A tangent of an input brought to the output's shape (binary ops broadcast their operands). */
+export function fitTangent(t: Tensor, shape: Shape): Tensor {
+  return shapesEqual(t.shape, shape) ? t : t.broadcastTo(shape as number[]);
+}
+
+/** a + b for tangents where null is a zero tangent (so zeros are never materialised). */
+export function addTangents(a: Tensor | null, b: Tensor | null): Tensor | null {
+  if (a === null) return b;
+  if (b === null) return a;
+  return a.add(b);
+}
