@@ -1,57 +1,21 @@
 import { ShapeError, ValueError } from "../errors.js";
-import { gatherLast, maxPoolArgmax, scatterAddLast, type Window2d } from "../kernels/conv.js";
+import { maxPoolArgmax, type Window2d } from "../kernels/conv.js";
 import { formatShape } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
+import { alongAxisRules } from "./along-axis.js";
 import { conv2dOp, pairOf, type Size2d } from "./conv.js";
 import { matmul } from "./matmul.js";
-import type { RuleTable } from "./primitive.js";
 import { checkTensor, composite, empty, requireFloat } from "./util.js";
 
 /**
  * Pooling. Max pooling picks one input per window, so it is a gather: the argmax positions are
  * found by a kernel (constants of the forward pass, like torch's saved indices), and the output is
- * `takeAlongLast` of the flattened planes at those positions. Its vjp scatter-adds the cotangent to
- * the same positions, and the vjp of that scatter is the gather again, so second order is defined.
+ * the takeAlongAxis primitive over the last axis of the flattened planes at those positions (its
+ * kernel runs the WASM gather there). Its vjp is scatterAddAlongAxis to the same positions, and the
+ * vjp of that scatter is the gather again, so second order is defined, with no primitive of its own.
  * Average pooling is im2col and a sum; adaptive average pooling is two small averaging matmuls.
  */
-export const poolRules: RuleTable<"takeAlongLast" | "scatterAddLast"> = {
-  // x [..., S], index [..., M] (int32, same leading dims) -> out[..., j] = x[..., index[..., j]]
-  takeAlongLast: {
-    name: "takeAlongLast",
-    forward: ([x, index]) => {
-      const s = x.shape[x.ndim - 1];
-      const m = index.shape[index.ndim - 1];
-      const out = empty(x.dtype, index.shape);
-      gatherLast(x.data, s, index.data as Int32Array, m, index.size / Math.max(1, m), out.data);
-      return out;
-    },
-    vjp: (g, { inputs: [x, index] }) => [scatterAddLastOp(g, index, x.shape[x.ndim - 1]), null],
-  },
-  // g [..., M], index [..., M] -> out [..., size] with out[..., index[..., j]] += g[..., j]
-  scatterAddLast: {
-    name: "scatterAddLast",
-    forward: ([g, index], { size }) => {
-      const m = index.shape[index.ndim - 1];
-      const shape = index.shape.slice();
-      shape[shape.length - 1] = size;
-      const out = empty(g.dtype, shape);
-      scatterAddLast(g.data, size, index.data as Int32Array, m, index.size / Math.max(1, m), out.data);
-      return out;
-    },
-    vjp: (ct, { inputs: [, index] }) => [takeAlongLastOp(ct, index), null],
-  },
-};
-
-/** Indices must be in range and of the same leading shape (checked by the callers here). */
-function takeAlongLastOp(x: Tensor, index: Tensor): Tensor {
-  return apply(poolRules.takeAlongLast, [x, index], null);
-}
-
-function scatterAddLastOp(g: Tensor, index: Tensor, size: number): Tensor {
-  return apply(poolRules.scatterAddLast, [g, index], { size });
-}
-
 export interface MaxPool2dOptions {
   /** Default: the kernel size. */
   stride?: Size2d;
@@ -166,7 +130,12 @@ export const maxPool2d = composite(
         `${op}: the window at output (${Math.floor(at / g.ow)}, ${at % g.ow}) lies entirely in the padding: input ${formatShape(x.shape)}, kernel ${JSON.stringify([g.kh, g.kw])}, padding ${JSON.stringify([g.ph, g.pw])}, dilation ${JSON.stringify([g.dh, g.dw])}`,
       );
     }
-    const y = takeAlongLastOp(x4.reshape([n * c, h * w]), index).reshape([n, c, g.oh, g.ow]);
+    const y = apply(alongAxisRules.takeAlongAxis, [x4.reshape([n * c, h * w]), index], { axis: 1 }).reshape([
+      n,
+      c,
+      g.oh,
+      g.ow,
+    ]);
     return unbatched ? y.squeeze(0) : y;
   },
 );

@@ -5,7 +5,6 @@ import { elementwiseRules } from "./elementwise.js";
 import { indexingRules } from "./indexing.js";
 import { mathRules } from "./math.js";
 import { matmulRules } from "./matmul.js";
-import { poolRules } from "./pool.js";
 import type { Primitive, RuleTable } from "./primitive.js";
 import { reduceRules } from "./reduce.js";
 import { shapeRules } from "./shape.js";
@@ -25,7 +24,6 @@ export const primitiveRules: RuleTable<Primitive> = {
   ...statisticsRules,
   ...alongAxisRules,
   ...convRules,
-  ...poolRules,
   ...customRules,
 };
 

@@ -1,5 +1,6 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
+import { gatherLast, scatterAddAlong, scatterAddLast, takeAlong } from "../along-axis.js";
 import {
   getKernelBackend,
   getKernelThreads,
@@ -15,10 +16,8 @@ import {
   convForward,
   convInputGrad,
   convWeightGrad,
-  gatherLast,
   im2col,
   maxPoolArgmax,
-  scatterAddLast,
   type Window2d,
 } from "../conv.js";
 import { convKernelStats, resetConvStats } from "../conv-stats.js";
@@ -187,6 +186,40 @@ describe.runIf(wasmAvailable())("conv kernels: WASM against the JS loops", () =>
       { seed: 12, numRuns: 60 },
     );
     expect(convKernelStats().wasm).toBeGreaterThan(0);
+  });
+
+  it("takeAlong/scatterAddAlong at the last axis (max pooling's primitive) run the WASM gather, equal to JS", () => {
+    // Below that axis (inner > 1) the JS loop runs: these shapes put the index axis last.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.integer({ min: 1, max: 90 }),
+        fc.integer({ min: 1, max: 90 }),
+        fc.boolean(),
+        fc.integer({ min: 0, max: 1000 }),
+        (rows, size, m, f32, seed) => {
+          const x = values(rows * size, f32, seed);
+          const index = new Int32Array(rows * m);
+          for (let i = 0; i < index.length; i++) index[i] = (i * 7919 + seed) % size;
+          resetConvStats();
+          const [a, b] = both(() => {
+            const out = f32 ? new Float32Array(rows * m) : new Float64Array(rows * m);
+            takeAlong(x, [rows, size], index, [rows, m], 1, out);
+            return out;
+          });
+          expect(b).toEqual(a);
+          const [c, d] = both(() => {
+            const out = f32 ? new Float32Array(rows * size) : new Float64Array(rows * size);
+            scatterAddAlong(a, index, [rows, m], 1, out, [rows, size]);
+            return out;
+          });
+          expect(d).toEqual(c);
+          // The 'wasm' backend ran both calls there (no size threshold), the 'js' one in JS.
+          expect(convKernelStats()).toEqual({ js: 2, wasm: 2 });
+        },
+      ),
+      { seed: 13, numRuns: 40 },
+    );
   });
 });
 
