@@ -47,7 +47,10 @@ export function takeAlong(
     const { outer, inner } = view(indexShape, axis);
     const m = indexShape[axis];
     const n = shape[axis];
-    if (inner === 1) return gatherLast(x, n, index, m, outer, out);
+    if (inner === 1) {
+      gatherLast(x, n, index, m, outer, out);
+      return;
+    }
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < m; j++) {
         const p = (o * m + j) * inner;
@@ -74,7 +77,10 @@ export function scatterAddAlong(
     const { outer, inner } = view(indexShape, axis);
     const m = indexShape[axis];
     const n = shape[axis];
-    if (inner === 1) return scatterAddLast(g, n, index, m, outer, out);
+    if (inner === 1) {
+      scatterAddLast(g, n, index, m, outer, out);
+      return;
+    }
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < m; j++) {
         const p = (o * m + j) * inner;

@@ -6,7 +6,7 @@ import { Tensor } from "../tensor.js";
 import { alongAxisRules } from "./along-axis.js";
 import { conv2dOp, pairOf, type Size2d } from "./conv.js";
 import { matmul } from "./matmul.js";
-import { checkTensor, composite, empty, requireFloat } from "./util.js";
+import { checkTensor, composite, requireFloat } from "./util.js";
 
 /**
  * Pooling. Max pooling picks one input per window, so it is a gather: the argmax positions are
