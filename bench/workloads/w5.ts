@@ -257,7 +257,7 @@ function tfjsCpuCnn(split: TrainSplit, init: CnnWeights): Impl {
           return (secondsSince(start) * epochBatches) / starts.length;
         },
         detail: () =>
-          `${starts.length} batches of ${W5.batch} timed per measurement and extrapolated to the epoch's ${epochBatches} (a full epoch takes minutes); no accuracy`,
+          `${starts.length} batch${starts.length === 1 ? "" : "es"} of ${W5.batch} timed per measurement and extrapolated to the epoch's ${epochBatches} (a full epoch takes minutes); no accuracy`,
         dispose: () => {
           for (const t of v) t.dispose();
           optimizer.dispose();
