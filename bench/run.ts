@@ -1,5 +1,6 @@
 /**
- * `pnpm bench`: W1–W4 and the memory run for tapegrad against TensorFlow.js (cpu, wasm) and numpy,
+ * `pnpm bench`: W1–W5 and the memory run for tapegrad against TensorFlow.js (cpu, wasm), numpy and
+ * (W5) PyTorch on one thread,
  * in one process, alternating implementations. Writes bench/results/latest.{json,md}.
  */
 import os from "node:os";
@@ -16,8 +17,10 @@ import { type PeerStatus, type Report, speedupsOf, toMarkdown } from "./lib/repo
 import { checkTargets } from "./lib/targets.js";
 import { closeNumpyServer, numpyServer, numpyUnavailable } from "./peers/numpy.js";
 import { loadTfjs } from "./peers/tfjs.js";
+import { torchUnavailable } from "./peers/torch.js";
 import type { WorkloadContext } from "./workloads/context.js";
 import { fxItems } from "./workloads/fx.js";
+import { EPOCH_SAMPLES } from "./workloads/init.js";
 import { runMemory } from "./workloads/memory.js";
 import { vmapItems } from "./workloads/vmap.js";
 import { w1Items } from "./workloads/w1.js";
@@ -25,6 +28,7 @@ import { w2Items } from "./workloads/w2.js";
 import { w3Items } from "./workloads/w3.js";
 import { runKernelLevel } from "./workloads/w3-kernels.js";
 import { w4Items } from "./workloads/w4.js";
+import { w5Findings, w5Items } from "./workloads/w5.js";
 
 const BENCH_DIR = path.dirname(fileURLToPath(import.meta.url));
 
@@ -71,6 +75,15 @@ async function numpyStatus(): Promise<PeerStatus> {
 async function peerStatuses(config: BenchConfig): Promise<PeerStatus[]> {
   const statuses = await tfjsStatuses(config);
   if (config.peers.includes("numpy")) statuses.push(await numpyStatus());
+  // PyTorch is W5's peer only: probed when W5 runs.
+  if (config.peers.includes("torch") && config.only.includes("W5")) {
+    const why = torchUnavailable();
+    statuses.push({
+      id: "torch",
+      ran: why === null,
+      detail: why === null ? "PyTorch (/usr/bin/python3), 1 thread" : `skipped: ${why}`,
+    });
+  }
   return statuses;
 }
 
@@ -79,6 +92,7 @@ const BUILDERS: Record<Exclude<WorkloadId, "MEM">, (ctx: WorkloadContext) => Ite
   W2: w2Items,
   W3: w3Items,
   W4: w4Items,
+  W5: w5Items,
   VMAP: vmapItems,
   FX: fxItems,
 };
@@ -94,9 +108,14 @@ async function main(): Promise<void> {
   for (const p of peers) log(`peer ${p.id}: ${p.ran ? "ready" : "not run"} (${p.detail})`);
   const runnable = peers.filter((p) => p.ran).map((p) => p.id as PeerId);
 
-  const needsData = config.only.some((w) => w === "W1" || w === "W2");
+  const needsData = config.only.some((w) => w === "W1" || w === "W2" || w === "W5");
+  const samples = Math.max(
+    config.w1Samples,
+    config.w2Samples,
+    config.only.includes("W5") ? EPOCH_SAMPLES : 0,
+  );
   const data: Dataset = needsData
-    ? await loadDataset(Math.max(config.w1Samples, config.w2Samples))
+    ? await loadDataset(samples)
     : {
         n: 0,
         x: new Float32Array(0),
@@ -126,8 +145,11 @@ async function main(): Promise<void> {
   const results: ItemResult[] = [];
   for (const workload of config.only) {
     if (workload === "MEM") continue;
-    const reps = workload === "W1" || workload === "W2" ? config.epochReps : config.microReps;
-    for (const item of BUILDERS[workload](ctx)) results.push(await runItem(item, reps, log));
+    const reps =
+      workload === "W1" || workload === "W2" || workload === "W5" ? config.epochReps : config.microReps;
+    const items = BUILDERS[workload](ctx);
+    if (workload === "W5") items[0].notes = [...(items[0].notes ?? []), ...(await w5Findings(runnable))];
+    for (const item of items) results.push(await runItem(item, reps, log));
   }
 
   let kernels: Report["kernels"] = null;

@@ -1,16 +1,16 @@
 import path from "node:path";
 import { parseArgs } from "node:util";
 
-export const WORKLOADS = ["W1", "W2", "W3", "W4", "VMAP", "FX", "MEM"] as const;
+export const WORKLOADS = ["W1", "W2", "W3", "W4", "W5", "VMAP", "FX", "MEM"] as const;
 export type WorkloadId = (typeof WORKLOADS)[number];
-export const PEERS = ["tfjs-cpu", "tfjs-wasm", "numpy"] as const;
+export const PEERS = ["tfjs-cpu", "tfjs-wasm", "numpy", "torch"] as const;
 export type PeerId = (typeof PEERS)[number];
 
 export interface BenchConfig {
   quick: boolean;
   only: WorkloadId[];
   peers: PeerId[];
-  /** Measured repetitions of a training epoch (W1, W2). */
+  /** Measured repetitions of a training epoch (W1, W2, W5). */
   epochReps: number;
   /** Measured repetitions of the micro-benchmarks (W3, W4, FX). */
   microReps: number;
@@ -29,11 +29,12 @@ export interface BenchConfig {
   command: string;
 }
 
-const USAGE = `usage: pnpm bench [--quick] [--only W1,W2,W3,W4,VMAP,FX,MEM] [--peers tfjs-cpu,tfjs-wasm,numpy] [--reps N]
+const USAGE = `usage: pnpm bench [--quick] [--only W1,W2,W3,W4,W5,VMAP,FX,MEM] [--peers tfjs-cpu,tfjs-wasm,numpy,torch] [--reps N]
   --quick   a ~1 minute smoke run: fewer samples and repetitions (epoch times are scaled to 8,000 samples)
   --only    run only these workloads (VMAP = per-example gradients; FX = function transforms: jvp, checkpoint; MEM = the 5-epoch W2 memory run)
   --peers   compare against only these peers (tapegrad always runs)
   --reps    measured repetitions per implementation (default 3 for epochs, 5 for micro-benchmarks)
+            (W5: each repetition trains one more epoch; torch = PyTorch on one thread via /usr/bin/python3)
   --out     folder for latest.json and latest.md (default bench/results)
   --docs    also rewrite the measured tables in docs/performance.md`;
 

@@ -10,6 +10,8 @@ export interface Dataset {
   y: Float32Array; // [n, 10], one-hot
   labels: Int32Array; // [n]
   source: string;
+  /** Held-out digits for an accuracy (W5): the CLI's 2,000 test digits, or a synthetic set. */
+  test?: { n: number; x: Float32Array; labels: Int32Array };
 }
 
 function oneHot(labels: Int32Array): Float32Array {
@@ -41,6 +43,7 @@ interface MnistPackageModule {
       pixels: Float32Array | Float64Array;
       labels: Int32Array;
     };
+    test?: { count: number; pixels: Float32Array | Float64Array; labels: Int32Array };
     source: string;
   }>;
 }
@@ -56,7 +59,7 @@ export async function loadDataset(n: number, preferSynthetic = false): Promise<D
     try {
       const mod = (await import(loaderUrl.href)) as MnistPackageModule;
       if (typeof mod.loadMnistPackage !== "function") throw new Error("it exports no loadMnistPackage");
-      const { train, source } = await mod.loadMnistPackage("float32");
+      const { train, test, source } = await mod.loadMnistPackage("float32");
       if (train.count >= n && train.rows * train.cols === FEATURES) {
         const x = Float32Array.from(train.pixels.subarray(0, n * FEATURES));
         const labels = Int32Array.from(train.labels.subarray(0, n));
@@ -66,6 +69,9 @@ export async function loadDataset(n: number, preferSynthetic = false): Promise<D
           y: oneHot(labels),
           labels,
           source: `MNIST, first ${n} training digits (${source})`,
+          ...(test === undefined
+            ? {}
+            : { test: { n: test.count, x: Float32Array.from(test.pixels), labels: test.labels } }),
         };
       }
       why = `the MNIST loader gave ${train.count} images of ${train.rows}x${train.cols}, need ${n} of 28x28`;
@@ -74,5 +80,6 @@ export async function loadDataset(n: number, preferSynthetic = false): Promise<D
     }
   }
   const data = syntheticDataset(n);
-  return { ...data, source: `${data.source}; ${why}` };
+  const test = syntheticDataset(2000, 2025);
+  return { ...data, source: `${data.source}; ${why}`, test: { n: test.n, x: test.x, labels: test.labels } };
 }

@@ -27,7 +27,19 @@ function ratioCheck(
   return { target, measured: `${formatValue(x)}×`, met: x >= minimum };
 }
 
-/** Issue 5's targets, each judged from this run's medians. */
+/** At most `limit` times the peer's time (lower is better): measured as ours / peer. */
+function timeRatioCheck(
+  target: string,
+  limit: number,
+  ours: number | null,
+  peer: number | null,
+): TargetCheck {
+  if (ours === null || peer === null) return { target, measured: "not measured", met: null };
+  const x = ours / peer;
+  return { target, measured: `${formatValue(x)}× PyTorch's time`, met: x <= limit };
+}
+
+/** Issue 5's targets and issue 10's (W5), each judged from this run's medians. */
 export function checkTargets(
   items: ItemResult[],
   memory: MemorySection | { error: string } | null,
@@ -98,6 +110,26 @@ export function checkTargets(
         : `${formatValue(saved)} MiB vs ${formatValue(plain)} MiB (${formatValue(plain / Math.max(saved, 1e-9))}× less)`,
     met: plain === null || saved === null ? null : saved < plain,
   });
+  const w5 = (name: string, id: string) =>
+    items
+      .find((it) => it.workload === "W5" && it.name.startsWith(name))
+      ?.measurements.find((m) => m.id === id)?.median ?? null;
+  checks.push(
+    timeRatioCheck(
+      "W5 epoch ≤ 2× PyTorch 1-thread s/epoch",
+      2,
+      w5("epoch", "tapegrad"),
+      w5("epoch", "torch"),
+    ),
+  );
+  checks.push(
+    timeRatioCheck(
+      "W5 conv trunk fwd+bwd (batch 32) ≤ 2× PyTorch 1-thread",
+      2,
+      w5("conv trunk", "tapegrad"),
+      w5("conv trunk", "torch"),
+    ),
+  );
   if (memory === null || "error" in memory) {
     checks.push({
       target: "MEM: flat heap from epoch 2 to 5 of W2",

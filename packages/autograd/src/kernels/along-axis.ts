@@ -1,5 +1,7 @@
 import { type Shape, stridesOf } from "../shape.js";
+import { recordConv } from "./conv-stats.js";
 import type { NumericArray } from "./types.js";
+import { gatherLastWasm, scatterAddLastWasm } from "./wasm/conv.js";
 
 /**
  * Offsets into a tensor of shape `shape` of every position of the (elementwise smaller or equal)
@@ -45,6 +47,10 @@ export function takeAlong(
     const { outer, inner } = view(indexShape, axis);
     const m = indexShape[axis];
     const n = shape[axis];
+    if (inner === 1) {
+      gatherLast(x, n, index, m, outer, out);
+      return;
+    }
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < m; j++) {
         const p = (o * m + j) * inner;
@@ -71,6 +77,10 @@ export function scatterAddAlong(
     const { outer, inner } = view(indexShape, axis);
     const m = indexShape[axis];
     const n = shape[axis];
+    if (inner === 1) {
+      scatterAddLast(g, n, index, m, outer, out);
+      return;
+    }
     for (let o = 0; o < outer; o++) {
       for (let j = 0; j < m; j++) {
         const p = (o * m + j) * inner;
@@ -82,6 +92,46 @@ export function scatterAddAlong(
   forEachAlong(shape, indexShape, axis, (pos, base, stride) => {
     out[base + index[pos] * stride] += g[pos];
   });
+}
+
+/**
+ * The last-axis case of takeAlong (max pooling's gather, sort and topk along the last axis):
+ * out[r, j] = x[r, index[r, j]] for rows r of x [rows, size] and index [rows, m], in WASM when the
+ * size and dtype allow (wasm/conv.ts), else this loop. Exported for the kernel tests.
+ */
+export function gatherLast(
+  x: NumericArray,
+  size: number,
+  index: Int32Array,
+  m: number,
+  rows: number,
+  out: NumericArray,
+): void {
+  if (gatherLastWasm(x, size, index, m, rows, out)) return;
+  recordConv("js");
+  for (let r = 0; r < rows; r++) {
+    const s = r * size;
+    const d = r * m;
+    for (let j = 0; j < m; j++) out[d + j] = x[s + index[d + j]];
+  }
+}
+
+/** out[r, index[r, j]] += g[r, j]: the transpose of gatherLast. `out` [rows, size] must be zeroed. */
+export function scatterAddLast(
+  g: NumericArray,
+  size: number,
+  index: Int32Array,
+  m: number,
+  rows: number,
+  out: NumericArray,
+): void {
+  if (scatterAddLastWasm(g, size, index, m, rows, out)) return;
+  recordConv("js");
+  for (let r = 0; r < rows; r++) {
+    const s = r * m;
+    const d = r * size;
+    for (let j = 0; j < m; j++) out[d + index[s + j]] += g[s + j];
+  }
 }
 
 function sameOffAxis(a: Shape, b: Shape, axis: number): boolean {

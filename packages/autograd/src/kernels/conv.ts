@@ -1,13 +1,7 @@
 import { recordConv } from "./conv-stats.js";
 import { gemm } from "./gemm.js";
 import type { FloatArray, NumericArray } from "./types.js";
-import {
-  col2imWasm,
-  gatherLastWasm,
-  im2colWasm,
-  maxPoolArgmaxWasm,
-  scatterAddLastWasm,
-} from "./wasm/conv.js";
+import { col2imWasm, im2colWasm, maxPoolArgmaxWasm } from "./wasm/conv.js";
 import { convForwardWasm, convInputGradWasm, convWeightGradWasm } from "./wasm/conv-gemm.js";
 
 /**
@@ -155,42 +149,6 @@ export function maxPoolArgmax(x: NumericArray, planes: number, g: Window2d, out:
         out[o++] = best;
       }
     }
-  }
-}
-
-/** out[r, j] = x[r, index[r, j]] for rows r of x [rows, size] and index [rows, m]. */
-export function gatherLast(
-  x: NumericArray,
-  size: number,
-  index: Int32Array,
-  m: number,
-  rows: number,
-  out: NumericArray,
-): void {
-  if (gatherLastWasm(x, size, index, m, rows, out)) return;
-  recordConv("js");
-  for (let r = 0; r < rows; r++) {
-    const s = r * size;
-    const d = r * m;
-    for (let j = 0; j < m; j++) out[d + j] = x[s + index[d + j]];
-  }
-}
-
-/** out[r, index[r, j]] += g[r, j]: the transpose of gatherLast. `out` [rows, size] must be zeroed. */
-export function scatterAddLast(
-  g: NumericArray,
-  size: number,
-  index: Int32Array,
-  m: number,
-  rows: number,
-  out: NumericArray,
-): void {
-  if (scatterAddLastWasm(g, size, index, m, rows, out)) return;
-  recordConv("js");
-  for (let r = 0; r < rows; r++) {
-    const s = r * m;
-    const d = r * size;
-    for (let j = 0; j < m; j++) out[d + index[s + j]] += g[s + j];
   }
 }
 

@@ -1,6 +1,7 @@
 import { liftBatched } from "../batched.js";
 import { ShapeError, ValueError } from "../errors.js";
-import { gatherLast, maxPoolArgmax, scatterAddLast, type Window2d } from "../kernels/conv.js";
+import { gatherLast, scatterAddLast } from "../kernels/along-axis.js";
+import { maxPoolArgmax, type Window2d } from "../kernels/conv.js";
 import { formatShape } from "../shape.js";
 import { apply, recordNonDifferentiable } from "../tape.js";
 import { Tensor } from "../tensor.js";

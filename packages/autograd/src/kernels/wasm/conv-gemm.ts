@@ -4,7 +4,7 @@ import { recordConv } from "../conv-stats.js";
 import type { FloatArray } from "../types.js";
 import type { WasmDType } from "./codegen.js";
 import { convKernelsOf, convModuleFor, coversAll, tapRanges, windowArgs } from "./conv.js";
-import { buildConvModule, type ConvKernels } from "./conv-module.js";
+import { buildConvModule, type ConvKernels, PACKED_NR } from "./conv-module.js";
 import { nowMs } from "./platform.js";
 import { ensureCapacity, HEAP_BASE, type WasmArena, type WasmRuntime, wasmRuntime } from "./runtime.js";
 import { chooseThreads, POLICY_MIN_MACS, recordRun } from "./thread-policy.js";
@@ -273,10 +273,19 @@ export function convForwardWasm(
   const full = tables(s, d, ti, tj);
   s.view.set(x, xp / es);
   s.view.set(w, wp / es);
-  if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
-  s.conv.im2col(...window(d, xp, cp, ti, tj));
+  const direct = packedIm2col(s, d, full);
+  if (direct) {
+    // The columns go straight into packed B (one pass, no cols region); then only A is packed.
+    s.conv.im2colPacked(xp, bp, d.n, d.c, d.h * d.w, d.w, d.oh, d.ow, d.kh, d.kw, d.dh, d.dw);
+    const mTiles = tilesOf(og, mr);
+    s.fns.packA(wp, K * es, es, og, K, ap, 0, mTiles);
+    s.fns.compute(ap, bp, yp, NL * es, K, 0, mTiles, 0, tilesOf(NL, nr), NL);
+  } else {
+    if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
+    s.conv.im2col(...window(d, xp, cp, ti, tj));
+  }
   // Groups in memory order: a tile of rows computed past O/groups lands in the next group, written later.
-  for (let g = 0; g < d.groups; g++) {
+  for (let g = 0; !direct && g < d.groups; g++) {
     product(
       s,
       [wp + g * og * K * es, K * es, es],
@@ -298,6 +307,26 @@ export function convForwardWasm(
   out.set(s.view.subarray(op / es, op / es + out.length));
   finish(s, d.groups);
   return true;
+}
+
+/**
+ * Whether the forward can im2col straight into packed B (conv-module.ts im2colPacked): float32 on one
+ * thread, one group, windows inside the input, stride 1, rows of outputs in whole vectors. Results are
+ * the same as packing the column matrix (both are copies), so one and two threads stay bit-identical.
+ */
+function packedIm2col(s: Setup, d: ConvDims, full: boolean): boolean {
+  return (
+    s.f32 &&
+    s.threads === 1 &&
+    s.nr === PACKED_NR &&
+    d.groups === 1 &&
+    full &&
+    d.ph === 0 &&
+    d.pw === 0 &&
+    d.sh === 1 &&
+    d.sw === 1 &&
+    d.ow % 4 === 0
+  );
 }
 
 /** cols_g [K, N·L] = w_gᵀ · g_g, one product per group, then col2im. */

@@ -45,6 +45,8 @@ export interface ConvKernels {
   gatherRows: (...args: number[]) => void;
   /** (g, index, out, size, m, outer, inner) */
   scatterAddRows: (...args: number[]) => void;
+  /** (x, bp, n, c, plane, w, oh, ow, kh, kw, dh, dw): float32 only, see buildIm2colPacked */
+  im2colPacked: (...args: number[]) => void;
 }
 
 function loadTriple(f: FunctionBuilder, tab: Local, i: Local, k0: Local, k1: Local, i0: Local): void {
@@ -477,6 +479,76 @@ function buildAlongLast(dtype: WasmDType, scatter: boolean): FunctionBuilder {
   return f;
 }
 
+/** Columns per packed strip of the float32 GEMM (gemm-module.ts DEFAULT_SHAPES.float32.nr). */
+export const PACKED_NR = 8;
+
+/**
+ * im2col written straight into the GEMM's packed B layout (float32: strips of PACKED_NR columns,
+ * k-major: element (p, j) at bp + ((j / NR)·K + p)·NR·4 + (j mod NR)·4, K = c·kh·kw), so the forward
+ * product skips packing B: one pass over the column matrix instead of a write, a read and a write.
+ * Only for windows that stay inside the input (no padding: every tap reaches every output), stride 1
+ * along the row and ow a multiple of 4, where every 4 consecutive outputs of a row are one vector of
+ * x and land in one half-strip. Columns past N·L in the last strip are left as they are: they only
+ * reach C's padding columns, which are never stored.
+ */
+function buildIm2colPacked(): FunctionBuilder {
+  const [f, [x, bp, n, c, plane, w, oh, ow, kh, kw, dh, dw]] = i32Function(12);
+  const ch = f.local(I32);
+  const ki = f.local(I32);
+  const kj = f.local(I32);
+  const b = f.local(I32);
+  const oy = f.local(I32);
+  const q = f.local(I32);
+  const p = f.local(I32); // row of the column matrix (tap)
+  const K = f.local(I32);
+  const j = f.local(I32); // column: b·L + oy·ow + q
+  const src = f.local(I32);
+  const stripBytes = f.local(I32);
+  const rowOff = f.local(I32);
+  const nr = PACKED_NR;
+  f.get(c).get(kh).i32Mul().get(kw).i32Mul().set(K);
+  f.get(K)
+    .i32Const(nr * 4)
+    .i32Mul()
+    .set(stripBytes);
+  f.i32Const(0).set(p);
+  forRange(f, ch, 0, c, 1, () => {
+    forRange(f, ki, 0, kh, 1, () => {
+      forRange(f, kj, 0, kw, 1, () => {
+        f.get(p)
+          .i32Const(nr * 4)
+          .i32Mul()
+          .get(bp)
+          .i32Add()
+          .set(rowOff);
+        f.i32Const(0).set(j);
+        forRange(f, b, 0, n, 1, () => {
+          forRange(f, oy, 0, oh, 1, () => {
+            // src = x + ((b·c + ch)·plane + (oy + ki·dh)·w + kj·dw)·4
+            f.get(b).get(c).i32Mul().get(ch).i32Add().get(plane).i32Mul();
+            f.get(oy).get(ki).get(dh).i32Mul().i32Add().get(w).i32Mul().i32Add();
+            f.get(kj).get(dw).i32Mul().i32Add().i32Const(4).i32Mul().get(x).i32Add().set(src);
+            forRange(f, q, 0, ow, 4, () => {
+              f.get(j).i32Const(3).i32ShrU().get(stripBytes).i32Mul().get(rowOff).i32Add();
+              f.get(j)
+                .i32Const(nr - 1)
+                .i32And()
+                .i32Const(4)
+                .i32Mul()
+                .i32Add();
+              f.get(src).v128Load().v128Store();
+              f.get(src).i32Const(16).i32Add().set(src);
+              f.get(j).i32Const(4).i32Add().set(j);
+            });
+          });
+        });
+        f.get(p).i32Const(1).i32Add().set(p);
+      });
+    });
+  });
+  return f;
+}
+
 export function buildConvModule(opts: ConvModuleOptions): Uint8Array {
   const mb = moduleWithMemory(opts);
   mb.addFunction(buildWindows(opts.dtype, false), "im2col");
@@ -488,5 +560,6 @@ export function buildConvModule(opts: ConvModuleOptions): Uint8Array {
   mb.addFunction(buildSwapBlocks(), "swapBlocks");
   mb.addFunction(buildGatherRows(), "gatherRows");
   mb.addFunction(buildScatterAddRows(opts.dtype), "scatterAddRows");
+  if (opts.dtype === "float32") mb.addFunction(buildIm2colPacked(), "im2colPacked");
   return mb.encode();
 }

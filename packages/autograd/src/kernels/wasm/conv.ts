@@ -36,6 +36,7 @@ export const convKernelsOf = (e: Record<string, unknown>): ConvKernels => ({
   swapBlocks: e.swapBlocks as ConvKernels["swapBlocks"],
   gatherRows: e.gatherRows as ConvKernels["gatherRows"],
   scatterAddRows: e.scatterAddRows as ConvKernels["scatterAddRows"],
+  im2colPacked: e.im2colPacked as ConvKernels["im2colPacked"],
 });
 
 export const convModuleFor = localModules(buildConvModule, convKernelsOf);

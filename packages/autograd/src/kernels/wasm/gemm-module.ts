@@ -248,6 +248,71 @@ function buildPack(isa: DTypeIsa, width: number): FunctionBuilder {
     });
   };
 
+  // Rows apart, each contiguous along k (row-major A, the transposed B of a weight gradient): 4 rows ×
+  // 4 k-steps at a time, loaded as four vectors and transposed in registers (8 shuffles), so the
+  // strip is written a vector at a time; the k % 4 tail element by element. float32 only.
+  const transposable = isa.lanes === 4 && width % 4 === 0;
+  const k4 = f.local(I32);
+  const p = f.local(I32);
+  const rowBase = f.local(I32);
+  const t = transposable ? [0, 1, 2, 3, 4, 5, 6, 7].map(() => f.local(V128)) : [];
+  const lanes = (l: number[]) => l.flatMap((i) => [i * 4, i * 4 + 1, i * 4 + 2, i * 4 + 3]);
+  const rb = f.local(I32);
+  const src4 = f.local(I32);
+  const dst4 = f.local(I32);
+  const transposedStrip = (): void => {
+    f.get(x).get(s).i32Const(width).i32Mul().get(rs).i32Mul().i32Add().set(rowBase);
+    f.get(k).i32Const(-4).i32And().set(k4);
+    forRange(f, rb, 0, width, 4, () => {
+      forRange(f, p, 0, k4, 4, () => {
+        // t[i] = X(rb + i, p .. p+3); the block's column q goes to dst[p + q][rb .. rb+3]
+        f.get(rowBase).get(rb).get(rs).i32Mul().i32Add().get(p).i32Const(isa.es).i32Mul().i32Add().set(src4);
+        f.get(dStrip).get(p).i32Const(strideOut).i32Mul().i32Add().get(rb).i32Const(isa.es).i32Mul().i32Add();
+        f.set(dst4);
+        for (let i = 0; i < 4; i++) {
+          f.get(src4).v128Load().set(t[i]);
+          if (i < 3) f.get(src4).get(rs).i32Add().set(src4);
+        }
+        f.get(t[0])
+          .get(t[1])
+          .i8x16Shuffle(lanes([0, 4, 1, 5]))
+          .set(t[4]);
+        f.get(t[0])
+          .get(t[1])
+          .i8x16Shuffle(lanes([2, 6, 3, 7]))
+          .set(t[5]);
+        f.get(t[2])
+          .get(t[3])
+          .i8x16Shuffle(lanes([0, 4, 1, 5]))
+          .set(t[6]);
+        f.get(t[2])
+          .get(t[3])
+          .i8x16Shuffle(lanes([2, 6, 3, 7]))
+          .set(t[7]);
+        const store = (q: number, a: number, b: number, sel: number[]) =>
+          f
+            .get(dst4)
+            .get(t[a])
+            .get(t[b])
+            .i8x16Shuffle(lanes(sel))
+            .v128Store(q * strideOut);
+        store(0, 4, 6, [0, 1, 4, 5]);
+        store(1, 4, 6, [2, 3, 6, 7]);
+        store(2, 5, 7, [0, 1, 4, 5]);
+        store(3, 5, 7, [2, 3, 6, 7]);
+      });
+    });
+    forRange(f, p, k4, k, 1, () => {
+      forRange(f, r, 0, width, 1, () => {
+        f.get(dStrip).get(p).i32Const(strideOut).i32Mul().i32Add().get(r).i32Const(isa.es).i32Mul().i32Add();
+        isa.scalar.load(
+          f.get(rowBase).get(r).get(rs).i32Mul().i32Add().get(p).i32Const(isa.es).i32Mul().i32Add(),
+        );
+        isa.scalar.store(f);
+      });
+    });
+  };
+
   f.get(k).i32Const(strideOut).i32Mul().set(stripBytes);
   forRange(f, s, s0, s1, 1, () => {
     f.get(dst).get(s).get(stripBytes).i32Mul().i32Add().set(dStrip);
@@ -255,7 +320,27 @@ function buildPack(isa: DTypeIsa, width: number): FunctionBuilder {
       f.get(rs).i32Const(isa.es).i32Eq().if();
       vectorStrip();
       f.else();
-      scalarStrip();
+      if (transposable) {
+        // A whole strip (no zero rows) whose rows are contiguous along k.
+        f.get(cs)
+          .i32Const(isa.es)
+          .i32Eq()
+          .get(s)
+          .i32Const(1)
+          .i32Add()
+          .i32Const(width)
+          .i32Mul()
+          .get(rows)
+          .i32LeS()
+          .i32And()
+          .if();
+        transposedStrip();
+        f.else();
+        scalarStrip();
+        f.end();
+      } else {
+        scalarStrip();
+      }
       f.end();
     } else {
       scalarStrip();
