@@ -104,12 +104,16 @@ export interface FallbackStat {
 export const fallbackStats = new Map<string, FallbackStat>();
 export const fallbackDebug = { warn: false };
 
+/** The host's console.warn (the package is typed without DOM or Node globals). */
+function warn(message: string): void {
+  (globalThis as { console?: { warn(m: string): void } }).console?.warn(message);
+}
+
 export function noteFallback(name: string, reason: string, size: number): void {
   const s = fallbackStats.get(name);
   if (s === undefined) {
     fallbackStats.set(name, { calls: 1, examples: size, reason });
-    if (fallbackDebug.warn)
-      console.warn(`vmap: ${name} is batched by a loop over ${size} examples: ${reason}`);
+    if (fallbackDebug.warn) warn(`vmap: ${name} is batched by a loop over ${size} examples: ${reason}`);
   } else {
     s.calls++;
     s.examples += size;
