@@ -1,14 +1,14 @@
-import { tensor } from "@tapegrad/autograd";
+import { Rng, tensor } from "@tapegrad/autograd";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_CONFIG, type TrainConfig } from "../../packages/playground/src/config.js";
 import type { DigitsFile } from "../../packages/playground/src/digits-file.js";
-import { mulberry32 } from "../../packages/playground/src/rng.js";
 import { relativeDifference } from "../../packages/playground/src/stats.js";
 import { Trainer } from "../../packages/playground/src/trainer.js";
 
 /** Random "digits": enough to exercise the trainer without the real data set. */
 function fakeDigits(train: number, test: number, seed: number): DigitsFile {
-  const random = mulberry32(seed);
+  const rng = new Rng(seed);
+  const random = () => rng.uniform();
   const set = (count: number) => ({
     count,
     labels: Uint8Array.from({ length: count }, () => Math.floor(random() * 10)),
@@ -104,7 +104,8 @@ describe("Trainer (the worker's state, run in Node)", () => {
 
   it("predicts with probabilities that sum to 1 and a saliency map that is the input gradient of the winning output", () => {
     const t = new Trainer(fakeDigits(20, 5, 7), DEFAULT_CONFIG);
-    const random = mulberry32(8);
+    const rng = new Rng(8);
+    const random = () => rng.uniform();
     const x = Float32Array.from({ length: 784 }, () => random());
     const p = t.predict(3, x);
     expect(p.id).toBe(3);

@@ -3,13 +3,12 @@
  * asks for (the f_i graph, per-node values and cotangents, tape vs deltas, test accuracy, predictions).
  * No worker globals here, so it runs (and is tested) in Node as well.
  */
-import { grad, grads, noGrad, record, type Tensor, tensor, zeros } from "@tapegrad/autograd";
+import { grad, grads, noGrad, Rng, record, type Tensor, tensor, zeros } from "@tapegrad/autograd";
 import { Adam, activations, losses, NN, SGD } from "@tapegrad/nn";
 import type { TrainConfig } from "./config.js";
 import type { DigitSet, DigitsFile } from "./digits-file.js";
 import { buildGraph, type GraphModel } from "./graph-model.js";
 import type { Evaluation, GradientComparison, NodeTensors, Prediction, Snapshot } from "./protocol.js";
-import { mulberry32, shuffledOrder } from "./rng.js";
 import { relativeDifference } from "./stats.js";
 
 interface Floats {
@@ -49,8 +48,8 @@ export class Trainer {
   private readonly test: Floats;
   private readonly testX: Tensor;
   private readonly testY: Tensor;
-  private readonly random: () => number;
-  private order: Uint32Array;
+  private readonly rng: Rng;
+  private order: Int32Array;
   /** Next position in `order`. */
   private cursor = 0;
   epoch = 0;
@@ -71,8 +70,8 @@ export class Trainer {
       config.optimizer === "adam"
         ? new Adam(params, { lr: config.lr })
         : new SGD(params, { lr: config.lr, momentum: config.optimizer === "momentum" ? 0.9 : 0 });
-    this.random = mulberry32(config.seed);
-    this.order = shuffledOrder(this.train.count, this.random);
+    this.rng = new Rng(config.seed);
+    this.order = this.rng.permutation(this.train.count);
     this.graph = this.recordGraph();
   }
 
@@ -133,7 +132,7 @@ export class Trainer {
     if (this.cursor >= this.train.count) {
       this.epoch++;
       this.cursor = 0;
-      this.order = shuffledOrder(this.train.count, this.random);
+      this.order = this.rng.permutation(this.train.count);
       epochEnded = true;
     }
     return { loss: loss.item(), epochEnded };
