@@ -274,7 +274,7 @@ export const convOpTable: OpInfo[] = [
   },
   {
     name: "maxPool2d",
-    covers: ["takeAlongLast", "scatterAddLast"],
+    covers: ["takeAlongAxis", "scatterAddAlongAxis"],
     cases: poolSpec.map((s) => ({ shapes: [[s.n, s.c, s.h, s.w]], args: s })),
     domain: { min: -3, max: 3 },
     distinct: true,

@@ -25,7 +25,7 @@ export const convCases: Record<string, (x: Tensor, w: Tensor, b: Tensor) => Expo
     ag.adaptiveAvgPool2d(x, [3, 2]),
   ],
   "unfold (im2col)": (x) => [ag.unfold(x, 2, { stride: 2 })],
-  "maxPool2d's gradient (scatterAddLast) computed inside the function": (x) => [
+  "maxPool2d's gradient (scatterAddAlongAxis) computed inside the function": (x) => [
     ag.grad((y: Tensor) => ag.maxPool2d(y, 2).square().sum())(x),
   ],
 };

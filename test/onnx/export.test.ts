@@ -1,4 +1,13 @@
-import { customOp, GraphError, randn, type Tensor, tensor, ValueError } from "@tapegrad/autograd";
+import {
+  customOp,
+  GraphError,
+  grad,
+  maxPool2d,
+  randn,
+  type Tensor,
+  tensor,
+  ValueError,
+} from "@tapegrad/autograd";
 import {
   BatchNorm1d,
   BatchNorm2d,
@@ -72,6 +81,25 @@ describe("exportOnnx: BatchNorm in eval is one BatchNormalization node", () => {
       expect(conv.node!.map((n) => n.opType)).toEqual(["BatchNormalization", "Identity"]);
     });
   }
+});
+
+describe("exportOnnx: maxPool2d is one MaxPool node", () => {
+  it("its plain output replaces the argmax and the gather; a gradient inside the function keeps the indices", () => {
+    const ops = (f: (x: Tensor) => Tensor, shape: number[]): string[] =>
+      buildOnnxModel(f, [randn(shape, { seed: 1 })]).graph!.node!.map((n) => n.opType ?? "");
+    expect(ops((x) => maxPool2d(x, 2), [2, 3, 6, 6])).toEqual(["MaxPool", "Identity"]);
+    // [C, H, W]: unsqueeze and squeeze around it (and, as C is taken for the dynamic axis, its Shape/Concat)
+    const unbatched = ops((x) => maxPool2d(x, 3, { stride: 2, padding: 1, ceilMode: true }), [3, 7, 6]);
+    expect(unbatched.filter((o) => !["Shape", "Concat", "Reshape"].includes(o))).toEqual([
+      "MaxPool",
+      "Identity",
+    ]);
+    // The backward pass scatters to the argmax positions, so they are computed (MaxPool's second output).
+    const g = ops((x) => grad((y: Tensor) => maxPool2d(y, 2).square().sum())(x)!, [2, 3, 6, 6]);
+    expect(g).toContain("GatherElements");
+    expect(g).toContain("ScatterElements");
+    expect(g.filter((o) => o === "MaxPool")).toHaveLength(1);
+  });
 });
 
 describe("exportOnnx: LayerNorm is one LayerNormalization node when its eps fits the float attribute", () => {

@@ -14,6 +14,7 @@ import { type Dim, GraphBuilder, isStatic } from "./builder.js";
 import {
   type EmitContext,
   isUnmapped,
+  maxPoolAttrs,
   nonDifferentiableMappings,
   type OnnxMapping,
   primitiveMappings,
@@ -253,15 +254,19 @@ class Exporter {
     const gemm = this.gemmPairs();
     const norms = this.batchNorms(gemm.fused);
     const layerNorms = this.layerNorms(new Set([...gemm.fused, ...norms.fused]));
-    const skip = (i: number): boolean => gemm.fused.has(i) || norms.fused.has(i) || layerNorms.fused.has(i);
+    const pools = this.maxPools(new Set([...gemm.fused, ...norms.fused, ...layerNorms.fused]));
+    const skip = (i: number): boolean =>
+      gemm.fused.has(i) || norms.fused.has(i) || layerNorms.fused.has(i) || pools.fused.has(i);
     for (let i = 0; i < nodes.length; i++) {
       if (nodes[i].leaf || this.constant[i] || skip(i)) continue;
       const pair = gemm.bias.get(i);
       const bn = norms.at.get(i);
       const ln = layerNorms.at.get(i);
+      const mp = pools.at.get(i);
       if (pair !== undefined) this.emitGemm(pair, i);
       else if (bn !== undefined) this.emitBatchNorm(bn, i);
       else if (ln !== undefined) this.emitLayerNorm(ln, i);
+      else if (mp !== undefined) this.emitMaxPool(mp, i);
       else this.emit(i);
     }
     return this.assemble();
@@ -520,6 +525,56 @@ class Exporter {
       at.set(end, { x, axis: rank - k, eps: nodes[ve].inputs[1], weight, bias });
     }
     return { fused, at };
+  }
+
+  /**
+   * maxPool2d, recorded as the window argmax (maxPoolArgmax), a takeAlongAxis of the flattened planes
+   * at those positions and a reshape back to [N, C, OH, OW]: MaxPool's plain output, one node, when
+   * nothing else reads the positions. (A gradient's scatter reads them; then the argmax's MaxPool
+   * indices and the GatherElements stay.)
+   */
+  private maxPools(taken: ReadonlySet<number>): {
+    fused: Set<number>;
+    at: Map<number, { x: number; argmax: number }>;
+  } {
+    const nodes = this.tape.nodes;
+    const uses = this.usesOf();
+    const outputs = new Set(this.first.outputs.map((t) => this.tape.indexOf(t)));
+    const onlyFor = (i: number, user: number): boolean =>
+      !outputs.has(i) && !taken.has(i) && (uses.get(i) ?? []).every((u) => u === user);
+    const same = (d: Dim, e: Dim): boolean => d.a === e.a && d.c === e.c;
+    const fused = new Set<number>();
+    const at = new Map<number, { x: number; argmax: number }>();
+    for (let t = 0; t < nodes.length; t++) {
+      if (this.primitiveAt(t) !== "takeAlongAxis" || this.constant[t] || taken.has(t)) continue;
+      const [flat, argmax] = nodes[t].inputs;
+      const rec = this.tape.op(argmax);
+      if (rec.kind !== "nonDifferentiable" || rec.op !== "maxPoolArgmax") continue;
+      const x = nodes[argmax].inputs[0];
+      if (this.primitiveAt(flat) !== "reshape" || nodes[flat].inputs[0] !== x) continue;
+      const u = uses.get(t) ?? [];
+      if (u.length !== 1 || !onlyFor(t, u[0]) || this.primitiveAt(u[0]) !== "reshape" || taken.has(u[0]))
+        continue;
+      if (!onlyFor(argmax, t)) continue;
+      const [n, c] = this.shapes[x];
+      const s = this.shapes[u[0]];
+      const { oh, ow } = rec.params as { oh: number; ow: number };
+      if (s.length !== 4 || !same(s[0], n) || !same(s[1], c) || !same(s[2], { a: 0, c: oh })) continue;
+      if (!same(s[3], { a: 0, c: ow })) continue;
+      fused.add(t);
+      fused.add(argmax);
+      if (onlyFor(flat, t)) fused.add(flat);
+      at.set(u[0], { x, argmax });
+    }
+    return { fused, at };
+  }
+
+  private emitMaxPool(mp: { x: number; argmax: number }, out: number): void {
+    const rec = this.tape.op(mp.argmax);
+    if (rec.kind !== "nonDifferentiable" || rec.op !== "maxPoolArgmax") return;
+    const base = this.b.unique(this.baseName(out, "maxpool"));
+    this.b.node("MaxPool", [this.value(mp.x)], base, maxPoolAttrs(rec.params));
+    this.values.set(out, base);
   }
 
   private emitLayerNorm(

@@ -360,18 +360,6 @@ export const primitiveMappings: MappingTable = {
     unmapped:
       "a convolution's weight gradient only appears in a forward that differentiates through a convolution (second order); ONNX has no op for it",
   },
-  takeAlongLast: {
-    onnx: "GatherElements (axis −1); maxPool2d's gather",
-    emit: (c) => c.op("GatherElements", c.inputs, { axis: -1 }),
-  },
-  scatterAddLast: {
-    onnx: "ConstantOfShape zeros + ScatterElements(axis −1, reduction add)",
-    minOpset: 16,
-    emit: (c) => {
-      const [g, index] = c.inputs;
-      return c.op("ScatterElements", [zerosOfOutput(c), index, g], { axis: -1, reduction: "add" });
-    },
-  },
   custom: {
     unmapped:
       "a customOp's forward is arbitrary JavaScript with no ONNX form; write it with tapegrad's primitives to export it",
@@ -401,6 +389,11 @@ function convAttrs(p: Window): Record<string, AttrValue> {
   };
 }
 
+/** MaxPool's attributes for maxPool2d's window (the exporter also uses them for its plain MaxPool). */
+export function maxPoolAttrs(p: NonDifferentiableParams["maxPoolArgmax"]): Record<string, AttrValue> {
+  return { ...convAttrs(p), ceil_mode: p.ceil ? 1 : 0 };
+}
+
 export const nonDifferentiableMappings: NonDifferentiableTable = {
   greater: compare("Greater"),
   greaterEqual: compare("GreaterOrEqual"),
@@ -422,10 +415,7 @@ export const nonDifferentiableMappings: NonDifferentiableTable = {
     onnx: "MaxPool (second output: flat indices) + Mod(H·W) + Reshape + Cast(int32)",
     emit: (c) => {
       const p = c.params;
-      const [, indices] = c.opMulti("MaxPool", [c.inputs[0]], 2, {
-        ...convAttrs(p),
-        ceil_mode: p.ceil ? 1 : 0,
-      });
+      const [, indices] = c.opMulti("MaxPool", [c.inputs[0]], 2, maxPoolAttrs(p));
       const plane = c.op("Mod", [indices, c.b.scalar(p.h * p.w, "int64", "plane_size")]);
       const flat = c.op("Reshape", [plane, c.b.shape(c.outShape, "argmax")]);
       return c.op("Cast", [flat], { to: ELEM.int32 });

@@ -5,7 +5,6 @@ import { elementwiseJvpRules } from "./elementwise.js";
 import { indexingJvpRules } from "./indexing.js";
 import { mathJvpRules } from "./math.js";
 import { matmulJvpRules } from "./matmul.js";
-import { poolJvpRules } from "./pool.js";
 import type { JvpTable, Primitive } from "./primitive.js";
 import { reduceJvpRules } from "./reduce.js";
 import { shapeJvpRules } from "./shape.js";
@@ -31,7 +30,6 @@ export function jvpRules(): JvpTable<Primitive> {
     ...statisticsJvpRules,
     ...alongAxisJvpRules,
     ...convJvpRules,
-    ...poolJvpRules,
     ...customJvpRules,
   };
   return table;

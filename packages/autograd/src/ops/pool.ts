@@ -1,68 +1,24 @@
 import { liftBatched } from "../batched.js";
 import { ShapeError, ValueError } from "../errors.js";
-import { gatherLast, scatterAddLast } from "../kernels/along-axis.js";
 import { maxPoolArgmax, type Window2d } from "../kernels/conv.js";
 import { formatShape } from "../shape.js";
 import { apply, recordNonDifferentiable } from "../tape.js";
 import { Tensor } from "../tensor.js";
-import { type BatchRuleTable, batchFirst, materialize } from "./batching.js";
+import { alongAxisRules } from "./along-axis.js";
+import { batchFirst } from "./batching.js";
 import { conv2dOp, pairOf, type Size2d } from "./conv.js";
 import { matmul } from "./matmul.js";
-import type { JvpTable, RuleTable } from "./primitive.js";
 import { reshape } from "./shape.js";
-import { checkTensor, composite, empty, requireFloat } from "./util.js";
+import { checkTensor, composite, requireFloat } from "./util.js";
 
 /**
  * Pooling. Max pooling picks one input per window, so it is a gather: the argmax positions are
  * found by a kernel (constants of the forward pass, like torch's saved indices), and the output is
- * `takeAlongLast` of the flattened planes at those positions. Its vjp scatter-adds the cotangent to
- * the same positions, and the vjp of that scatter is the gather again, so second order is defined.
+ * the takeAlongAxis primitive over the last axis of the flattened planes at those positions (that
+ * case runs the WASM gather). Its vjp is scatterAddAlongAxis to the same positions and the vjp of
+ * that scatter is the gather again, so second order, jvp and vmap come from takeAlongAxis's rules.
  * Average pooling is im2col and a sum; adaptive average pooling is two small averaging matmuls.
  */
-export const poolRules: RuleTable<"takeAlongLast" | "scatterAddLast"> = {
-  // x [..., S], index [..., M] (int32, same leading dims) -> out[..., j] = x[..., index[..., j]]
-  takeAlongLast: {
-    name: "takeAlongLast",
-    forward: ([x, index]) => {
-      const s = x.shape[x.ndim - 1];
-      const m = index.shape[index.ndim - 1];
-      const out = empty(x.dtype, index.shape);
-      gatherLast(x.data, s, index.data as Int32Array, m, index.size / Math.max(1, m), out.data);
-      return out;
-    },
-    vjp: (g, { inputs: [x, index] }) => [scatterAddLastOp(g, index, x.shape[x.ndim - 1]), null],
-  },
-  // g [..., M], index [..., M] -> out [..., size] with out[..., index[..., j]] += g[..., j]
-  scatterAddLast: {
-    name: "scatterAddLast",
-    forward: ([g, index], { size }) => {
-      const m = index.shape[index.ndim - 1];
-      const shape = index.shape.slice();
-      shape[shape.length - 1] = size;
-      const out = empty(g.dtype, shape);
-      scatterAddLast(g.data, size, index.data as Int32Array, m, index.size / Math.max(1, m), out.data);
-      return out;
-    },
-    vjp: (ct, { inputs: [, index] }) => [takeAlongLastOp(ct, index), null],
-  },
-};
-
-/** Forward mode: both are linear in their float input; the int32 positions carry no tangent. */
-export const poolJvpRules: JvpTable<"takeAlongLast" | "scatterAddLast"> = {
-  takeAlongLast: ([t], { inputs: [, index] }) => (t === null ? null : takeAlongLastOp(t, index)),
-  scatterAddLast: ([t], { inputs: [, index], params: { size } }) =>
-    t === null ? null : scatterAddLastOp(t, index, size),
-};
-
-/** Indices must be in range and of the same leading shape (checked by the callers here). */
-function takeAlongLastOp(x: Tensor, index: Tensor): Tensor {
-  return apply(poolRules.takeAlongLast, [x, index], null);
-}
-
-function scatterAddLastOp(g: Tensor, index: Tensor, size: number): Tensor {
-  return apply(poolRules.scatterAddLast, [g, index], { size });
-}
-
 export interface MaxPool2dOptions {
   /** Default: the kernel size. */
   stride?: Size2d;
@@ -167,7 +123,9 @@ export const maxPool2d = composite(
     const g = poolWindow(x4, kernel, options(opts, op), op, true);
     const [n, c, h, w] = x4.shape;
     const index = windowArgmax(x4, g, op, x.shape);
-    const y = takeAlongLastOp(x4.reshape([n * c, h * w]), index).reshape([n, c, g.oh, g.ow]);
+    // index is in range and of the planes' leading shape by construction: the primitive, unchecked.
+    const flat = x4.reshape([n * c, h * w]);
+    const y = apply(alongAxisRules.takeAlongAxis, [flat, index], { axis: 1 }).reshape([n, c, g.oh, g.ow]);
     return unbatched ? y.squeeze(0) : y;
   },
 );
@@ -273,17 +231,3 @@ export const adaptiveAvgPool2d = composite(
     return unbatched ? y.squeeze(0) : y;
   },
 );
-
-// ---- batching rules (vmap) -------------------------------------------------------------------------
-
-/** Both work on the last axis with the leading axes of the indices: the batch axis leads both. */
-export const poolBatchRules: BatchRuleTable<"takeAlongLast" | "scatterAddLast"> = {
-  takeAlongLast: ({ rule, values: [x, index], dims: [dx, di], params, size }) => ({
-    value: apply(rule, [materialize(x, dx, size), materialize(index, di, size)], params),
-    dim: 0,
-  }),
-  scatterAddLast: ({ rule, values: [g, index], dims: [dg, di], params, size }) => ({
-    value: apply(rule, [materialize(g, dg, size), materialize(index, di, size)], params),
-    dim: 0,
-  }),
-};

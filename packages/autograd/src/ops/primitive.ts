@@ -61,12 +61,10 @@ export interface PrimitiveParams {
   takeAlongAxis: { axis: number };
   scatterAddAlongAxis: { axis: number; shape: number[] };
   cast: { dtype: DType };
-  // convolution and pooling (ops/conv.ts, ops/pool.ts): sliding windows over the last two axes
+  // convolution (ops/conv.ts; pooling in ops/pool.ts is conv, takeAlongAxis and matmul): sliding windows over the last two axes
   conv: Window2d & { groups: number };
   convInputGrad: Window2d & { groups: number };
   convWeightGrad: Window2d & { groups: number };
-  takeAlongLast: null;
-  scatterAddLast: { size: number };
   // user-defined primitives (customOp)
   custom: CustomParams;
 }

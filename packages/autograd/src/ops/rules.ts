@@ -7,7 +7,6 @@ import { indexingBatchRules, indexingRules } from "./indexing.js";
 import { jvpRules } from "./jvp-rules.js";
 import { mathBatchRules, mathRules } from "./math.js";
 import { matmulBatchRules, matmulRules } from "./matmul.js";
-import { poolBatchRules, poolRules } from "./pool.js";
 import type { JvpTable, Primitive, RuleTable } from "./primitive.js";
 import { reduceBatchRules, reduceRules } from "./reduce.js";
 import { shapeBatchRules, shapeRules } from "./shape.js";
@@ -27,7 +26,6 @@ export const primitiveRules: RuleTable<Primitive> = {
   ...statisticsRules,
   ...alongAxisRules,
   ...convRules,
-  ...poolRules,
   ...customRules,
 };
 
@@ -54,6 +52,5 @@ export const batchRules: BatchRuleTable<Primitive> = {
   ...statisticsBatchRules,
   ...alongAxisBatchRules,
   ...convBatchRules,
-  ...poolBatchRules,
   ...customBatchRules,
 };
