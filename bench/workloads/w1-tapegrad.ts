@@ -1,6 +1,7 @@
 import type { Dataset } from "../lib/data.js";
 import { CLASSES, FEATURES } from "../lib/data.js";
 import type { Impl } from "../lib/harness.js";
+import { median } from "../lib/stats.js";
 import { loadAutograd, loadNn } from "../lib/tapegrad.js";
 import { epochRunner } from "./epoch-runner.js";
 import { batchStarts, type InitialWeights } from "./init.js";
@@ -51,11 +52,24 @@ export function w1Tapegrad(
         gradients === "tape" || gradients === "manual" || gradients === "backpropTape"
           ? nnLoop(gradients, nn, init, opts.lr, batchOf)
           : functionalLoop(gradients, autograd, nn, init, opts.lr, batchOf);
+      // CPU seconds of each measured epoch too: on a loaded machine wall time also counts waiting for a core.
+      const cpuSeconds: number[] = [];
       return epochRunner(
         (batches?: number) => {
+          const c0 = process.cpuUsage();
           for (const s of batchStarts(data.n, opts.batch, batches)) train(s);
+          // A full epoch (no batch count) is a measured repetition; the warm-up trains a few batches.
+          if (batches === undefined) {
+            const c = process.cpuUsage(c0);
+            cpuSeconds.push(((c.user + c.system) / 1e6) * opts.scale);
+          }
         },
-        { warmBatches: opts.warmBatches, scale: opts.scale },
+        {
+          warmBatches: opts.warmBatches,
+          scale: opts.scale,
+          detail: () =>
+            cpuSeconds.length === 0 ? "CPU not measured" : `CPU ${median(cpuSeconds).toFixed(3)} s/epoch`,
+        },
       );
     },
   };
