@@ -48,10 +48,11 @@ export function w1Tapegrad(
         const y = tensor(data.y.subarray(s * CLASSES, (s + rows) * CLASSES), { shape: [rows, CLASSES] });
         return { x, y };
       };
-      const train =
-        gradients === "tape" || gradients === "manual" || gradients === "backpropTape"
-          ? nnLoop(gradients, nn, init, opts.lr, batchOf)
-          : functionalLoop(gradients, autograd, nn, init, opts.lr, batchOf);
+      const { step } = w1Steps(gradients, autograd, nn, init, opts.lr);
+      const train = (s: number) => {
+        const { x, y } = batchOf(s);
+        step(x, y);
+      };
       // CPU seconds of each measured epoch too: on a loaded machine wall time also counts waiting for a core.
       const cpuSeconds: number[] = [];
       return epochRunner(
@@ -78,7 +79,24 @@ export function w1Tapegrad(
 type Autograd = Awaited<ReturnType<typeof loadAutograd>>;
 type Nn = Awaited<ReturnType<typeof loadNn>>;
 type Tensor = InstanceType<Autograd["Tensor"]>;
-type BatchOf = (s: number) => { x: Tensor; y: Tensor };
+
+/** One training step of the chosen way, and the weights it has reached (W₁, W₂, b₁, b₂ as float32 copies). */
+export interface W1Steps {
+  step(x: Tensor, y: Tensor): void;
+  weights(): Float32Array[];
+}
+
+export function w1Steps(
+  gradients: W1Gradients,
+  autograd: Autograd,
+  nn: Nn,
+  init: InitialWeights,
+  lr: number,
+): W1Steps {
+  return gradients === "tape" || gradients === "manual" || gradients === "backpropTape"
+    ? nnLoop(gradients, nn, init, lr)
+    : functionalLoop(gradients, autograd, nn, init, lr);
+}
 
 /** One SGD step of NN with nn's optimiser; the gradients come from the tape, NN.backprop or NN.backpropTape. */
 function nnLoop(
@@ -86,16 +104,14 @@ function nnLoop(
   { NN, Parameter, SGD, quadratic, sigmoid }: Nn,
   init: InitialWeights,
   lr: number,
-  batchOf: BatchOf,
-): (s: number) => void {
+): W1Steps {
   const sizes = init.sizes;
   const net = new NN(sizes, sigmoid, quadratic, { dtype: "float32" });
   net.w = init.w.map((v, i) => new Parameter(v.slice(), [sizes[i], sizes[i + 1]], `W_${i + 1}`));
   net.b = init.b.map((v, i) => new Parameter(v.slice(), [1, sizes[i + 1]], `b_${i + 1}`));
   const params = [...net.w, ...net.b];
   const optimizer = new SGD(params as InstanceType<typeof Parameter>[], { lr });
-  return (s) => {
-    const { x, y } = batchOf(s);
+  const step = (x: Tensor, y: Tensor) => {
     optimizer.zeroGrad();
     if (gradients === "tape") {
       quadratic.fn(net.forwardPass(x), y).backward();
@@ -110,6 +126,7 @@ function nnLoop(
     }
     optimizer.step();
   };
+  return { step, weights: () => params.map((p) => Float32Array.from(p.data)) };
 }
 
 /** The same network as plain tensors, updated functionally (new tensors each step) under noGrad. */
@@ -119,8 +136,7 @@ function functionalLoop(
   { quadratic, sigmoid }: Nn,
   init: InitialWeights,
   lr: number,
-  batchOf: BatchOf,
-): (s: number) => void {
+): W1Steps {
   const sizes = init.sizes;
   const L = init.w.length;
   const leaf = gradients === "functional";
@@ -142,8 +158,7 @@ function functionalLoop(
       }),
     );
   };
-  return (s) => {
-    const { x, y } = batchOf(s);
+  const step = (x: Tensor, y: Tensor) => {
     if (gradients === "functional") {
       lossOf(x, y, params).backward();
       update(params.map((p) => p.grad));
@@ -153,4 +168,5 @@ function functionalLoop(
       update(valueAndGrads((...ps: Tensor[]) => lossOf(x, y, ps))(...params).grads);
     }
   };
+  return { step, weights: () => params.map((p) => Float32Array.from(p.data)) };
 }
