@@ -1,5 +1,6 @@
 import { FX_JVP_ITEM, FX_MEMORY_ITEM } from "../workloads/fx.js";
 import { VMAP_ITEM } from "../workloads/vmap.js";
+import { W1_GRADIENTS } from "../workloads/w1-tapegrad.js";
 import { SIMD_PEAK_ITEM } from "../workloads/w3.js";
 import { formatValue, type ItemResult } from "./harness.js";
 import type { MemorySection } from "./report.js";
@@ -51,6 +52,7 @@ export function checkTargets(
   checks.push(
     ratioCheck("W1 (tape) goal: faster than numpy (batched float32)", 1, w1("tapegrad"), w1("numpy"), false),
   );
+  checks.push(gradientWaysCheck(w1));
   checks.push(ratioCheck("W2 ≥ 5× faster than TF.js wasm", 5, w2("tapegrad"), w2("tfjs-wasm"), false));
   const peak = medianOf(items, "W3", SIMD_PEAK_ITEM, "tapegrad-1t");
   for (const item of items.filter((it) => it.workload === "W3" && it.name.startsWith("float32"))) {
@@ -144,6 +146,21 @@ export function checkTargets(
     });
   }
   return checks;
+}
+
+/** Issue 12: each way of getting W1's gradients within 1.15× of the fastest way, in this run. */
+function gradientWaysCheck(w1: (id: string) => number | null): TargetCheck {
+  const target = "W1: every way of getting the gradients ≤ 1.15× the fastest of them";
+  const ways = Object.entries(W1_GRADIENTS).map(([name, { id }]) => ({ name, t: w1(id) }));
+  const measured = ways.filter((w): w is { name: string; t: number } => w.t !== null);
+  if (measured.length < 2) return { target, measured: "not measured", met: null };
+  const fastest = Math.min(...measured.map((w) => w.t));
+  const ratios = measured.map((w) => ({ name: w.name, r: w.t / fastest }));
+  return {
+    target,
+    measured: ratios.map((w) => `${w.name} ${formatValue(w.r)}×`).join(", "),
+    met: ratios.every((w) => w.r <= 1.15),
+  };
 }
 
 export function targetsMarkdown(checks: TargetCheck[]): string[] {

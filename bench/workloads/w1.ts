@@ -4,7 +4,7 @@ import { numpyServer } from "../peers/numpy.js";
 import { numpyImpl } from "../peers/numpy-impl.js";
 import type { WorkloadContext } from "./context.js";
 import { EPOCH_SAMPLES, initialWeights } from "./init.js";
-import { w1Tapegrad } from "./w1-tapegrad.js";
+import { W1_GRADIENTS, type W1Gradients, w1Tapegrad } from "./w1-tapegrad.js";
 import { w1Tfjs } from "./w1-tfjs.js";
 
 /** warmBatches: untimed batches before the first measured epoch (JIT tiers and heap sizes settle). */
@@ -16,7 +16,9 @@ export function w1Items({ config, data, peers }: WorkloadContext): Item[] {
   const subset = { ...data, n };
   const init = initialWeights([...W1.sizes], "normal", 1);
   const opts = { lr: W1.lr, batch: W1.batch, scale: EPOCH_SAMPLES / n, warmBatches: W1.warmBatches };
-  const impls: Impl[] = [w1Tapegrad("tape", subset, init, opts), w1Tapegrad("manual", subset, init, opts)];
+  const impls: Impl[] = (Object.keys(W1_GRADIENTS) as W1Gradients[]).map((g) =>
+    w1Tapegrad(g, subset, init, opts),
+  );
   if (peers.includes("tfjs-cpu")) impls.push(w1Tfjs("cpu", subset, init, opts));
   if (peers.includes("tfjs-wasm")) impls.push(w1Tfjs("wasm", subset, init, opts));
   if (peers.includes("numpy")) {
@@ -40,6 +42,9 @@ export function w1Items({ config, data, peers }: WorkloadContext): Item[] {
     `${W1.sizes.join("-")} sigmoid, quadratic loss ½Σ‖ŷ−y‖²/n, SGD lr ${W1.lr}, batch ${W1.batch}`,
   ];
   if (n !== EPOCH_SAMPLES) notes.push(`timed over ${n} samples, scaled to ${EPOCH_SAMPLES}`);
+  notes.push(
+    "tapegrad rows: every way of getting the gradients (issue 12); the targets line gives each one's ratio to the fastest",
+  );
   notes.push("numpy: float32, batched, gradients by hand (numpy has no autograd)");
   return [{ workload: "W1", name: "epoch", unit: "s/epoch", higherIsBetter: false, impls, notes }];
 }
