@@ -4,12 +4,14 @@
  * float32) cut into phases, in CPU time (process.cpuUsage, so the other processes of a busy machine
  * do not count), summed over many steps. The forward is timed op by op under the tape (what it
  * records is what backward replays); the backward walk is one phase (its split by primitive is in a
- * `--cpu-prof` run). Random inputs: the cost does not depend on the digits.
+ * `--cpu-prof` run). Random inputs: the cost does not depend on the digits. Then the whole step
+ * against the conv trunk alone at the same batch (bench/kernels/conv.ts's gradients of the four conv
+ * parameters), interleaved, medians of CPU and wall time: what the step adds to the trunk.
  *
  *   node_modules/.bin/tsx --conditions=@tapegrad/source bench/profile/w5-step.ts [--steps N]
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx --conditions=@tapegrad/source bench/profile/w5-step.ts
  */
-import { conv2d, matmul, maxPool2d, type Tensor, tensor } from "@tapegrad/autograd";
+import { conv2d, grads, matmul, maxPool2d, type Tensor, tensor } from "@tapegrad/autograd";
 import { Adam, softmaxCrossEntropy } from "@tapegrad/nn";
 import { SeededRandom } from "../lib/rng.js";
 import { cnnWeights } from "../workloads/w5.js";
@@ -92,3 +94,27 @@ for (const [phase, us] of totals) {
   );
 }
 console.log(`${"total".padEnd(32)} ${(sum / STEPS / 1000).toFixed(2).padStart(7)}`);
+
+const x64 = tensor(data.subarray(0, B * 784), { shape: [B, 1, 28, 28] });
+const trunk = grads((w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) => {
+  const h = maxPool2d(conv2d(x64, w1, b1).relu(), 2);
+  return maxPool2d(conv2d(h, w2, b2).relu(), 2).sum();
+});
+const trunkWeights = p.slice(0, 4).map((t) => t.detach());
+const runs = { "whole step": [[], []] as number[][], "conv trunk alone": [[], []] as number[][] };
+const timed = (k: keyof typeof runs, f: () => void) => {
+  const c = cpu();
+  const w = performance.now();
+  f();
+  runs[k][0]!.push((cpu() - c) / 1000);
+  runs[k][1]!.push(performance.now() - w);
+};
+for (let r = 0; r < STEPS; r++) {
+  timed("whole step", () => step(r, false));
+  timed("conv trunk alone", () => trunk(...trunkWeights));
+}
+const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1]!;
+console.log(`\nbatch ${B}, interleaved, median of ${STEPS}: CPU ms / wall ms`);
+for (const [k, [c, w]] of Object.entries(runs)) {
+  console.log(`${k.padEnd(32)} ${median(c!).toFixed(1).padStart(7)} ${median(w!).toFixed(1).padStart(7)}`);
+}
