@@ -76,6 +76,32 @@ function initialValue(op: ReduceOp): number {
   return op === "sum" ? 0 : op === "max" ? Number.NEGATIVE_INFINITY : Number.POSITIVE_INFINITY;
 }
 
+/**
+ * Row sums rounded to float32, in four float64 accumulators: one running sum is a chain of dependent
+ * adds (the W5 profile's conv bias gradients, 0.7M elements a step, spent 5–6% of the step there);
+ * four let the adds overlap. The float64 partial sums carry 29 bits more than the float32 result, so
+ * the order of the adds shows only when a sum lies within that margin of a float32 rounding boundary.
+ */
+function sumRowsFloat32(x: NumericArray, outer: number, reduced: number, out: Float32Array): void {
+  const tail = reduced & 3;
+  for (let o = 0; o < outer; o++) {
+    const base = o * reduced;
+    const end = base + reduced - tail;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let r = base; r < end; r += 4) {
+      a0 += x[r];
+      a1 += x[r + 1];
+      a2 += x[r + 2];
+      a3 += x[r + 3];
+    }
+    for (let r = end; r < base + reduced; r++) a0 += x[r];
+    out[o] = a0 + a1 + (a2 + a3);
+  }
+}
+
 function reduceOuterReducedInner(
   op: ReduceOp,
   x: NumericArray,
@@ -85,6 +111,10 @@ function reduceOuterReducedInner(
   out: NumericArray,
 ): void {
   const init = initialValue(op);
+  if (inner === 1 && op === "sum" && out instanceof Float32Array && reduced >= 8) {
+    sumRowsFloat32(x, outer, reduced, out);
+    return;
+  }
   if (inner === 1) {
     for (let o = 0; o < outer; o++) {
       const base = o * reduced;
