@@ -63,6 +63,21 @@ export function probability(value: unknown, what: string, who: string): number {
   return value;
 }
 
+/** A size as [rows, columns] of integers >= min, or a ValueError naming the layer and the option. */
+export function pair(value: unknown, what: string, who: string, min: number): [number, number] {
+  const p = typeof value === "number" ? [value, value] : value;
+  if (
+    !Array.isArray(p) ||
+    p.length !== 2 ||
+    !p.every((v) => typeof v === "number" && Number.isInteger(v) && v >= min)
+  ) {
+    throw new ValueError(
+      `${who}: ${what} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`,
+    );
+  }
+  return [p[0], p[1]];
+}
+
 export function bool(value: unknown, what: string, who: string): boolean {
   if (typeof value !== "boolean")
     throw new ValueError(`${who}: ${what} must be true or false, got ${String(value)}`);

@@ -11,7 +11,7 @@ import {
 import { rngFrom } from "../init.js";
 import { Module, type Parameter } from "../module.js";
 import { shapeStr } from "../util.js";
-import { type LayerInitOptions, layerDtype, positiveInt, uniformParameter } from "./common.js";
+import { type LayerInitOptions, layerDtype, pair, positiveInt, uniformParameter } from "./common.js";
 
 export type Padding2d = Size2d | "same" | "valid";
 
@@ -38,21 +38,6 @@ export interface ConvTranspose2dOptions extends LayerInitOptions {
   dilation?: Size2d;
   groups?: number;
   bias?: boolean;
-}
-
-/** A size as [rows, columns] of integers >= min, or a ValueError naming the layer and the option. */
-function pair(value: unknown, what: string, who: string, min: number): [number, number] {
-  const p = typeof value === "number" ? [value, value] : value;
-  if (
-    !Array.isArray(p) ||
-    p.length !== 2 ||
-    !p.every((v) => typeof v === "number" && Number.isInteger(v) && v >= min)
-  ) {
-    throw new ValueError(
-      `${who}: ${what} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`,
-    );
-  }
-  return [p[0], p[1]];
 }
 
 function single(value: unknown, what: string, who: string, min: number): number {

@@ -7,26 +7,7 @@ import {
   ValueError,
 } from "@tapegrad/autograd";
 import { Module } from "../module.js";
-
-function pair(value: unknown, what: string, who: string, min: number): [number, number] {
-  const p = typeof value === "number" ? [value, value] : value;
-  if (
-    !Array.isArray(p) ||
-    p.length !== 2 ||
-    !p.every((v) => typeof v === "number" && Number.isInteger(v) && v >= min)
-  ) {
-    throw new ValueError(
-      `${who}: ${what} must be an integer >= ${min} or a pair of them, got ${JSON.stringify(value)}`,
-    );
-  }
-  return [p[0], p[1]];
-}
-
-function flag(value: unknown, what: string, who: string): boolean {
-  if (typeof value !== "boolean")
-    throw new ValueError(`${who}: ${what} must be true or false, got ${String(value)}`);
-  return value;
-}
+import { bool, pair } from "./common.js";
 
 /** Padding is at most half the kernel (torch's rule: a window never lies entirely in the padding). */
 function checkPadding(padding: [number, number], kernel: [number, number], who: string): void {
@@ -62,7 +43,7 @@ export class MaxPool2d extends Module {
     this.stride = pair(opts.stride ?? this.kernelSize, "stride", who, 1);
     this.padding = pair(opts.padding ?? 0, "padding", who, 0);
     this.dilation = pair(opts.dilation ?? 1, "dilation", who, 1);
-    this.ceilMode = flag(opts.ceilMode ?? false, "ceilMode", who);
+    this.ceilMode = bool(opts.ceilMode ?? false, "ceilMode", who);
     checkPadding(this.padding, this.kernelSize, who);
   }
 
@@ -111,8 +92,8 @@ export class AvgPool2d extends Module {
     this.kernelSize = pair(kernelSize, "kernelSize", who, 1);
     this.stride = pair(opts.stride ?? this.kernelSize, "stride", who, 1);
     this.padding = pair(opts.padding ?? 0, "padding", who, 0);
-    this.ceilMode = flag(opts.ceilMode ?? false, "ceilMode", who);
-    this.countIncludePad = flag(opts.countIncludePad ?? true, "countIncludePad", who);
+    this.ceilMode = bool(opts.ceilMode ?? false, "ceilMode", who);
+    this.countIncludePad = bool(opts.countIncludePad ?? true, "countIncludePad", who);
     checkPadding(this.padding, this.kernelSize, who);
   }
 
