@@ -12,6 +12,7 @@ import {
   loadCorpus,
   parseArgs,
   sampleIndex,
+  TRAIN_DEFAULTS,
   type TrainOptions,
   type TrainResult,
   trainCharModel,
@@ -62,15 +63,7 @@ export const GRU_DEFAULTS: TrainOptions & GruSize = {
   embed: 32,
   hidden: 192,
   layers: 1,
-  steps: 1000,
-  batch: 24,
-  seqLen: 64,
-  lr: 3e-3,
-  seed: 1,
-  checkpoints: 5,
-  sampleLength: 240,
-  temperature: 0.8,
-  log: true,
+  ...TRAIN_DEFAULTS,
 };
 
 export function trainCharGRU(

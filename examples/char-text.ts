@@ -106,6 +106,19 @@ export interface TrainOptions {
   log: boolean;
 }
 
+/** The training settings both character models use by default (1000 Adam steps on 24 windows of 64). */
+export const TRAIN_DEFAULTS: TrainOptions = {
+  steps: 1000,
+  batch: 24,
+  seqLen: 64,
+  lr: 3e-3,
+  seed: 1,
+  checkpoints: 5,
+  sampleLength: 240,
+  temperature: 0.8,
+  log: true,
+};
+
 export interface Checkpoint {
   step: number;
   /** Training loss of that step's batch (nats per character). */

@@ -12,6 +12,7 @@ import {
   loadCorpus,
   parseArgs,
   sampleIndex,
+  TRAIN_DEFAULTS,
   type TrainOptions,
   type TrainResult,
   trainCharModel,
@@ -88,15 +89,7 @@ export const TRANSFORMER_DEFAULTS: TrainOptions & TransformerSize = {
   heads: 4,
   layers: 2,
   context: 64,
-  steps: 1000,
-  batch: 24,
-  seqLen: 64,
-  lr: 3e-3,
-  seed: 1,
-  checkpoints: 5,
-  sampleLength: 240,
-  temperature: 0.8,
-  log: true,
+  ...TRAIN_DEFAULTS,
 };
 
 export function trainCharTransformer(
