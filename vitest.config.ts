@@ -9,5 +9,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Storage that kernels are meant to overwrite starts as NaN, so one that reads it first fails.
+    env: { TAPEGRAD_POISON_UNINITIALIZED: "1" },
   },
 });

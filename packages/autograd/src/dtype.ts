@@ -25,6 +25,11 @@ export function allocate(dtype: DType, size: number): TypedArray {
   return allocateStorage(dtype, size);
 }
 
+/** An array whose contents are unspecified, for a kernel that writes every element (storage.ts (3)). */
+export function allocateUninitialized(dtype: DType, size: number): TypedArray {
+  return allocateStorage(dtype, size, false);
+}
+
 export function dtypeOf(data: TypedArray): DType {
   if (data instanceof Float32Array) return "float32";
   if (data instanceof Float64Array) return "float64";

@@ -73,3 +73,41 @@ describe("allocateStorage", () => {
     );
   });
 });
+
+describe("uninitialized storage (kernels that write every element)", () => {
+  const initial = getStorageOptions().poisonUninitialized;
+  afterEach(() => setStorageOptions({ poisonUninitialized: initial }));
+
+  it("is on in the test suite (vitest.config.ts), so a kernel that reads before writing fails its tests", () => {
+    expect(initial).toBe(true);
+  });
+
+  it("is filled with NaN (int32: -2^31) when poisoned, at every size and dtype", () => {
+    setStorageOptions({ poisonUninitialized: true });
+    for (const size of [1, 16, 300, 5000, 200_000]) {
+      for (const dtype of ["float32", "float64"] as const) {
+        const a = allocateStorage(dtype, size, false);
+        expect(a.length).toBe(size);
+        expect(a.every(Number.isNaN)).toBe(true);
+      }
+      const ints = allocateStorage("int32", size, false);
+      expect(ints.every((v) => v === -2147483648)).toBe(true);
+    }
+  });
+
+  it("has exactly the requested length and its own buffer above the slab size, poisoned or not", () => {
+    for (const poison of [true, false]) {
+      setStorageOptions({ poisonUninitialized: poison });
+      const a = allocateStorage("float32", 100_000, false);
+      expect(a.byteOffset).toBe(0);
+      expect(a.buffer.byteLength).toBe(400_000);
+      a.fill(3);
+      // A later zero-filled request is zero whatever the memory held before.
+      expect(allocateStorage("float32", 100_000).every((v) => v === 0)).toBe(true);
+    }
+  });
+
+  it("rejects a poisonUninitialized that is not a boolean", () => {
+    expect(() => setStorageOptions({ poisonUninitialized: 1 as unknown as boolean })).toThrow(ValueError);
+  });
+});

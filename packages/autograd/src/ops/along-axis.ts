@@ -7,14 +7,14 @@ import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, materialize, physicalAxis } from "./batching.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
 import { slice } from "./shape.js";
-import { checkTensor, composite, empty } from "./util.js";
+import { checkTensor, composite, empty, uninitialized } from "./util.js";
 
 export const alongAxisRules: RuleTable<"takeAlongAxis" | "scatterAddAlongAxis"> = {
   // out[p] = x[p with its axis coordinate replaced by indices[p]]; out has the shape of indices.
   takeAlongAxis: {
     name: "takeAlongAxis",
     forward: ([x, index], { axis }) => {
-      const out = empty(x.dtype, index.shape);
+      const out = uninitialized(x.dtype, index.shape);
       takeAlong(x.data, x.shape, index.data as Int32Array, index.shape, axis, out.data);
       return out;
     },

@@ -7,7 +7,15 @@ import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, batchFirst, materialize } from "./batching.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
 import { concat, reshape, transpose } from "./shape.js";
-import { addTangents, checkTensor, coerce, composite, empty, fitTangent, requireFloat } from "./util.js";
+import {
+  addTangents,
+  checkTensor,
+  coerce,
+  composite,
+  fitTangent,
+  requireFloat,
+  uninitialized,
+} from "./util.js";
 
 /**
  * Convolution as three primitives, like PyTorch's convolution / convolution_backward: the forward
@@ -36,7 +44,7 @@ export const convRules: RuleTable<"conv" | "convInputGrad" | "convWeightGrad"> =
     forward: ([x, w, b], p) => {
       const [n, c] = x.shape;
       const o = w.shape[0];
-      const out = empty(x.dtype, [n, o, p.oh, p.ow]);
+      const out = uninitialized(x.dtype, [n, o, p.oh, p.ow]);
       const bias = b === undefined ? null : (b.data as FloatArray);
       convForward(x.data as FloatArray, w.data as FloatArray, bias, out.data as FloatArray, dims(p, n, c, o));
       return out;
@@ -55,7 +63,7 @@ export const convRules: RuleTable<"conv" | "convInputGrad" | "convWeightGrad"> =
     forward: ([g, w], p) => {
       const [n, o] = g.shape;
       const c = w.shape[1] * p.groups;
-      const out = empty(g.dtype, [n, c, p.h, p.w]);
+      const out = uninitialized(g.dtype, [n, c, p.h, p.w]);
       convInputGrad(g.data as FloatArray, w.data as FloatArray, out.data as FloatArray, dims(p, n, c, o));
       return out;
     },
@@ -70,7 +78,7 @@ export const convRules: RuleTable<"conv" | "convInputGrad" | "convWeightGrad"> =
     forward: ([x, g], p) => {
       const [n, c] = x.shape;
       const o = g.shape[1];
-      const out = empty(x.dtype, [o, c / p.groups, p.kh, p.kw]);
+      const out = uninitialized(x.dtype, [o, c / p.groups, p.kh, p.kw]);
       convWeightGrad(x.data as FloatArray, g.data as FloatArray, out.data as FloatArray, dims(p, n, c, o));
       return out;
     },

@@ -20,13 +20,13 @@ import {
   checkTensor,
   coerce,
   composite,
-  empty,
   fitTangent,
   type Operand,
   relabelError,
   requireFloat,
   scalar,
   unbroadcast,
+  uninitialized,
 } from "./util.js";
 
 type UnaryPrimitive =
@@ -46,14 +46,14 @@ type GradPrimitive = "tanhGrad" | "sigmoidGrad" | "reluGrad";
 export type ElementwisePrimitive = UnaryPrimitive | BinaryPrimitive | GradPrimitive | "where";
 
 function mapUnary(op: UnaryOp, x: Tensor): Tensor {
-  const out = empty(x.dtype, x.shape);
+  const out = uninitialized(x.dtype, x.shape);
   unaryKernel(op, x.data, out.data);
   return out;
 }
 
 function mapBinary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
   const shape = shapesEqual(a.shape, b.shape) ? a.shape : broadcastShapes(a.shape, b.shape, op);
-  const out = empty(a.dtype, shape);
+  const out = uninitialized(a.dtype, shape);
   binary(op, a.data, a.shape, b.data, b.shape, out.data, shape);
   return out;
 }
@@ -91,7 +91,7 @@ function gradRule<P extends GradPrimitive>(
   return {
     name,
     forward: ([y, g]) => {
-      const out = empty(g.dtype, g.shape);
+      const out = uninitialized(g.dtype, g.shape);
       activationGrad(name, y.data, g.data, out.data);
       return out;
     },
@@ -164,7 +164,7 @@ export const elementwiseRules: RuleTable<ElementwisePrimitive> = {
     name: "where",
     forward: ([cond, a, b]) => {
       const shape = broadcastShapes(broadcastShapes(cond.shape, a.shape, "where"), b.shape, "where");
-      const out = empty(a.dtype, shape);
+      const out = uninitialized(a.dtype, shape);
       select(cond.data, cond.shape, a.data, a.shape, b.data, b.shape, out.data, shape);
       return out;
     },

@@ -7,7 +7,15 @@ import type { Tensor } from "../tensor.js";
 import { type BatchRuleTable, batchFirst } from "./batching.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
 import { reshape } from "./shape.js";
-import { addTangents, checkTensor, coerce, composite, empty, requireFloat, unbroadcast } from "./util.js";
+import {
+  addTangents,
+  checkTensor,
+  coerce,
+  composite,
+  requireFloat,
+  unbroadcast,
+  uninitialized,
+} from "./util.js";
 
 /** Rows and columns of op(X) for a stored matrix X of shape [..., r, c]. */
 function opDims(x: Tensor, trans: boolean): [number, number] {
@@ -29,7 +37,7 @@ export const matmulRules: RuleTable<"matmul"> = {
       const batchA = a.shape.slice(0, -2);
       const batchB = b.shape.slice(0, -2);
       const batch = shapesEqual(batchA, batchB) ? batchA : broadcastShapes(batchA, batchB, "matmul");
-      const out = empty(a.dtype, [...batch, m, n]);
+      const out = uninitialized(a.dtype, [...batch, m, n]);
       if (k !== k2) throw new ShapeError(`matmul: inner dimensions differ (${k} != ${k2})`);
       const count = sizeOf(batch);
       if (count === 1) {

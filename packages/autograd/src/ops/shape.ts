@@ -16,7 +16,7 @@ import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, batchFirst, materialize, physicalAxis } from "./batching.js";
 import type { JvpTable, RuleTable } from "./primitive.js";
-import { checkTensor, composite, empty, unbroadcast } from "./util.js";
+import { checkTensor, composite, empty, unbroadcast, uninitialized } from "./util.js";
 
 type ShapePrimitive = "reshape" | "transpose" | "broadcastTo" | "slice" | "pad" | "concat" | "cast";
 
@@ -34,7 +34,7 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
   transpose: {
     name: "transpose",
     forward: ([x], { perm }) => {
-      const out = empty(
+      const out = uninitialized(
         x.dtype,
         perm.map((p) => x.shape[p]),
       );
@@ -52,7 +52,7 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
   broadcastTo: {
     name: "broadcastTo",
     forward: ([x], { shape }) => {
-      const out = empty(x.dtype, shape);
+      const out = uninitialized(x.dtype, shape);
       expand(x.data, broadcastStrides(x.shape, shape), shape, out.data);
       return out;
     },
@@ -64,7 +64,7 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
       const shape = x.shape.slice();
       const count = stridedCount(start, end, step);
       shape[axis] = count;
-      const out = empty(x.dtype, shape);
+      const out = uninitialized(x.dtype, shape);
       const { outer, inner } = axisView(x.shape, axis);
       // step 1 is a block copy per outer index (the fast path); larger steps copy row by row.
       if (step === 1) copyAxisBlock(x.data, x.shape[axis], start, out.data, count, 0, outer, inner, count);
@@ -94,7 +94,7 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
     forward: (xs, { axis }) => {
       const shape = xs[0].shape.slice();
       shape[axis] = xs.reduce((s, x) => s + x.shape[axis], 0);
-      const out = empty(xs[0].dtype, shape);
+      const out = uninitialized(xs[0].dtype, shape);
       const { outer, inner } = axisView(shape, axis);
       let at = 0;
       for (const x of xs) {
@@ -115,7 +115,7 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
   cast: {
     name: "cast",
     forward: ([x], { dtype }) => {
-      const out = empty(dtype, x.shape);
+      const out = uninitialized(dtype, x.shape);
       castInto(x.data, out.data);
       return out;
     },

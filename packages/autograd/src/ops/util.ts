@@ -1,4 +1,4 @@
-import { allocate, type DType, fitsInt32, promoteTypes } from "../dtype.js";
+import { allocate, allocateUninitialized, type DType, fitsInt32, promoteTypes } from "../dtype.js";
 import { AllocationError, DTypeError, TapegradError } from "../errors.js";
 import { formatShape, type Shape, shapesEqual } from "../shape.js";
 import { Tensor } from "../tensor.js";
@@ -7,11 +7,23 @@ export type Operand = Tensor | number;
 
 /** A fresh tensor of the given dtype and shape, zero-filled. An impossible size is an AllocationError naming the shape. */
 export function empty(dtype: DType, shape: Shape): Tensor {
+  return fresh(dtype, shape, true);
+}
+
+/**
+ * A fresh tensor whose contents are unspecified (NaN in tests): only for an output the caller's
+ * kernel writes in full. Large ones skip the zero-fill, which costs more than most kernels here.
+ */
+export function uninitialized(dtype: DType, shape: Shape): Tensor {
+  return fresh(dtype, shape, false);
+}
+
+function fresh(dtype: DType, shape: Shape, zeroed: boolean): Tensor {
   let n = 1;
   for (let i = 0; i < shape.length; i++) n *= shape[i];
   let data: ReturnType<typeof allocate>;
   try {
-    data = allocate(dtype, n);
+    data = zeroed ? allocate(dtype, n) : allocateUninitialized(dtype, n);
   } catch (e) {
     throw e instanceof AllocationError ? e.naming(null, shape) : e;
   }
