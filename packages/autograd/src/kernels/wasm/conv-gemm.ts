@@ -7,7 +7,7 @@ import { convKernelsOf, convModuleFor, coversAll, tapRanges, windowArgs } from "
 import { buildConvModule, type ConvKernels, PACKED_NR } from "./conv-module.js";
 import { nowMs } from "./platform.js";
 import { ensureCapacity, HEAP_BASE, type WasmArena, type WasmRuntime, wasmRuntime } from "./runtime.js";
-import { chooseThreads, POLICY_MIN_MACS, recordRun } from "./thread-policy.js";
+import { chooseThreads, POLICY_MIN_MACS, recordRun, type ThreadedKind } from "./thread-policy.js";
 import {
   finishJob,
   helpersMustJoin,
@@ -67,6 +67,7 @@ interface Setup {
   /** Threads taking part in the products (1: the calling thread alone, on the unshared arena). */
   threads: number;
   f32: boolean;
+  kind: ThreadedKind;
   macs: number;
   start: number;
 }
@@ -94,7 +95,7 @@ function sharedConvModule(rt: WasmRuntime, dtype: WasmDType): ConvKernels | null
  * when the thread policy (thread-policy.ts, measured as it goes) says helpers pay at this size, as
  * for a plain matmul; everything then lives in the shared arena.
  */
-function setup(macs: number, ...arrays: FloatArray[]): Setup | null {
+function setup(kind: ThreadedKind, macs: number, ...arrays: FloatArray[]): Setup | null {
   const backend = getKernelBackend();
   // Empty products (a zero-size batch or output) go to the JS path: packing needs k >= 1.
   if (backend === "js" || macs === 0 || (backend === "auto" && macs < MIN_MACS)) return null;
@@ -105,7 +106,7 @@ function setup(macs: number, ...arrays: FloatArray[]): Setup | null {
   const dtype = f32 ? "float32" : "float64";
   let threads = 1;
   let conv: ConvKernels | null = null;
-  const want = threadsSupported(rt) ? chooseThreads(macs, f32, getKernelThreads()) : 1;
+  const want = threadsSupported(rt) ? chooseThreads(macs, f32, getKernelThreads(), kind) : 1;
   if (want > 1) {
     startHelpers(rt, want - 1);
     const ready = readyHelpers(rt, want - 1);
@@ -130,6 +131,7 @@ function setup(macs: number, ...arrays: FloatArray[]): Setup | null {
     conv: conv as ConvKernels,
     threads,
     f32,
+    kind,
     macs,
     start: macs >= POLICY_MIN_MACS ? nowMs() : 0,
   };
@@ -177,8 +179,52 @@ function product(
     sharedPack: splitRows ? packB : packA,
     compute,
     threads: used,
+    splitPrepacked: false,
   };
   resetCounters(s.rt, joinAll ? Math.min(tiles, used * job.chunkTiles) : 0);
+  for (let t = 1; t < used; t++) postJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
+  runShare(s.fns as unknown as Parameters<typeof runShare>[0], s.rt.i32, job);
+  for (let t = 1; t < used; t++) finishJob(s.rt, t - 1);
+}
+
+/**
+ * C = packed A · packed B, both packed already: on one thread one compute call, otherwise the column
+ * tiles split over the threads as in product() (bit-identical: every tile is computed the same way).
+ */
+function computePacked(
+  s: Setup,
+  ap: number,
+  bp: number,
+  c: number,
+  ldc: number,
+  k: number,
+  mTiles: number,
+  nTiles: number,
+  n: number,
+): void {
+  const used = Math.min(s.threads, nTiles);
+  if (used <= 1) {
+    s.fns.compute(ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n);
+    return;
+  }
+  const compute = [ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n];
+  const joinAll = helpersMustJoin();
+  const unused = [0, 0, 0, 0, 0, 0, 0, 0];
+  const job: ShareJob = {
+    dtype: s.f32 ? 0 : 1,
+    splitRows: false,
+    tiles: nTiles,
+    chunkTiles: Math.max(1, Math.ceil(nTiles / (16 * used))),
+    first: joinAll ? 0 : -1,
+    sharedTiles: 0,
+    sharedChunkTiles: 1,
+    pack: unused,
+    sharedPack: unused,
+    compute,
+    threads: used,
+    splitPrepacked: true,
+  };
+  resetCounters(s.rt, joinAll ? Math.min(nTiles, used * job.chunkTiles) : 0);
   for (let t = 1; t < used; t++) postJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
   runShare(s.fns as unknown as Parameters<typeof runShare>[0], s.rt.i32, job);
   for (let t = 1; t < used; t++) finishJob(s.rt, t - 1);
@@ -220,7 +266,7 @@ function sizes(d: ConvDims) {
 }
 
 function finish(s: Setup, gemms: number): void {
-  if (s.start !== 0) recordRun(s.macs, s.f32, s.threads, nowMs() - s.start);
+  if (s.start !== 0) recordRun(s.macs, s.f32, s.threads, nowMs() - s.start, s.kind);
   recordConv("wasm");
   for (let i = 0; i < gemms; i++) recordGemm(s.threads);
 }
@@ -251,7 +297,7 @@ export function convForwardWasm(
   d: ConvDims,
 ): boolean {
   const { L, og, K, macs } = sizes(d);
-  const s = setup(macs, x, w, out, ...(b === null ? [] : [b]));
+  const s = setup("convForward", macs, x, w, out, ...(b === null ? [] : [b]));
   if (s === null) return false;
   const { es, mr, nr } = s;
   const NL = d.n * L;
@@ -279,7 +325,7 @@ export function convForwardWasm(
     s.conv.im2colPacked(xp, bp, d.n, d.c, d.h * d.w, d.w, d.oh, d.ow, d.kh, d.kw, d.dh, d.dw);
     const mTiles = tilesOf(og, mr);
     s.fns.packA(wp, K * es, es, og, K, ap, 0, mTiles);
-    s.fns.compute(ap, bp, yp, NL * es, K, 0, mTiles, 0, tilesOf(NL, nr), NL);
+    computePacked(s, ap, bp, yp, NL * es, K, mTiles, tilesOf(NL, nr), NL);
   } else {
     if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
     s.conv.im2col(...window(d, xp, cp, ti, tj));
@@ -310,14 +356,13 @@ export function convForwardWasm(
 }
 
 /**
- * Whether the forward can im2col straight into packed B (conv-module.ts im2colPacked): float32 on one
- * thread, one group, windows inside the input, stride 1, rows of outputs in whole vectors. Results are
- * the same as packing the column matrix (both are copies), so one and two threads stay bit-identical.
+ * Whether the forward can im2col straight into packed B (conv-module.ts im2colPacked): float32, one
+ * group, windows inside the input, stride 1, rows of outputs in whole vectors. Results are the same
+ * as packing the column matrix (both are copies), so one and two threads stay bit-identical.
  */
 function packedIm2col(s: Setup, d: ConvDims, full: boolean): boolean {
   return (
     s.f32 &&
-    s.threads === 1 &&
     s.nr === PACKED_NR &&
     d.groups === 1 &&
     full &&
@@ -332,7 +377,7 @@ function packedIm2col(s: Setup, d: ConvDims, full: boolean): boolean {
 /** cols_g [K, N·L] = w_gᵀ · g_g, one product per group, then col2im. */
 export function convInputGradWasm(g: FloatArray, w: FloatArray, dx: FloatArray, d: ConvDims): boolean {
   const { L, og, K, macs } = sizes(d);
-  const s = setup(macs, g, w, dx);
+  const s = setup("convInputGrad", macs, g, w, dx);
   if (s === null) return false;
   const { es, mr, nr } = s;
   const NL = d.n * L;
@@ -377,7 +422,7 @@ export function convInputGradWasm(g: FloatArray, w: FloatArray, dx: FloatArray, 
 /** dw_g [O/groups, K] = g_g · cols_gᵀ, one product per group over all samples. */
 export function convWeightGradWasm(x: FloatArray, g: FloatArray, dw: FloatArray, d: ConvDims): boolean {
   const { L, og, K, macs } = sizes(d);
-  const s = setup(macs, x, g, dw);
+  const s = setup("convWeightGrad", macs, x, g, dw);
   if (s === null) return false;
   const { es, mr, nr } = s;
   const NL = d.n * L;

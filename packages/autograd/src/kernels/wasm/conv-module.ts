@@ -493,56 +493,59 @@ export const PACKED_NR = 8;
  */
 function buildIm2colPacked(): FunctionBuilder {
   const [f, [x, bp, n, c, plane, w, oh, ow, kh, kw, dh, dw]] = i32Function(12);
-  const ch = f.local(I32);
-  const ki = f.local(I32);
-  const kj = f.local(I32);
   const b = f.local(I32);
   const oy = f.local(I32);
   const q = f.local(I32);
-  const p = f.local(I32); // row of the column matrix (tap)
-  const K = f.local(I32);
-  const j = f.local(I32); // column: b·L + oy·ow + q
-  const src = f.local(I32);
+  const ch = f.local(I32);
+  const ki = f.local(I32);
+  const kj = f.local(I32);
+  const j = f.local(I32); // column of the first of the 4 outputs: b·L + oy·ow + q
   const stripBytes = f.local(I32);
-  const rowOff = f.local(I32);
+  const src = f.local(I32); // x at tap (0, 0, 0) of those 4 outputs
+  const srcC = f.local(I32);
+  const srcK = f.local(I32);
+  const dst = f.local(I32);
   const nr = PACKED_NR;
-  f.get(c).get(kh).i32Mul().get(kw).i32Mul().set(K);
-  f.get(K)
+  f.get(c)
+    .get(kh)
+    .i32Mul()
+    .get(kw)
+    .i32Mul()
     .i32Const(nr * 4)
     .i32Mul()
     .set(stripBytes);
-  f.i32Const(0).set(p);
-  forRange(f, ch, 0, c, 1, () => {
-    forRange(f, ki, 0, kh, 1, () => {
-      forRange(f, kj, 0, kw, 1, () => {
-        f.get(p)
-          .i32Const(nr * 4)
+  f.i32Const(0).set(j);
+  // Output-major: the 4 outputs' K taps go down one half-strip (32-byte steps, sequential within the
+  // strip), reading x near where the previous 4 read; tap-major order wrote a whole strip apart each time.
+  forRange(f, b, 0, n, 1, () => {
+    forRange(f, oy, 0, oh, 1, () => {
+      forRange(f, q, 0, ow, 4, () => {
+        // src = x + (b·c·plane + oy·w + q)·4; dst = bp + (j / NR)·stripBytes + (j mod NR)·4
+        f.get(b).get(c).i32Mul().get(plane).i32Mul().get(oy).get(w).i32Mul().i32Add().get(q).i32Add();
+        f.i32Const(4).i32Mul().get(x).i32Add().set(src);
+        f.get(j).i32Const(3).i32ShrU().get(stripBytes).i32Mul().get(bp).i32Add();
+        f.get(j)
+          .i32Const(nr - 1)
+          .i32And()
+          .i32Const(4)
           .i32Mul()
-          .get(bp)
           .i32Add()
-          .set(rowOff);
-        f.i32Const(0).set(j);
-        forRange(f, b, 0, n, 1, () => {
-          forRange(f, oy, 0, oh, 1, () => {
-            // src = x + ((b·c + ch)·plane + (oy + ki·dh)·w + kj·dw)·4
-            f.get(b).get(c).i32Mul().get(ch).i32Add().get(plane).i32Mul();
-            f.get(oy).get(ki).get(dh).i32Mul().i32Add().get(w).i32Mul().i32Add();
-            f.get(kj).get(dw).i32Mul().i32Add().i32Const(4).i32Mul().get(x).i32Add().set(src);
-            forRange(f, q, 0, ow, 4, () => {
-              f.get(j).i32Const(3).i32ShrU().get(stripBytes).i32Mul().get(rowOff).i32Add();
-              f.get(j)
-                .i32Const(nr - 1)
-                .i32And()
-                .i32Const(4)
-                .i32Mul()
-                .i32Add();
-              f.get(src).v128Load().v128Store();
-              f.get(src).i32Const(16).i32Add().set(src);
-              f.get(j).i32Const(4).i32Add().set(j);
+          .set(dst);
+        forRange(f, ch, 0, c, 1, () => {
+          f.get(ch).get(plane).i32Mul().i32Const(4).i32Mul().get(src).i32Add().set(srcC);
+          forRange(f, ki, 0, kh, 1, () => {
+            f.get(ki).get(dh).i32Mul().get(w).i32Mul().i32Const(4).i32Mul().get(srcC).i32Add().set(srcK);
+            forRange(f, kj, 0, kw, 1, () => {
+              f.get(dst);
+              f.get(kj).get(dw).i32Mul().i32Const(4).i32Mul().get(srcK).i32Add().v128Load().v128Store();
+              f.get(dst)
+                .i32Const(nr * 4)
+                .i32Add()
+                .set(dst);
             });
           });
         });
-        f.get(p).i32Const(1).i32Add().set(p);
+        f.get(j).i32Const(4).i32Add().set(j);
       });
     });
   });

@@ -286,8 +286,13 @@ describe.runIf(wasmAvailable())("conv GEMM kernels: WASM (fused) against the JS 
     "split over two threads, the results are bit-identical to one thread",
     () => {
       setKernelBackend("wasm");
-      // Padded, and unpadded (one thread im2cols into packed B, two threads pack a column matrix).
-      for (const d of [convCase(8, 8, 16, 16, 5, 1, 2), convCase(8, 8, 16, 16, 5, 1, 0)]) {
+      // Padded (a column matrix, packed by both threads), unpadded (im2col straight into packed B,
+      // the column tiles then split), and unpadded with a half-filled last strip (N·L = 12).
+      for (const d of [
+        convCase(8, 8, 16, 16, 5, 1, 2),
+        convCase(8, 8, 16, 16, 5, 1, 0),
+        { ...convCase(1, 128, 128, 6, 3, 1, 0), h: 5, oh: 3 },
+      ]) {
         setKernelThreads(1);
         const one = convAll(d, true, 9);
         expect(waitForHelpers(wasmRuntime()!, 1, 60_000)).toBe(1);

@@ -114,6 +114,7 @@ export function gemmWasm(
       sharedPack: splitRows ? packBArgs : packAArgs,
       compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles, n],
       threads: used,
+      splitPrepacked: false,
     };
     resetCounters(rt, joinAll ? Math.min(tiles, used * job.chunkTiles) : 0);
     for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: joinAll ? t : -1 });

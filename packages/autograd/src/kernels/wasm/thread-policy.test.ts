@@ -48,6 +48,19 @@ describe("thread policy", () => {
     expect(chooseThreads(BIG, false, 2)).toBe(2);
   });
 
+  it("keeps kinds of product apart: a convolution's estimates are not a matmul's of the same size", () => {
+    simulate(40, 40_000, 25_000); // matmuls of this size: one thread wins
+    expect(chooseThreads(BIG, true, 2)).toBe(1);
+    // The convolution kinds have no estimate yet: each tries helpers first, whatever matmul learned.
+    for (const kind of ["convForward", "convInputGrad", "convWeightGrad"] as const) {
+      expect(chooseThreads(BIG, true, 2, kind)).toBe(2);
+      recordRun(BIG, true, 2, BIG / 75_000, kind);
+      recordRun(BIG, true, 1, BIG / 40_000, kind);
+    }
+    expect(chooseThreads(BIG, true, 2, "convForward")).toBe(2);
+    expect(chooseThreads(BIG, true, 2)).toBe(1);
+  });
+
   it("always asks for every thread while helpers must join (tests)", () => {
     simulate(40, 40_000, 25_000);
     setHelpersMustJoin(true);

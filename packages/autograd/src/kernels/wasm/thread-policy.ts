@@ -5,7 +5,7 @@ import { helpersMustJoin } from "./workers.js";
  * nearly doubles the speed from about a million multiply-adds up; on a machine whose other cores
  * are busy (other processes, a CI runner) it makes products slower, because the helper is not
  * scheduled in time or is preempted mid-chunk. Neither a fixed threshold nor a one-off calibration
- * fits both, so the choice is measured as it goes: for each size class (a power of two of m·n·k)
+ * fits both, so the choice is measured as it goes: for each size class (a power of two of m·n·k, per kind of product)
  * the policy keeps a running average of the achieved rate (multiply-adds per ms) with and without
  * helpers, uses the faster, and every EXPLORE_EVERY-th product of the class tries the other one so
  * the estimate follows the machine's load (every 4·EXPLORE_EVERY-th when one choice is clearly faster).
@@ -29,8 +29,21 @@ interface SizeClass {
 
 const classes = new Map<number, SizeClass>();
 
-function sizeClass(macs: number, isF32: boolean): SizeClass {
-  const key = Math.round(Math.log2(macs)) * 2 + (isF32 ? 0 : 1);
+/**
+ * What kind of product: the serial work around the split part differs (a convolution's forward on one
+ * thread writes its columns straight into the packed layout, its input gradient ends in a serial
+ * col2im), so the same size can favour helpers for one kind and not another. Each keeps its own estimates.
+ */
+export type ThreadedKind = "matmul" | "convForward" | "convInputGrad" | "convWeightGrad";
+const KIND_INDEX: Record<ThreadedKind, number> = {
+  matmul: 0,
+  convForward: 1,
+  convInputGrad: 2,
+  convWeightGrad: 3,
+};
+
+function sizeClass(macs: number, isF32: boolean, kind: ThreadedKind): SizeClass {
+  const key = (Math.round(Math.log2(macs)) * 2 + (isF32 ? 0 : 1)) * 4 + KIND_INDEX[kind];
   let cls = classes.get(key);
   if (cls === undefined) {
     cls = { single: 0, multi: 0, calls: 0 };
@@ -40,10 +53,15 @@ function sizeClass(macs: number, isF32: boolean): SizeClass {
 }
 
 /** Threads to request for a product of `macs` multiply-adds, given at most `maxThreads`. */
-export function chooseThreads(macs: number, isF32: boolean, maxThreads: number): number {
+export function chooseThreads(
+  macs: number,
+  isF32: boolean,
+  maxThreads: number,
+  kind: ThreadedKind = "matmul",
+): number {
   if (maxThreads <= 1 || macs < (isF32 ? MIN_MACS.float32 : MIN_MACS.float64)) return 1;
   if (helpersMustJoin()) return maxThreads;
-  const cls = sizeClass(macs, isF32);
+  const cls = sizeClass(macs, isF32, kind);
   cls.calls++;
   if (cls.multi === 0) return maxThreads; // no estimate yet: try helpers first
   if (cls.single === 0) return 1;
@@ -60,10 +78,16 @@ export function chooseThreads(macs: number, isF32: boolean, maxThreads: number):
  * `ms` milliseconds. A request for helpers that they missed counts against helpers: that is what
  * asking for them achieved.
  */
-export function recordRun(macs: number, isF32: boolean, requested: number, ms: number): void {
+export function recordRun(
+  macs: number,
+  isF32: boolean,
+  requested: number,
+  ms: number,
+  kind: ThreadedKind = "matmul",
+): void {
   if (macs < (isF32 ? MIN_MACS.float32 : MIN_MACS.float64)) return;
   const rate = macs / Math.max(ms, 1e-3);
-  const cls = sizeClass(macs, isF32);
+  const cls = sizeClass(macs, isF32, kind);
   if (requested > 1) cls.multi = cls.multi === 0 ? rate : cls.multi + ALPHA * (rate - cls.multi);
   else cls.single = cls.single === 0 ? rate : cls.single + ALPHA * (rate - cls.single);
 }

@@ -65,10 +65,12 @@ export interface ShareJob {
   compute: number[];
   /** Threads taking part (sets the guided chunk sizes). */
   threads: number;
+  /** The split operand is packed already (a convolution's columns written packed): bands only compute. */
+  splitPrepacked: boolean;
 }
 
-/** Job fields as int32 slots: the 7 scalars above, then pack[8], sharedPack[8], compute[10], threads. */
-const JOB_FIELDS = 7 + 8 + 8 + 10 + 1;
+/** Job fields as int32 slots: the 7 scalars above, then pack[8], sharedPack[8], compute[10], threads, splitPrepacked. */
+const JOB_FIELDS = 7 + 8 + 8 + 10 + 2;
 
 interface KernelFns {
   packA: (...args: number[]) => void;
@@ -119,7 +121,7 @@ export function runShare(fns: KernelFns, counters: Int32Array, job: ShareJob): v
   const band = (t0: number, t1: number): void => {
     p[6] = t0;
     p[7] = t1;
-    pack(...p);
+    if (!job.splitPrepacked) pack(...p);
     c[job.splitRows ? 5 : 7] = t0;
     c[job.splitRows ? 6 : 8] = t1;
     fns.compute(...c);
@@ -160,7 +162,7 @@ function runShare(j) {
   const f = fns[j[0]];
   const splitRows = j[1] === 1, tiles = j[2], chunkTiles = j[3], first = j[4];
   const sharedTiles = j[5], sharedChunkTiles = j[6];
-  const p = j.slice(7, 15), sp = j.slice(15, 23), c = j.slice(23, 33), threads = j[33];
+  const p = j.slice(7, 15), sp = j.slice(15, 23), c = j.slice(23, 33), threads = j[33], prepacked = j[34] === 1;
   const sharedPack = splitRows ? f.packB : f.packA;
   const sharedChunks = Math.ceil(sharedTiles / sharedChunkTiles);
   for (let i = Atomics.add(counters, ${SHARED_NEXT}, 1); i < sharedChunks; i = Atomics.add(counters, ${SHARED_NEXT}, 1)) {
@@ -174,7 +176,7 @@ function runShare(j) {
   const pack = splitRows ? f.packA : f.packB;
   const band = (t0, t1) => {
     p[6] = t0; p[7] = t1;
-    pack(...p);
+    if (!prepacked) pack(...p);
     c[splitRows ? 5 : 7] = t0; c[splitRows ? 6 : 8] = t1;
     f.compute(...c);
   };
@@ -333,6 +335,7 @@ export function postJob(rt: WasmRuntime, index: number, job: ShareJob): void {
   ctl.set(job.sharedPack, at + 15);
   ctl.set(job.compute, at + 23);
   ctl[at + 33] = job.threads;
+  ctl[at + 34] = job.splitPrepacked ? 1 : 0;
   h.seq++;
   // SEQ before STATE: a helper that claims the job then reads this job's number.
   Atomics.store(ctl, h.base + SEQ, h.seq);
