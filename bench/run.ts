@@ -204,7 +204,7 @@ async function main(): Promise<void> {
     kernels,
     memory,
     seconds: (performance.now() - started) / 1000,
-    targets: checkTargets(results, memory),
+    targets: checkTargets(results, memory, { kernels }),
     loadAverageEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
   const markdown = toMarkdown(report);

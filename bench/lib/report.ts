@@ -38,7 +38,7 @@ export interface Report {
   kernels: { rows: unknown[]; table: string } | { error: string } | null;
   memory: MemorySection | { error: string } | null;
   seconds: number;
-  /** Issue 5's targets judged from this run (met: null when not measured). */
+  /** Issues 5, 10 and 12's targets judged from this run (met: null when not measured). */
   targets: TargetCheck[];
   /** os.loadavg() when the run ended: with the start value, how busy the machine was. */
   loadAverageEnd: number[];
@@ -189,7 +189,7 @@ export function toMarkdown(report: Report, opts: { forDocs?: boolean } = {}): st
   }
   const targets = report.targets.filter((c) => c.met !== null);
   if (targets.length > 0) {
-    out.push(`${h} Targets (issues 5 and 10), judged from this run`, "", ...targetsMarkdown(targets), "");
+    out.push(`${h} Targets (issues 5, 10 and 12), judged from this run`, "", ...targetsMarkdown(targets), "");
     if (targets.some((c) => c.target.startsWith("W3"))) {
       out.push(
         "- W3 rows judged: the public matmul with transposes passed as its options, like TF.js's tf.matMul flags.",
