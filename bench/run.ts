@@ -23,6 +23,7 @@ import type { WorkloadContext } from "./workloads/context.js";
 import { fxItems } from "./workloads/fx.js";
 import { EPOCH_SAMPLES } from "./workloads/init.js";
 import { runMemory } from "./workloads/memory.js";
+import { peakRssSection } from "./workloads/peak-rss.js";
 import { vmapItems } from "./workloads/vmap.js";
 import { w1Items } from "./workloads/w1.js";
 import { w2Items } from "./workloads/w2.js";
@@ -177,6 +178,7 @@ async function main(): Promise<void> {
   }
 
   let memory: Report["memory"] = null;
+  let peakRss: Report["peakRss"] = null;
   if (config.only.includes("MEM")) {
     log(
       `MEM: W2 for ${config.memoryEpochs} epochs of ${config.memorySamples} samples in a child process ...`,
@@ -190,6 +192,8 @@ async function main(): Promise<void> {
       memory = { error: (error as Error).message };
       log(`MEM failed: ${memory.error}`);
     }
+    log("MEM: peak RSS of pnpm start (the CLI's default training) ...");
+    peakRss = await peakRssSection(memory, log);
   }
   closeNumpyServer();
 
@@ -203,8 +207,9 @@ async function main(): Promise<void> {
     items: results.map((r) => ({ ...r, speedups: speedupsOf(r) })),
     kernels,
     memory,
+    peakRss,
     seconds: (performance.now() - started) / 1000,
-    targets: checkTargets(results, memory, { kernels }),
+    targets: checkTargets(results, memory, { kernels, peakRss }),
     loadAverageEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
   const markdown = toMarkdown(report);

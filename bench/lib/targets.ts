@@ -1,4 +1,5 @@
 import { FX_JVP_ITEM, FX_MEMORY_ITEM } from "../workloads/fx.js";
+import { type PeakRssSection, RSS_NOISE } from "../workloads/peak-rss.js";
 import { VMAP_ITEM } from "../workloads/vmap.js";
 import { W1_GRADIENTS } from "../workloads/w1-tapegrad.js";
 import { SIMD_PEAK_ITEM } from "../workloads/w3.js";
@@ -65,9 +66,10 @@ function timeRatioCheck(
   return { target, measured: `${formatValue(x)}× PyTorch's time`, met: x <= limit };
 }
 
-/** What the targets read besides the items: the W3 kernel table. */
+/** What the targets read besides the items: the W3 kernel table and the peak RSS of whole jobs. */
 export interface TargetExtras {
   kernels?: Report["kernels"];
+  peakRss?: PeakRssSection | null;
 }
 
 /** Issue 5's targets, issue 10's (W5) and issue 12's, each judged from this run's medians. */
@@ -177,6 +179,7 @@ export function checkTargets(
       met: memory.flat,
     });
   }
+  checks.push(...peakRssChecks(extras.peakRss ?? null));
   return checks;
 }
 
@@ -214,6 +217,25 @@ function twoThreadRegressionCheck(items: ItemResult[]): TargetCheck {
     measured: `2 threads / 1 thread = ${formatValue(two / one)}× (${formatValue(two)} vs ${formatValue(one)} GFLOP/s)`,
     met: two >= 0.95 * one,
   };
+}
+
+/** Issue 12: the peak RSS of `pnpm start` and of W2 not above bench/baselines/peak-rss.json's. */
+function peakRssChecks(section: PeakRssSection | null): TargetCheck[] {
+  const jobs = ["pnpm start", "W2 (MEM child)"];
+  return jobs.map((job) => {
+    const target = `Peak RSS of ${job} not above the baseline (+${100 * RSS_NOISE}% for run-to-run noise)`;
+    const row = section?.rows.find((r) => r.job === job);
+    const base = section?.baseline;
+    if (row === undefined || base == null || row.peakMiB === null || row.baselineMiB === null)
+      return { target, measured: row?.detail ?? "not measured", met: null };
+    const ratio = row.peakMiB / row.baselineMiB;
+    const node = base.node === process.version ? "" : `, baseline on node ${base.node}`;
+    return {
+      target,
+      measured: `${row.peakMiB.toFixed(0)} MiB vs ${row.baselineMiB.toFixed(0)} MiB (${formatValue(ratio)}×; baseline ${base.date.slice(0, 10)}, ${base.commit.slice(0, 7)}${node})`,
+      met: ratio <= 1 + RSS_NOISE,
+    };
+  });
 }
 
 /** Issue 12: each way of getting W1's gradients within 1.15× of the fastest way, in this run. */

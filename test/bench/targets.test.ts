@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { ItemResult } from "../../bench/lib/harness.js";
 import { checkTargets, pairedRatio } from "../../bench/lib/targets.js";
+import type { PeakRssSection } from "../../bench/workloads/peak-rss.js";
 import { VMAP_ITEM } from "../../bench/workloads/vmap.js";
 
 // Scripted samples, not timings: the VMAP target must be judged from ratios taken repetition by
@@ -125,5 +126,24 @@ describe("issue 12 targets", () => {
     expect(judge(30, 29).met).toBe(true);
     expect(judge(30, 29).measured).toMatch(/^2 threads \/ 1 thread = 0\.96\d*×/);
     expect(judge(30, 28).met).toBe(false);
+  });
+
+  it("peak RSS against the baseline, 5% allowed, not judged without a comparable baseline", () => {
+    const section = (start: number, w2Base: number | null): PeakRssSection => ({
+      baseline: { date: "2026-12-02T10:00:00.000Z", commit: "171b49feb4", node: process.version },
+      rows: [
+        { job: "pnpm start", peakMiB: start, baselineMiB: 290, detail: "" },
+        { job: "W2 (MEM child)", peakMiB: 200, baselineMiB: w2Base, detail: "quick: not compared" },
+      ],
+    });
+    const within = checkTargets([], null, { peakRss: section(290 * 1.04, 210) });
+    expect(find(within, "Peak RSS of pnpm start").met).toBe(true);
+    expect(find(within, "Peak RSS of pnpm start").measured).toContain("302 MiB vs 290 MiB");
+    expect(find(within, "Peak RSS of W2").met).toBe(true);
+    const above = checkTargets([], null, { peakRss: section(290 * 1.06, null) });
+    expect(find(above, "Peak RSS of pnpm start").met).toBe(false);
+    expect(find(above, "Peak RSS of W2").met).toBeNull();
+    expect(find(above, "Peak RSS of W2").measured).toBe("quick: not compared");
+    expect(find(checkTargets([], null), "Peak RSS of pnpm start").met).toBeNull();
   });
 });
