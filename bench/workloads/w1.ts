@@ -48,9 +48,11 @@ export function w1Items({ config, data, peers }: WorkloadContext): Item[] {
   notes.push(
     "tapegrad rows: every way of getting the gradients (issue 12); the targets line gives each one's ratio to the fastest",
   );
-  notes.push("numpy: float32, batched, gradients by hand (numpy has no autograd)");
-  notes.push(
-    "PyTorch: nn.Sequential of nn.Linear + nn.Sigmoid, ½·F.mse_loss(reduction='sum')/rows, torch.optim.SGD; opt.zero_grad(), loss.backward(), opt.step()",
-  );
+  if (peers.includes("numpy"))
+    notes.push("numpy: float32, batched, gradients by hand (numpy has no autograd)");
+  if (peers.includes("torch"))
+    notes.push(
+      "PyTorch: nn.Sequential of nn.Linear + nn.Sigmoid, ½·F.mse_loss(reduction='sum')/rows, torch.optim.SGD; opt.zero_grad(), loss.backward(), opt.step()",
+    );
   return [{ workload: "W1", name: "epoch", unit: "s/epoch", higherIsBetter: false, impls, notes }];
 }

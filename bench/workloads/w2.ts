@@ -46,9 +46,10 @@ export function w2Items({ config, data, peers }: WorkloadContext): Item[] {
     `${W2.sizes.join("-")} relu, softmax cross-entropy (mean over rows), Adam lr ${W2.lr} ε 1e-8, batch ${W2.batch} (last batch short), He-normal initial weights shared by all`,
   ];
   if (n !== EPOCH_SAMPLES) notes.push(`timed over ${n} samples, scaled to ${EPOCH_SAMPLES}`);
-  notes.push("numpy: float32, gradients and Adam by hand");
-  notes.push(
-    "PyTorch: nn.Sequential of nn.Linear + nn.ReLU, nn.CrossEntropyLoss on class indices, torch.optim.Adam(eps=1e-8); opt.zero_grad(), loss.backward(), opt.step()",
-  );
+  if (peers.includes("numpy")) notes.push("numpy: float32, gradients and Adam by hand");
+  if (peers.includes("torch"))
+    notes.push(
+      "PyTorch: nn.Sequential of nn.Linear + nn.ReLU, nn.CrossEntropyLoss on class indices, torch.optim.Adam(eps=1e-8); opt.zero_grad(), loss.backward(), opt.step()",
+    );
   return [{ workload: "W2", name: "epoch", unit: "s/epoch", higherIsBetter: false, impls, notes }];
 }
