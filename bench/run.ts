@@ -1,7 +1,7 @@
 /**
  * `pnpm bench`: W1–W5 and the memory run for tapegrad against TensorFlow.js (cpu, wasm), numpy and
- * (W5) PyTorch on one thread,
- * in one process, alternating implementations. Writes bench/results/latest.{json,md}.
+ * (W1, W2, W5) PyTorch on one thread, in one process, alternating implementations. Writes
+ * bench/results/latest.{json,md}.
  */
 import os from "node:os";
 import path from "node:path";
@@ -15,6 +15,7 @@ import { type Item, type ItemResult, runItem } from "./lib/harness.js";
 import { machineInfo } from "./lib/machine.js";
 import { type PeerStatus, type Report, speedupsOf, toMarkdown } from "./lib/report.js";
 import { checkTargets } from "./lib/targets.js";
+import { torchAgreement } from "./lib/torch-checks.js";
 import { closeNumpyServer, numpyServer, numpyUnavailable } from "./peers/numpy.js";
 import { loadTfjs } from "./peers/tfjs.js";
 import { torchUnavailable } from "./peers/torch.js";
@@ -22,6 +23,7 @@ import type { WorkloadContext } from "./workloads/context.js";
 import { fxItems } from "./workloads/fx.js";
 import { EPOCH_SAMPLES } from "./workloads/init.js";
 import { runMemory } from "./workloads/memory.js";
+import { peakRssSection } from "./workloads/peak-rss.js";
 import { vmapItems } from "./workloads/vmap.js";
 import { w1Items } from "./workloads/w1.js";
 import { w2Items } from "./workloads/w2.js";
@@ -75,13 +77,16 @@ async function numpyStatus(): Promise<PeerStatus> {
 async function peerStatuses(config: BenchConfig): Promise<PeerStatus[]> {
   const statuses = await tfjsStatuses(config);
   if (config.peers.includes("numpy")) statuses.push(await numpyStatus());
-  // PyTorch is W5's peer only: probed when W5 runs.
-  if (config.peers.includes("torch") && config.only.includes("W5")) {
+  // PyTorch is a peer of W1, W2 and W5: probed when one of them runs.
+  if (config.peers.includes("torch") && config.only.some((w) => w === "W1" || w === "W2" || w === "W5")) {
     const why = torchUnavailable();
     statuses.push({
       id: "torch",
       ran: why === null,
-      detail: why === null ? "PyTorch (/usr/bin/python3), 1 thread" : `skipped: ${why}`,
+      detail:
+        why === null
+          ? "PyTorch (/usr/bin/python3), torch.set_num_threads(1), OPENBLAS_NUM_THREADS=1"
+          : `skipped: ${why}`,
     });
   }
   return statuses;
@@ -138,8 +143,21 @@ async function main(): Promise<void> {
         checks.push(`W1 agreement with TF.js ${backend} not checked: ${firstLine(error)}`);
       }
     }
-    for (const c of checks) log(`check: ${c}`);
   }
+  if (runnable.includes("torch")) {
+    for (const workload of ["W1", "W2"] as const) {
+      if (!config.only.includes(workload)) continue;
+      try {
+        const a = await torchAgreement(workload, data);
+        checks.push(
+          `${workload} on one batch of ${a.rows}: tapegrad loss ${a.tapegradLoss.toPrecision(7)} vs PyTorch ${a.torchLoss.toPrecision(7)} (relative difference ${a.lossRelError.toExponential(1)}), gradients within ${a.gradRelError.toExponential(1)} relative`,
+        );
+      } catch (error) {
+        checks.push(`${workload} agreement with PyTorch not checked: ${firstLine(error)}`);
+      }
+    }
+  }
+  for (const c of checks) log(`check: ${c}`);
 
   const ctx: WorkloadContext = { config, data, peers: runnable };
   const results: ItemResult[] = [];
@@ -160,6 +178,7 @@ async function main(): Promise<void> {
   }
 
   let memory: Report["memory"] = null;
+  let peakRss: Report["peakRss"] = null;
   if (config.only.includes("MEM")) {
     log(
       `MEM: W2 for ${config.memoryEpochs} epochs of ${config.memorySamples} samples in a child process ...`,
@@ -173,6 +192,8 @@ async function main(): Promise<void> {
       memory = { error: (error as Error).message };
       log(`MEM failed: ${memory.error}`);
     }
+    log("MEM: peak RSS of pnpm start (the CLI's default training) ...");
+    peakRss = await peakRssSection(memory, log);
   }
   closeNumpyServer();
 
@@ -186,8 +207,9 @@ async function main(): Promise<void> {
     items: results.map((r) => ({ ...r, speedups: speedupsOf(r) })),
     kernels,
     memory,
+    peakRss,
     seconds: (performance.now() - started) / 1000,
-    targets: checkTargets(results, memory),
+    targets: checkTargets(results, memory, { kernels, peakRss }),
     loadAverageEnd: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
   const markdown = toMarkdown(report);

@@ -16,7 +16,7 @@ export interface Agreement {
   gradRelError: number;
 }
 
-function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
+export function maxRel(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let diff = 0;
   let scale = 0;
   for (let i = 0; i < a.length; i++) {

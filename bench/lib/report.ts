@@ -1,3 +1,4 @@
+import type { PeakRssSection } from "../workloads/peak-rss.js";
 import type { PeerId } from "./args.js";
 import { formatValue, type ItemResult, type Measurement, speedup } from "./harness.js";
 import type { MachineInfo } from "./machine.js";
@@ -37,8 +38,10 @@ export interface Report {
   items: Array<ItemResult & { speedups: Array<{ tapegrad: string; peer: string; speedup: number }> }>;
   kernels: { rows: unknown[]; table: string } | { error: string } | null;
   memory: MemorySection | { error: string } | null;
+  /** Peak RSS of `pnpm start` and W2 against bench/baselines/peak-rss.json (with MEM). */
+  peakRss: PeakRssSection | null;
   seconds: number;
-  /** Issue 5's targets judged from this run (met: null when not measured). */
+  /** Issues 5, 10 and 12's targets judged from this run (met: null when not measured). */
   targets: TargetCheck[];
   /** os.loadavg() when the run ended: with the start value, how busy the machine was. */
   loadAverageEnd: number[];
@@ -99,6 +102,27 @@ function workloadTable(items: ItemResult[]): string[] {
     }
   }
   return lines;
+}
+
+/** The MEM section's second table: whole jobs' peak RSS beside the committed baseline. */
+function peakRssTable(section: PeakRssSection): string[] {
+  const base = section.baseline;
+  const lines = [
+    base === null
+      ? "Peak RSS of whole jobs (maximum RSS of the largest process; no baseline to compare with):"
+      : `Peak RSS of whole jobs (maximum RSS of the largest process) against bench/baselines/peak-rss.json (${base.date.slice(0, 10)}, packages at ${base.commit.slice(0, 7)}, node ${base.node}):`,
+    "",
+    "| job | peak RSS MiB | baseline MiB | ratio | what ran |",
+    "|---|---|---|---|---|",
+  ];
+  for (const r of section.rows) {
+    const ratio =
+      r.peakMiB !== null && r.baselineMiB !== null ? `${formatValue(r.peakMiB / r.baselineMiB)}×` : "–";
+    lines.push(
+      `| ${r.job} | ${r.peakMiB === null ? "failed" : r.peakMiB.toFixed(0)} | ${r.baselineMiB === null ? "–" : r.baselineMiB.toFixed(0)} | ${ratio} | ${r.detail} |`,
+    );
+  }
+  return [...lines, ""];
 }
 
 const WORKLOAD_TITLES: Record<string, string> = {
@@ -187,9 +211,10 @@ export function toMarkdown(report: Report, opts: { forDocs?: boolean } = {}): st
       );
     }
   }
+  if (report.peakRss !== null) out.push(...peakRssTable(report.peakRss));
   const targets = report.targets.filter((c) => c.met !== null);
   if (targets.length > 0) {
-    out.push(`${h} Targets (issues 5 and 10), judged from this run`, "", ...targetsMarkdown(targets), "");
+    out.push(`${h} Targets (issues 5, 10 and 12), judged from this run`, "", ...targetsMarkdown(targets), "");
     if (targets.some((c) => c.target.startsWith("W3"))) {
       out.push(
         "- W3 rows judged: the public matmul with transposes passed as its options, like TF.js's tf.matMul flags.",

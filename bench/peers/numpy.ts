@@ -1,9 +1,7 @@
 import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
+import { type ArrayFile, ArrayFiles } from "./array-files.js";
 
 const SCRIPT = fileURLToPath(new URL("../numpy_bench.py", import.meta.url));
 
@@ -44,8 +42,7 @@ export function numpyUnavailable(): string | null {
 export class NumpyServer {
   private readonly child: ChildProcessWithoutNullStreams;
   private readonly pending: Array<(reply: Reply) => void> = [];
-  private readonly tempDir = mkdtempSync(path.join(os.tmpdir(), "tapegrad-bench-"));
-  private fileCount = 0;
+  private readonly files = new ArrayFiles();
   private exited: string | null = null;
 
   constructor() {
@@ -77,16 +74,14 @@ export class NumpyServer {
     return (await this.request({ op: "info" })) as unknown as NumpyInfo;
   }
 
-  /** Hands an array to python through a raw little-endian file: 25 MB of pixels do not belong in JSON. */
-  shareArray(data: Float32Array, shape: number[]): { path: string; shape: number[] } {
-    const file = path.join(this.tempDir, `a${this.fileCount++}.f32`);
-    writeFileSync(file, new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-    return { path: file, shape };
+  /** Hands an array to python through a raw little-endian file. */
+  shareArray(data: Float32Array, shape: number[]): ArrayFile {
+    return this.files.share(data, shape);
   }
 
   close(): void {
     this.child.stdin.end();
-    rmSync(this.tempDir, { recursive: true, force: true });
+    this.files.remove();
   }
 }
 

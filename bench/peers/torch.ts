@@ -3,16 +3,18 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 /**
- * PyTorch on one thread as a peer (W5): a child `/usr/bin/python3 bench/peers/torch_cnn.py` answering
+ * PyTorch on one thread as a peer (W1, W2, W5): a child `/usr/bin/python3 bench/peers/torch_peer.py` answering
  * one JSON line per request. The system python is the one with torch (the default python3 on PATH
  * may be another). OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed from that child's environment
  * only: set for this machine's numpy peer, they are not what a PyTorch user runs with.
+ * OPENBLAS_NUM_THREADS=1: Debian's torch calls the system OpenBLAS (pthreads) for nn.Linear's
+ * products, which torch.set_num_threads(1) does not reach; without it W2's products ran on both cores.
  */
 const PYTHON = "/usr/bin/python3";
-const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "torch_cnn.py");
+const SCRIPT = path.join(path.dirname(fileURLToPath(import.meta.url)), "torch_peer.py");
 
 function childEnv(): NodeJS.ProcessEnv {
-  const env = { ...process.env };
+  const env: NodeJS.ProcessEnv = { ...process.env, OPENBLAS_NUM_THREADS: "1" };
   delete env.OPENBLAS_CORETYPE;
   delete env.OPENBLAS_L2_SIZE;
   return env;

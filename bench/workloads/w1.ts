@@ -2,6 +2,7 @@ import { CLASSES, FEATURES } from "../lib/data.js";
 import type { Impl, Item } from "../lib/harness.js";
 import { numpyServer } from "../peers/numpy.js";
 import { numpyImpl } from "../peers/numpy-impl.js";
+import { torchMlp } from "../peers/torch-mlp.js";
 import type { WorkloadContext } from "./context.js";
 import { EPOCH_SAMPLES, initialWeights } from "./init.js";
 import { W1_GRADIENTS, type W1Gradients, w1Tapegrad } from "./w1-tapegrad.js";
@@ -38,6 +39,8 @@ export function w1Items({ config, data, peers }: WorkloadContext): Item[] {
       }, opts.scale),
     );
   }
+  if (peers.includes("torch"))
+    impls.push(torchMlp({ kind: "w1", data: subset, init, batch: W1.batch, lr: W1.lr }, opts));
   const notes = [
     `${W1.sizes.join("-")} sigmoid, quadratic loss ½Σ‖ŷ−y‖²/n, SGD lr ${W1.lr}, batch ${W1.batch}`,
   ];
@@ -45,6 +48,11 @@ export function w1Items({ config, data, peers }: WorkloadContext): Item[] {
   notes.push(
     "tapegrad rows: every way of getting the gradients (issue 12); the targets line gives each one's ratio to the fastest",
   );
-  notes.push("numpy: float32, batched, gradients by hand (numpy has no autograd)");
+  if (peers.includes("numpy"))
+    notes.push("numpy: float32, batched, gradients by hand (numpy has no autograd)");
+  if (peers.includes("torch"))
+    notes.push(
+      "PyTorch: nn.Sequential of nn.Linear + nn.Sigmoid, ½·F.mse_loss(reduction='sum')/rows, torch.optim.SGD; opt.zero_grad(), loss.backward(), opt.step()",
+    );
   return [{ workload: "W1", name: "epoch", unit: "s/epoch", higherIsBetter: false, impls, notes }];
 }

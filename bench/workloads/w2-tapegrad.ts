@@ -5,16 +5,9 @@ import { type Autograd, loadAutograd, loadNn, type Nn } from "../lib/tapegrad.js
 import { epochRunner } from "./epoch-runner.js";
 import { batchStarts, type InitialWeights } from "./init.js";
 
-/** W2 as a library user writes it: Sequential of Linear + ReLU, softmaxCrossEntropy, Adam. */
-export function buildW2(
-  ag: Autograd,
-  nnLib: Nn,
-  data: Dataset,
-  init: InitialWeights,
-  opts: { lr: number; batch: number },
-) {
-  const { tensor } = ag;
-  const { Adam, Linear, ReLU, Sequential, softmaxCrossEntropy } = nnLib;
+/** W2's network at its initial weights: Sequential of Linear + ReLU, and its Linear layers in order. */
+export function w2Model(nnLib: Nn, init: InitialWeights) {
+  const { Linear, ReLU, Sequential } = nnLib;
   const sizes = init.sizes;
   const layers = [];
   const linears: InstanceType<typeof Linear>[] = [];
@@ -26,7 +19,20 @@ export function buildW2(
     layers.push(linear);
     if (i + 2 < sizes.length) layers.push(new ReLU());
   }
-  const model = new Sequential(...layers);
+  return { model: new Sequential(...layers), linears };
+}
+
+/** W2 as a library user writes it: Sequential of Linear + ReLU, softmaxCrossEntropy, Adam. */
+export function buildW2(
+  ag: Autograd,
+  nnLib: Nn,
+  data: Dataset,
+  init: InitialWeights,
+  opts: { lr: number; batch: number },
+) {
+  const { tensor } = ag;
+  const { Adam, softmaxCrossEntropy } = nnLib;
+  const { model } = w2Model(nnLib, init);
   const optimizer = new Adam(model.parameters(), { lr: opts.lr });
   return (batches?: number) => {
     for (const s of batchStarts(data.n, opts.batch, batches)) {

@@ -2,6 +2,7 @@ import { CLASSES, FEATURES } from "../lib/data.js";
 import type { Impl, Item } from "../lib/harness.js";
 import { numpyServer } from "../peers/numpy.js";
 import { numpyImpl } from "../peers/numpy-impl.js";
+import { torchMlp } from "../peers/torch-mlp.js";
 import type { WorkloadContext } from "./context.js";
 import { EPOCH_SAMPLES, initialWeights } from "./init.js";
 import { w2Tapegrad } from "./w2-tapegrad.js";
@@ -39,10 +40,16 @@ export function w2Items({ config, data, peers }: WorkloadContext): Item[] {
       }, opts.scale),
     );
   }
+  if (peers.includes("torch"))
+    impls.push(torchMlp({ kind: "w2", data: subset, init, batch: W2.batch, lr: W2.lr }, opts));
   const notes = [
     `${W2.sizes.join("-")} relu, softmax cross-entropy (mean over rows), Adam lr ${W2.lr} ε 1e-8, batch ${W2.batch} (last batch short), He-normal initial weights shared by all`,
   ];
   if (n !== EPOCH_SAMPLES) notes.push(`timed over ${n} samples, scaled to ${EPOCH_SAMPLES}`);
-  notes.push("numpy: float32, gradients and Adam by hand");
+  if (peers.includes("numpy")) notes.push("numpy: float32, gradients and Adam by hand");
+  if (peers.includes("torch"))
+    notes.push(
+      "PyTorch: nn.Sequential of nn.Linear + nn.ReLU, nn.CrossEntropyLoss on class indices, torch.optim.Adam(eps=1e-8); opt.zero_grad(), loss.backward(), opt.step()",
+    );
   return [{ workload: "W2", name: "epoch", unit: "s/epoch", higherIsBetter: false, impls, notes }];
 }

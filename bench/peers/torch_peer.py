@@ -1,7 +1,14 @@
-"""PyTorch peer of W5 (bench/workloads/w5.ts), one thread, driven over stdin/stdout.
+"""PyTorch peer of W1, W2 and W5 (bench/peers/torch*.ts), one thread, driven over stdin/stdout.
 
 One JSON request per line in, one JSON answer per line out:
   {"cmd": "info"}                                   -> {"torch": version}
+  {"cmd": "mlp", "kind": "w1" | "w2", "x": a, "y": a, "weights": [a], "biases": [a], "batch": b, "lr": lr}
+      W1 or W2 from the shared initial weights; each a is {"path", "shape"} of a raw float32 file,
+      weights in tapegrad's [in, out] layout (transposed here into nn.Linear's [out, in])
+  {"cmd": "mlp_train", "batches": k | null}         -> {"seconds": s, "cpuSeconds": c}
+      trains over the first k batches (all when null), in order, from where the last call left off
+  {"cmd": "mlp_grads", "dir": d}                    -> {"loss": l}
+      loss and gradients of the first batch, untrained weights; writes d/w<i>.f32 ([in, out]) and d/b<i>.f32
   {"cmd": "w5", "dir": d, "n": n, "test": t, "batch": b, "lr": lr}
       loads d/x.f32 ([n + t, 784]), d/labels.i32, d/w*.f32 (the shared initial weights, torch layouts)
   {"cmd": "train", "batches": k | null}             -> {"seconds": s, "accuracy": a}
@@ -17,6 +24,7 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 torch.set_num_threads(1)
 torch.set_num_interop_threads(1)
@@ -99,11 +107,83 @@ def conv(req):
     return {"ms": wall[len(wall) // 2], "cpuMs": cpu[len(cpu) // 2]}
 
 
+def load_array(spec):
+    return torch.from_numpy(np.fromfile(spec["path"], dtype=np.float32).reshape(spec["shape"]).copy())
+
+
+def quadratic(out, target):
+    # nn's quadratic: 1/2 sum ||y_hat - y||^2 / rows
+    return 0.5 * F.mse_loss(out, target, reduction="sum") / out.shape[0]
+
+
+class Mlp:
+    """W1 (sigmoid, quadratic loss, SGD) or W2 (ReLU, cross-entropy, Adam): nn.Linear layers, torch.optim."""
+
+    def __init__(self, req):
+        self.kind = req["kind"]
+        self.batch = req["batch"]
+        self.x = load_array(req["x"])
+        y = load_array(req["y"])
+        self.linears = []
+        layers = []
+        for i, (w_spec, b_spec) in enumerate(zip(req["weights"], req["biases"])):
+            w = load_array(w_spec)
+            linear = nn.Linear(w.shape[0], w.shape[1])
+            with torch.no_grad():
+                linear.weight.copy_(w.T)
+                linear.bias.copy_(load_array(b_spec).reshape(-1))
+            self.linears.append(linear)
+            layers.append(linear)
+            if self.kind == "w1":
+                layers.append(nn.Sigmoid())
+            elif i + 1 < len(req["weights"]):
+                layers.append(nn.ReLU())
+        self.model = nn.Sequential(*layers)
+        if self.kind == "w1":
+            self.y = y
+            self.loss = quadratic
+            self.opt = torch.optim.SGD(self.model.parameters(), lr=req["lr"])
+        else:
+            self.y = y.argmax(1)  # class indices, as a PyTorch user feeds CrossEntropyLoss
+            self.loss = nn.CrossEntropyLoss()
+            self.opt = torch.optim.Adam(self.model.parameters(), lr=req["lr"], eps=1e-8)
+
+    def train(self, req):
+        x, y, b, model, loss, opt = self.x, self.y, self.batch, self.model, self.loss, self.opt
+        starts = range(0, x.shape[0], b)
+        if req["batches"] is not None:
+            starts = starts[: req["batches"]]
+        c0 = time.process_time()
+        t0 = time.perf_counter()
+        for s in starts:
+            opt.zero_grad()
+            loss(model(x[s : s + b]), y[s : s + b]).backward()
+            opt.step()
+        return {"seconds": time.perf_counter() - t0, "cpuSeconds": time.process_time() - c0}
+
+    def grads(self, req):
+        self.model.zero_grad()
+        value = self.loss(self.model(self.x[: self.batch]), self.y[: self.batch])
+        value.backward()
+        for i, linear in enumerate(self.linears):
+            linear.weight.grad.T.contiguous().numpy().tofile(f"{req['dir']}/w{i}.f32")
+            linear.bias.grad.numpy().tofile(f"{req['dir']}/b{i}.f32")
+        return {"loss": value.item()}
+
+
+def setup_mlp(req):
+    state["mlp"] = Mlp(req)
+    return {"ok": True}
+
+
 HANDLERS = {
     "info": lambda req: {"torch": torch.__version__},
     "w5": setup_w5,
     "train": train,
     "conv": conv,
+    "mlp": setup_mlp,
+    "mlp_train": lambda req: state["mlp"].train(req),
+    "mlp_grads": lambda req: state["mlp"].grads(req),
 }
 
 for line in sys.stdin:
