@@ -11,34 +11,14 @@
  *   node_modules/.bin/tsx --conditions=@tapegrad/source bench/profile/w5-step.ts [--steps N]
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx --conditions=@tapegrad/source bench/profile/w5-step.ts
  */
-import { conv2d, grads, matmul, maxPool2d, type Tensor, tensor } from "@tapegrad/autograd";
-import { Adam, softmaxCrossEntropy } from "@tapegrad/nn";
-import { SeededRandom } from "../lib/rng.js";
-import { cnnWeights } from "../workloads/w5.js";
+import { conv2d, grads, matmul, maxPool2d, type Tensor } from "@tapegrad/autograd";
+import { softmaxCrossEntropy } from "@tapegrad/nn";
+import { W5_BATCH as B, w5Batch, w5Model } from "./w5-setup.js";
 
 const i = process.argv.indexOf("--steps");
 const STEPS = i >= 0 ? Number(process.argv[i + 1]) : 60;
 const WARM = 10;
-const B = 64;
-
-const rng = new SeededRandom(5);
-const data = Float32Array.from({ length: 8 * B * 784 }, () => rng.uniform());
-const onehot = new Float32Array(8 * B * 10);
-for (let r = 0; r < 8 * B; r++) onehot[r * 10 + Math.floor(rng.uniform() * 10)] = 1;
-
-const init = cnnWeights();
-const f32 = { dtype: "float32" as const, requiresGrad: true };
-const w3 = new Float32Array(512 * 10);
-for (let r = 0; r < 10; r++) for (let c = 0; c < 512; c++) w3[c * 10 + r] = init.w3[r * 512 + c];
-const p = [
-  tensor(init.w1, { ...f32, shape: [16, 1, 5, 5] }),
-  tensor(init.b1, { ...f32, shape: [16] }),
-  tensor(init.w2, { ...f32, shape: [32, 16, 5, 5] }),
-  tensor(init.b2, { ...f32, shape: [32] }),
-  tensor(w3, { ...f32, shape: [512, 10] }),
-  tensor(init.b3, { ...f32, shape: [10] }),
-];
-const optimizer = new Adam(p, { lr: 1e-3, eps: 1e-8 });
+const { p, optimizer } = w5Model();
 
 const totals = new Map<string, number>();
 const cpu = () => {
@@ -52,10 +32,8 @@ function step(s: number, record: boolean): void {
     if (record) totals.set(phase, (totals.get(phase) ?? 0) + u - t);
     t = u;
   };
-  const k = s % 8;
   // As the bench loop: views of the epoch's arrays, wrapped.
-  const x = tensor(data.subarray(k * B * 784, (k + 1) * B * 784), { shape: [B, 1, 28, 28] });
-  const y = tensor(onehot.subarray(k * B * 10, (k + 1) * B * 10), { shape: [B, 10] });
+  const { x, y } = w5Batch(s);
   lap("batch assembly (tensor views)");
   optimizer.zeroGrad();
   lap("zeroGrad");
@@ -95,7 +73,7 @@ for (const [phase, us] of totals) {
 }
 console.log(`${"total".padEnd(32)} ${(sum / STEPS / 1000).toFixed(2).padStart(7)}`);
 
-const x64 = tensor(data.subarray(0, B * 784), { shape: [B, 1, 28, 28] });
+const x64 = w5Batch(0).x;
 const trunk = grads((w1: Tensor, b1: Tensor, w2: Tensor, b2: Tensor) => {
   const h = maxPool2d(conv2d(x64, w1, b1).relu(), 2);
   return maxPool2d(conv2d(h, w2, b2).relu(), 2).sum();

@@ -32,9 +32,9 @@ const DEFAULT_POOL_BYTES = 64 * 1024 * 1024;
 /*
  * Where tensor storage comes from (3): outputs a kernel overwrites. Most op outputs are written
  * element by element before anyone reads them, so zero-filling them first is wasted work, and on this
- * machine a zero-filled (calloc'd) large ArrayBuffer costs far more than an uninitialised (malloc'd)
- * one: 5.8 MiB allocated and written, 0.85-0.95 ms against 0.25-0.28 (2.3 MiB: 0.34-0.40 against
- * 0.08-0.11), because malloc hands back warm memory the process freed earlier. In Node such buffers come from
+ * machine a zero-filled (calloc'd) large ArrayBuffer costs more than an uninitialised (malloc'd) one:
+ * 5.8 MiB allocated and written, 0.46-0.57 ms against 0.30-0.35 (bench/kernels/alloc.ts), because
+ * malloc can hand back warm memory the process freed earlier. In Node such buffers come from
  * Buffer.allocUnsafeSlow (numpy's empty, torch's empty); elsewhere, and for small arrays, the
  * zero-filled path is used. Only ops whose kernels write every element ask for them; in tests
  * (StorageOptions.poisonUninitialized, or TAPEGRAD_POISON_UNINITIALIZED=1) they are filled with NaN

@@ -3,44 +3,34 @@ import { describe, expect, it } from "vitest";
 import { broadcastShapes, broadcastStrides, type Shape } from "../shape.js";
 import { broadcastWalk } from "./broadcast-walk.js";
 
-/** Every output element's offset into each operand, in output order, the plain way. */
-function naiveOffsets(outShape: Shape, shapes: Shape[]): number[][] {
-  const strides = shapes.map((s) => broadcastStrides(s, outShape));
-  const n = outShape.reduce((p, d) => p * d, 1);
-  const out: number[][] = shapes.map(() => []);
+/** Every element's offset into each operand, in order, walking `dims` with each operand's `strides`. */
+function offsets(dims: readonly number[], strides: number[][]): number[][] {
+  const n = dims.reduce((p, d) => p * d, 1);
+  const out: number[][] = strides.map(() => []);
   for (let flat = 0; flat < n; flat++) {
     let rest = flat;
-    const offs = shapes.map(() => 0);
-    for (let d = outShape.length - 1; d >= 0; d--) {
-      const i = rest % outShape[d];
-      rest = Math.floor(rest / outShape[d]);
-      strides.forEach((st, k) => {
-        offs[k] += i * st[d];
-      });
+    const offs = strides.map(() => 0);
+    for (let d = dims.length - 1; d >= 0; d--) {
+      const i = rest % dims[d];
+      rest = Math.floor(rest / dims[d]);
+      for (let k = 0; k < strides.length; k++) offs[k] += i * strides[k][d];
     }
-    offs.forEach((o, k) => out[k].push(o));
+    for (let k = 0; k < strides.length; k++) out[k].push(offs[k]);
   }
   return out;
 }
 
-/** The same offsets from the merged walk. */
+/** The plain walk: every output dimension, each operand's broadcast strides. */
+const naiveOffsets = (outShape: Shape, shapes: Shape[]): number[][] =>
+  offsets(
+    outShape,
+    shapes.map((s) => broadcastStrides(s, outShape)),
+  );
+
+/** The merged walk. */
 function walkOffsets(outShape: Shape, shapes: Shape[]): number[][] {
   const { dims, strides } = broadcastWalk(outShape, shapes);
-  const n = dims.reduce((p, d) => p * d, 1);
-  const out: number[][] = shapes.map(() => []);
-  for (let flat = 0; flat < n; flat++) {
-    let rest = flat;
-    const offs = shapes.map(() => 0);
-    for (let d = dims.length - 1; d >= 0; d--) {
-      const i = rest % dims[d];
-      rest = Math.floor(rest / dims[d]);
-      strides.forEach((st, k) => {
-        offs[k] += i * st[d];
-      });
-    }
-    offs.forEach((o, k) => out[k].push(o));
-  }
-  return out;
+  return offsets(dims, strides);
 }
 
 const dim = fc.integer({ min: 1, max: 4 });

@@ -167,7 +167,7 @@ function product(
   const joinAll = helpersMustJoin();
   const tiles = splitRows ? mTiles : nTiles;
   const sharedTiles = splitRows ? nTiles : mTiles;
-  const job: ShareJob = {
+  runSplit(s, {
     dtype: s.f32 ? 0 : 1,
     splitRows,
     tiles,
@@ -180,11 +180,16 @@ function product(
     compute,
     threads: used,
     splitPrepacked: false,
-  };
-  resetCounters(s.rt, joinAll ? Math.min(tiles, used * job.chunkTiles) : 0);
-  for (let t = 1; t < used; t++) postJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
+  });
+}
+
+/** Posts `job` to the helpers, does this thread's part, and waits for (or cancels) theirs. */
+function runSplit(s: Setup, job: ShareJob): void {
+  const joinAll = job.first >= 0;
+  resetCounters(s.rt, joinAll ? Math.min(job.tiles, job.threads * job.chunkTiles) : 0);
+  for (let t = 1; t < job.threads; t++) postJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
   runShare(s.fns as unknown as Parameters<typeof runShare>[0], s.rt.i32, job);
-  for (let t = 1; t < used; t++) finishJob(s.rt, t - 1);
+  for (let t = 1; t < job.threads; t++) finishJob(s.rt, t - 1);
 }
 
 /**
@@ -207,27 +212,21 @@ function computePacked(
     s.fns.compute(ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n);
     return;
   }
-  const compute = [ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n];
-  const joinAll = helpersMustJoin();
   const unused = [0, 0, 0, 0, 0, 0, 0, 0];
-  const job: ShareJob = {
+  runSplit(s, {
     dtype: s.f32 ? 0 : 1,
     splitRows: false,
     tiles: nTiles,
     chunkTiles: Math.max(1, Math.ceil(nTiles / (16 * used))),
-    first: joinAll ? 0 : -1,
+    first: helpersMustJoin() ? 0 : -1,
     sharedTiles: 0,
     sharedChunkTiles: 1,
     pack: unused,
     sharedPack: unused,
-    compute,
+    compute: [ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n],
     threads: used,
     splitPrepacked: true,
-  };
-  resetCounters(s.rt, joinAll ? Math.min(nTiles, used * job.chunkTiles) : 0);
-  for (let t = 1; t < used; t++) postJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
-  runShare(s.fns as unknown as Parameters<typeof runShare>[0], s.rt.i32, job);
-  for (let t = 1; t < used; t++) finishJob(s.rt, t - 1);
+  });
 }
 
 /** Byte offsets of consecutive regions from HEAP_BASE (64-byte aligned, 64 bytes of slack after each), or null. */
