@@ -4,7 +4,7 @@ import { recordConv } from "../conv-stats.js";
 import type { FloatArray } from "../types.js";
 import type { WasmDType } from "./codegen.js";
 import { convKernelsOf, convModuleFor, coversAll, tapRanges, windowArgs } from "./conv.js";
-import { buildConvModule, type ConvKernels, PACKED_NR } from "./conv-module.js";
+import { type ConvKernels, PACKED_NR } from "./conv-module.js";
 import { nowMs } from "./platform.js";
 import { ensureCapacity, HEAP_BASE, type WasmArena, type WasmRuntime, wasmRuntime } from "./runtime.js";
 import { chooseThreads, POLICY_MIN_MACS, recordRun, type ThreadedKind } from "./thread-policy.js";
@@ -12,12 +12,16 @@ import {
   finishJob,
   helpersMustJoin,
   postJob,
+  postWindowJob,
   readyHelpers,
   resetCounters,
   runShare,
+  runWindows,
   type ShareJob,
+  sharedConvModule,
   startHelpers,
   threadsSupported,
+  type WindowJob,
 } from "./workers.js";
 
 /**
@@ -78,12 +82,12 @@ const sharedModules: Record<WasmDType, ConvKernels | null | undefined> = {
   float64: undefined,
 };
 
-function sharedConvModule(rt: WasmRuntime, dtype: WasmDType): ConvKernels | null {
+function sharedConvKernels(rt: WasmRuntime, dtype: WasmDType): ConvKernels | null {
   const cached = sharedModules[dtype];
   if (cached !== undefined) return cached;
   try {
-    const bytes = buildConvModule({ dtype, shared: rt.shared, maxPages: rt.maxPages });
-    const { exports } = new rt.api.Instance(new rt.api.Module(bytes), { env: { memory: rt.memory } });
+    // The module the helper threads instantiate too (their part of a split im2col or col2im).
+    const { exports } = new rt.api.Instance(sharedConvModule(rt, dtype), { env: { memory: rt.memory } });
     return (sharedModules[dtype] = convKernelsOf(exports));
   } catch {
     return (sharedModules[dtype] = null);
@@ -110,7 +114,7 @@ function setup(kind: ThreadedKind, macs: number, ...arrays: FloatArray[]): Setup
   if (want > 1) {
     startHelpers(rt, want - 1);
     const ready = readyHelpers(rt, want - 1);
-    conv = ready > 0 ? sharedConvModule(rt, dtype) : null;
+    conv = ready > 0 ? sharedConvKernels(rt, dtype) : null;
     if (conv !== null) threads = 1 + ready;
   }
   if (threads === 1) {
@@ -251,8 +255,33 @@ function tables(s: Setup, d: ConvDims, ti: number, tj: number): boolean {
   return coversAll(tabKi, d.oh) && coversAll(tabKj, d.ow);
 }
 
-function window(d: ConvDims, xp: number, cp: number, ti: number, tj: number): number[] {
-  return [xp, cp, ti, tj, ...windowArgs(d, d)];
+/**
+ * im2col (add false) or col2im (add true) of all d.n samples between x at xp and the columns at cp; on
+ * several threads the samples are split into chunks the threads draw (WindowJob: disjoint writes, each
+ * sample computed as on one thread, so the results are bit-identical).
+ */
+function windows(s: Setup, add: boolean, d: ConvDims, xp: number, cp: number, ti: number, tj: number): void {
+  const args = [xp, cp, ti, tj, ...windowArgs(d, d)];
+  const used = Math.min(s.threads, d.n);
+  if (used <= 1) {
+    if (add) s.conv.col2im(...args);
+    else s.conv.im2col(...args);
+    return;
+  }
+  const joinAll = helpersMustJoin();
+  const job: WindowJob = {
+    dtype: s.f32 ? 0 : 1,
+    add,
+    samples: d.n,
+    chunk: Math.max(1, Math.ceil(d.n / (4 * used))),
+    first: joinAll ? 0 : -1,
+    threads: used,
+    args,
+  };
+  resetCounters(s.rt, joinAll ? Math.min(d.n, used * job.chunk) : 0);
+  for (let t = 1; t < used; t++) postWindowJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
+  runWindows(add ? s.conv.col2im : s.conv.im2col, s.rt.i32, job);
+  for (let t = 1; t < used; t++) finishJob(s.rt, t - 1);
 }
 
 const tilesOf = (size: number, tile: number) => Math.ceil(size / tile);
@@ -327,7 +356,7 @@ export function convForwardWasm(
     computePacked(s, ap, bp, yp, NL * es, K, mTiles, tilesOf(NL, nr), NL);
   } else {
     if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
-    s.conv.im2col(...window(d, xp, cp, ti, tj));
+    windows(s, false, d, xp, cp, ti, tj);
   }
   // Groups in memory order: a tile of rows computed past O/groups lands in the next group, written later.
   for (let g = 0; !direct && g < d.groups; g++) {
@@ -412,7 +441,7 @@ export function convInputGradWasm(g: FloatArray, w: FloatArray, dx: FloatArray, 
     );
   }
   s.view.fill(0, xp / es, xp / es + dx.length);
-  s.conv.col2im(...window(d, xp, cp, ti, tj));
+  windows(s, true, d, xp, cp, ti, tj);
   dx.set(s.view.subarray(xp / es, xp / es + dx.length));
   finish(s, d.groups);
   return true;
@@ -443,7 +472,7 @@ export function convWeightGradWasm(x: FloatArray, g: FloatArray, dw: FloatArray,
   s.view.set(x, xp / es);
   regroupInto(s, gp, rawg, g, d.n, d.o, L);
   if (!full) s.view.fill(0, cp / es, cp / es + colsLen);
-  s.conv.im2col(...window(d, xp, cp, ti, tj));
+  windows(s, false, d, xp, cp, ti, tj);
   for (let grp = 0; grp < d.groups; grp++) {
     product(
       s,

@@ -25,7 +25,10 @@ export interface ConvModuleOptions extends ImportedMemory {
   dtype: WasmDType;
 }
 
-/** (x, cols, tabKi, tabKj, n, c, plane, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw) */
+/**
+ * (x, cols, tabKi, tabKj, n, c, plane, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, b0, b1): samples
+ * [b0, b1) of the n in x and cols, so that threads can split a call by samples (disjoint in both).
+ */
 export type WindowKernel = (...args: number[]) => void;
 
 export interface ConvKernels {
@@ -59,13 +62,13 @@ function loadTriple(f: FunctionBuilder, tab: Local, i: Local, k0: Local, k1: Loc
 /**
  * im2col (add = false: cols[d] = x[s]) or col2im (add = true: x[s] += cols[d]) in the layout
  * [Cg·kh·kw·groups rows = (c, ki, kj), N·L columns]; tabKi[ki] = (oy0, oy1) and tabKj[kj] = (ox0, ox1)
- * are the output rows and columns whose tap falls inside the input.
+ * are the output rows and columns whose tap falls inside the input. Only samples [b0, b1) are done.
  */
 function buildWindows(dtype: WasmDType, add: boolean): FunctionBuilder {
   const isa = isaFor(dtype);
   const es = isa.es;
-  const [f, [x, cols, tabKi, tabKj, n, c, plane, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw]] =
-    i32Function(18);
+  const [f, [x, cols, tabKi, tabKj, n, c, plane, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, b0, b1]] =
+    i32Function(20);
   const ch = f.local(I32);
   const ki = f.local(I32);
   const kj = f.local(I32);
@@ -95,7 +98,7 @@ function buildWindows(dtype: WasmDType, add: boolean): FunctionBuilder {
       forRange(f, kj, 0, kw, 1, () => {
         f.get(tabKj).get(kj).i32Const(8).i32Mul().i32Add().i32Load(0).set(x0);
         f.get(tabKj).get(kj).i32Const(8).i32Mul().i32Add().i32Load(4).set(x1);
-        forRange(f, b, 0, n, 1, () => {
+        forRange(f, b, b0, b1, 1, () => {
           // xb = x + ((b·c + ch)·plane − pw + kj·dw + x0·sw)·es: the first valid column of the row
           f.get(b).get(c).i32Mul().get(ch).i32Add().get(plane).i32Mul();
           f.get(pw).i32Sub().get(kj).get(dw).i32Mul().i32Add().get(x0).get(sw).i32Mul().i32Add();

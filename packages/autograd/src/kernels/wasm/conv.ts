@@ -107,9 +107,10 @@ export function coversAll(t: Int32Array, count: number): boolean {
   return true;
 }
 
-/** The window kernel's arguments after (x, cols, tabKi, tabKj). */
+/** The window kernel's arguments after (x, cols, tabKi, tabKj), for all samples (b0 = 0, b1 = n). */
 export function windowArgs(layout: ColsLayout, g: Window2d): number[] {
-  return [layout.n, layout.c, g.h * g.w, g.w, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw];
+  const { n, c } = layout;
+  return [n, c, g.h * g.w, g.w, g.oh, g.ow, g.kh, g.kw, g.sh, g.sw, g.ph, g.pw, g.dh, g.dw, 0, n];
 }
 
 function windowCall(

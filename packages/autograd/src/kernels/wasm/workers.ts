@@ -1,4 +1,6 @@
 import { TapegradError } from "../../errors.js";
+import type { WasmDType } from "./codegen.js";
+import { buildConvModule } from "./conv-module.js";
 import { nodeBuiltin } from "./platform.js";
 import { CONTROL_BYTES, type WasmRuntime } from "./runtime.js";
 
@@ -72,6 +74,31 @@ export interface ShareJob {
 /** Job fields as int32 slots: the 7 scalars above, then pack[8], sharedPack[8], compute[10], threads, splitPrepacked. */
 const JOB_FIELDS = 7 + 8 + 8 + 10 + 2;
 
+/**
+ * A convolution's im2col or col2im split by samples (conv-module.ts WindowKernel: both x and the
+ * columns of different samples are disjoint): every thread takes chunks of `chunk` samples from a
+ * shared counter; `first` >= 0 hands this thread chunk `first` up front (as for ShareJob).
+ */
+export interface WindowJob {
+  dtype: 0 | 1;
+  /** col2im (true) or im2col. */
+  add: boolean;
+  samples: number;
+  chunk: number;
+  first: number;
+  threads: number;
+  /** The kernel's 20 arguments; the last two (b0, b1) are filled in per chunk. */
+  args: number[];
+}
+
+/** Where a WindowJob's fields go in a control block: the kind flag after ShareJob's fields, then its own. */
+const KIND = JOB_FIELDS; // 0: ShareJob, 1: WindowJob
+const WINDOW_ARGS = KIND + 1; // 20 slots: the kernel's arguments
+const WINDOW_FIELDS = 20;
+
+/** The module list every helper instantiates: GEMM f32, GEMM f64, conv f32, conv f64 (by this index). */
+const CONV_MODULE = { float32: 2, float64: 3 } as const;
+
 interface KernelFns {
   packA: (...args: number[]) => void;
   packB: (...args: number[]) => void;
@@ -94,6 +121,24 @@ function waitSharedDone(counters: Int32Array, target: number): void {
     Atomics.add(counters, SHARED_SLEEPERS, 1);
     Atomics.wait(counters, SHARED_DONE, v, 10);
     Atomics.sub(counters, SHARED_SLEEPERS, 1);
+  }
+}
+
+/** One thread's part of a WindowJob on the calling thread; HELPER_SOURCE has the same code in plain JS. */
+export function runWindows(kernel: (...args: number[]) => void, counters: Int32Array, job: WindowJob): void {
+  const args = job.args.slice();
+  const part = (b0: number): void => {
+    args[18] = b0;
+    args[19] = Math.min(job.samples, b0 + job.chunk);
+    kernel(...args);
+  };
+  if (job.first >= 0 && job.first * job.chunk < job.samples) part(job.first * job.chunk);
+  for (
+    let b0 = Atomics.add(counters, CHUNK_NEXT, job.chunk);
+    b0 < job.samples;
+    b0 = Atomics.add(counters, CHUNK_NEXT, job.chunk)
+  ) {
+    part(b0);
   }
 }
 
@@ -191,6 +236,15 @@ function runShare(j) {
     if (Atomics.compareExchange(counters, ${CHUNK_NEXT}, t0, t1) === t0) band(t0, t1);
   }
 }
+function runWindows(j) {
+  const conv = fns[j[0] === 0 ? ${CONV_MODULE.float32} : ${CONV_MODULE.float64}];
+  const kernel = j[1] === 1 ? conv.col2im : conv.im2col;
+  const samples = j[2], chunk = j[3], first = j[4];
+  const args = j.slice(${WINDOW_ARGS}, ${WINDOW_ARGS + WINDOW_FIELDS});
+  const part = (b0) => { args[18] = b0; args[19] = Math.min(samples, b0 + chunk); kernel(...args); };
+  if (first >= 0 && first * chunk < samples) part(first * chunk);
+  for (let b0 = Atomics.add(counters, ${CHUNK_NEXT}, chunk); b0 < samples; b0 = Atomics.add(counters, ${CHUNK_NEXT}, chunk)) part(b0);
+}
 Atomics.store(ctl, ${READY}, 1);
 Atomics.notify(ctl, ${READY});
 let seen = 0;
@@ -208,7 +262,9 @@ for (;;) {
   const seq = Atomics.load(ctl, ${SEQ});
   seen = seq;
   try {
-    runShare(Array.from(ctl.subarray(${JOB}, ${JOB + JOB_FIELDS})));
+    const job = Array.from(ctl.subarray(${JOB}, ${JOB + WINDOW_ARGS + WINDOW_FIELDS}));
+    if (job[${KIND}] === 1) runWindows(job);
+    else runShare(job);
     ctl[${STATUS}] = 0;
   } catch (e) {
     ctl[${STATUS}] = 1;
@@ -275,7 +331,12 @@ export function startHelpers(rt: WasmRuntime, count: number): number {
     const index = helpers.length;
     const base = (index + 1) * SLOT_STRIDE;
     rt.i32.fill(0, base, base + SLOT_STRIDE);
-    const modules = [rt.engines.float32.module, rt.engines.float64.module];
+    const modules = [
+      rt.engines.float32.module,
+      rt.engines.float64.module,
+      sharedConvModule(rt, "float32"),
+      sharedConvModule(rt, "float64"),
+    ];
     const worker = new wt.Worker(HELPER_SOURCE, {
       eval: true,
       workerData: { memory: rt.memory, modules, base: base * 4 },
@@ -319,6 +380,23 @@ export function waitForHelpers(rt: WasmRuntime, count: number, timeoutMs: number
   return readyHelpers(rt, count);
 }
 
+const convModules = new Map<WasmRuntime, Record<WasmDType, object>>();
+
+/**
+ * The convolution module compiled for the shared memory, once per runtime: helpers instantiate it when
+ * they start (window jobs), and the calling thread instantiates the same module for its own part.
+ */
+export function sharedConvModule(rt: WasmRuntime, dtype: WasmDType): object {
+  let modules = convModules.get(rt);
+  if (modules === undefined) {
+    const compile = (d: WasmDType) =>
+      new rt.api.Module(buildConvModule({ dtype: d, shared: rt.shared, maxPages: rt.maxPages }));
+    modules = { float32: compile("float32"), float64: compile("float64") };
+    convModules.set(rt, modules);
+  }
+  return modules[dtype];
+}
+
 /** Hands a job to helper `index` (which must be ready) without waiting for it. */
 export function postJob(rt: WasmRuntime, index: number, job: ShareJob): void {
   const h = helpers[index]!;
@@ -336,6 +414,28 @@ export function postJob(rt: WasmRuntime, index: number, job: ShareJob): void {
   ctl.set(job.compute, at + 23);
   ctl[at + 33] = job.threads;
   ctl[at + 34] = job.splitPrepacked ? 1 : 0;
+  ctl[at + KIND] = 0;
+  publish(rt, h);
+}
+
+/** Hands a WindowJob to helper `index` (which must be ready) without waiting for it. */
+export function postWindowJob(rt: WasmRuntime, index: number, job: WindowJob): void {
+  const h = helpers[index]!;
+  const ctl = rt.i32;
+  const at = h.base + JOB;
+  ctl[at] = job.dtype;
+  ctl[at + 1] = job.add ? 1 : 0;
+  ctl[at + 2] = job.samples;
+  ctl[at + 3] = job.chunk;
+  ctl[at + 4] = job.first;
+  ctl[at + KIND] = 1;
+  ctl.set(job.args, at + WINDOW_ARGS);
+  publish(rt, h);
+}
+
+/** Makes the job just written in helper `index`'s block visible to it, and wakes it if it sleeps. */
+function publish(rt: WasmRuntime, h: Helper): void {
+  const ctl = rt.i32;
   h.seq++;
   // SEQ before STATE: a helper that claims the job then reads this job's number.
   Atomics.store(ctl, h.base + SEQ, h.seq);
