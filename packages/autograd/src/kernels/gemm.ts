@@ -1,7 +1,7 @@
 import { getKernelBackend, getKernelThreads, recordGemm, wasmAvailable } from "./backend.js";
 import { gemmJs } from "./gemm-js.js";
 import type { FloatArray } from "./types.js";
-import { gemmWasm } from "./wasm/gemm-wasm.js";
+import { gemmWasm, helpersReadyFor } from "./wasm/gemm-wasm.js";
 import { nowMs } from "./wasm/platform.js";
 import { chooseThreads, POLICY_MIN_MACS, recordRun } from "./wasm/thread-policy.js";
 
@@ -35,7 +35,8 @@ export function gemm(
     const macs = m * n * k;
     if ((backend === "wasm" || macs >= WASM_MIN_MACS) && wasmAvailable()) {
       const isF32 = c instanceof Float32Array;
-      const threads = chooseThreads(macs, isF32, getKernelThreads());
+      let threads = chooseThreads(macs, isF32, getKernelThreads());
+      if (threads > 1 && !helpersReadyFor(threads)) threads = 1; // still starting: one thread, timed as one
       const start = threads > 1 || macs >= POLICY_MIN_MACS ? nowMs() : 0;
       const used = gemmWasm(a, aOff, b, bOff, c, cOff, m, n, k, transA, transB, threads);
       if (used > 0) {

@@ -21,6 +21,19 @@ function touchPages(c: FloatArray, off: number, n: number): void {
 }
 
 /**
+ * Whether a product asking for `threads` threads would find a helper ready now (starting them if
+ * needed). While they are still starting, a product runs on one thread and must be recorded as such:
+ * timed as a request for helpers, the start-up would make helpers look slow to the thread policy for
+ * many products afterwards.
+ */
+export function helpersReadyFor(threads: number): boolean {
+  const rt = wasmRuntime();
+  if (rt === null || threads <= 1) return false;
+  startHelpers(rt, threads - 1);
+  return readyHelpers(rt, threads - 1) > 0;
+}
+
+/**
  * GEMM on the WASM SIMD backend, same contract as gemmJs: C[m,n] = op(A)·op(B), overwriting C.
  * Copies A and B into a wasm memory (typed-array set: memcpy speed; the unshared arena unless the
  * product is split over threads), packs them into tile strips there, computes C, and copies it back. With threads > 1 and helper threads ready, the
