@@ -9,19 +9,15 @@ import { nowMs } from "./platform.js";
 import { ensureCapacity, HEAP_BASE, type WasmArena, type WasmRuntime, wasmRuntime } from "./runtime.js";
 import { chooseThreads, POLICY_MIN_MACS, recordRun, type ThreadedKind } from "./thread-policy.js";
 import {
-  finishJob,
   helpersMustJoin,
-  postJob,
-  postWindowJob,
+  type KernelFns,
+  productJob,
   readyHelpers,
-  resetCounters,
-  runShare,
-  runWindows,
-  type ShareJob,
+  runJob,
+  runWindowJob,
   sharedConvModule,
   startHelpers,
   threadsSupported,
-  type WindowJob,
 } from "./workers.js";
 
 /**
@@ -166,34 +162,7 @@ function product(
     s.fns.compute(ap, bp, c, ldc, k, 0, mTiles, 0, nTiles, n);
     return;
   }
-  // As gemm-wasm.ts: split the longer tile dimension into chunks drawn by every thread (ShareJob).
-  const splitRows = mTiles >= nTiles;
-  const joinAll = helpersMustJoin();
-  const tiles = splitRows ? mTiles : nTiles;
-  const sharedTiles = splitRows ? nTiles : mTiles;
-  runSplit(s, {
-    dtype: s.f32 ? 0 : 1,
-    splitRows,
-    tiles,
-    chunkTiles: Math.max(1, Math.ceil(tiles / (16 * used))),
-    first: joinAll ? 0 : -1,
-    sharedTiles,
-    sharedChunkTiles: Math.max(1, Math.ceil(sharedTiles / (4 * used))),
-    pack: splitRows ? packA : packB,
-    sharedPack: splitRows ? packB : packA,
-    compute,
-    threads: used,
-    splitPrepacked: false,
-  });
-}
-
-/** Posts `job` to the helpers, does this thread's part, and waits for (or cancels) theirs. */
-function runSplit(s: Setup, job: ShareJob): void {
-  const joinAll = job.first >= 0;
-  resetCounters(s.rt, joinAll ? Math.min(job.tiles, job.threads * job.chunkTiles) : 0);
-  for (let t = 1; t < job.threads; t++) postJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
-  runShare(s.fns as unknown as Parameters<typeof runShare>[0], s.rt.i32, job);
-  for (let t = 1; t < job.threads; t++) finishJob(s.rt, t - 1);
+  runJob(s.rt, s.fns as unknown as KernelFns, productJob(s.f32, mTiles, nTiles, packA, packB, compute, used));
 }
 
 /**
@@ -217,7 +186,7 @@ function computePacked(
     return;
   }
   const unused = [0, 0, 0, 0, 0, 0, 0, 0];
-  runSplit(s, {
+  runJob(s.rt, s.fns as unknown as KernelFns, {
     dtype: s.f32 ? 0 : 1,
     splitRows: false,
     tiles: nTiles,
@@ -268,20 +237,15 @@ function windows(s: Setup, add: boolean, d: ConvDims, xp: number, cp: number, ti
     else s.conv.im2col(...args);
     return;
   }
-  const joinAll = helpersMustJoin();
-  const job: WindowJob = {
+  runWindowJob(s.rt, add ? s.conv.col2im : s.conv.im2col, {
     dtype: s.f32 ? 0 : 1,
     add,
     samples: d.n,
     chunk: Math.max(1, Math.ceil(d.n / (4 * used))),
-    first: joinAll ? 0 : -1,
+    first: helpersMustJoin() ? 0 : -1,
     threads: used,
     args,
-  };
-  resetCounters(s.rt, joinAll ? Math.min(d.n, used * job.chunk) : 0);
-  for (let t = 1; t < used; t++) postWindowJob(s.rt, t - 1, { ...job, first: joinAll ? t : -1 });
-  runWindows(add ? s.conv.col2im : s.conv.im2col, s.rt.i32, job);
-  for (let t = 1; t < used; t++) finishJob(s.rt, t - 1);
+  });
 }
 
 const tilesOf = (size: number, tile: number) => Math.ceil(size / tile);

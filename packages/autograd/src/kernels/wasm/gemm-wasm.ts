@@ -1,15 +1,6 @@
 import type { FloatArray } from "../types.js";
 import { ensureCapacity, HEAP_BASE, wasmRuntime } from "./runtime.js";
-import {
-  finishJob,
-  helpersMustJoin,
-  postJob,
-  readyHelpers,
-  resetCounters,
-  runShare,
-  type ShareJob,
-  startHelpers,
-} from "./workers.js";
+import { type KernelFns, productJob, readyHelpers, runJob, startHelpers } from "./workers.js";
 
 const align = (bytes: number): number => (bytes + 63) & ~63;
 
@@ -109,36 +100,19 @@ export function gemmWasm(
     fns.compute(apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles, n);
   } else {
     // Split the longer tile dimension of C into chunks; the other operand is shared (see ShareJob).
-    const splitRows = mTiles >= nTiles;
-    const joinAll = helpersMustJoin();
-    const tiles = splitRows ? mTiles : nTiles;
-    const sharedTiles = splitRows ? nTiles : mTiles;
-    const packAArgs = [aPtr, rsA, csA, m, k, apPtr, 0, 0];
-    const packBArgs = [bPtr, csB, rsB, n, k, bpPtr, 0, 0];
-    const job: ShareJob = {
-      dtype: isF32 ? 0 : 1,
-      splitRows,
-      tiles,
-      chunkTiles: Math.max(1, Math.ceil(tiles / (16 * used))),
-      first: joinAll ? 0 : -1,
-      sharedTiles,
-      sharedChunkTiles: Math.max(1, Math.ceil(sharedTiles / (4 * used))),
-      pack: splitRows ? packAArgs : packBArgs,
-      sharedPack: splitRows ? packBArgs : packAArgs,
-      compute: [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles, n],
-      threads: used,
-      splitPrepacked: false,
-    };
-    resetCounters(rt, joinAll ? Math.min(tiles, used * job.chunkTiles) : 0);
-    for (let t = 1; t < used; t++) postJob(rt, t - 1, { ...job, first: joinAll ? t : -1 });
+    const job = productJob(
+      isF32,
+      mTiles,
+      nTiles,
+      [aPtr, rsA, csA, m, k, apPtr, 0, 0],
+      [bPtr, csB, rsB, n, k, bpPtr, 0, 0],
+      [apPtr, bpPtr, cPtr, ldc, k, 0, mTiles, 0, nTiles, n],
+      used,
+    );
     // While the helpers start on C, map the output's pages: a fresh array's pages are mapped on first
     // write, which costs ~1-2 µs a page on the machine we measure on (0.3-0.5 ms for 1 MiB); done here
     // it overlaps their work instead of lengthening the copy-out.
-    touchPages(c, cOff, m * n);
-    runShare(fns as unknown as Parameters<typeof runShare>[0], rt.i32, job);
-    let joined = 1;
-    for (let t = 1; t < used; t++) if (finishJob(rt, t - 1)) joined++;
-    used = joined;
+    used = runJob(rt, fns as unknown as KernelFns, job, () => touchPages(c, cOff, m * n));
   }
 
   const cStart = cPtr / es;

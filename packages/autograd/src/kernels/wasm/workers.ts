@@ -99,14 +99,14 @@ const WINDOW_FIELDS = 20;
 /** The module list every helper instantiates: GEMM f32, GEMM f64, conv f32, conv f64 (by this index). */
 const CONV_MODULE = { float32: 2, float64: 3 } as const;
 
-interface KernelFns {
+export interface KernelFns {
   packA: (...args: number[]) => void;
   packB: (...args: number[]) => void;
   compute: (...args: number[]) => void;
 }
 
 /** Resets the shared counters before a split product; tiles below `firstTiles` are handed out up front. */
-export function resetCounters(rt: WasmRuntime, firstTiles: number): void {
+function resetCounters(rt: WasmRuntime, firstTiles: number): void {
   Atomics.store(rt.i32, SHARED_NEXT, 0);
   Atomics.store(rt.i32, SHARED_DONE, 0);
   Atomics.store(rt.i32, CHUNK_NEXT, firstTiles);
@@ -124,8 +124,56 @@ function waitSharedDone(counters: Int32Array, target: number): void {
   }
 }
 
+/**
+ * The job of a product C[m, n] = op(A)·op(B) split over `threads` threads: the longer tile dimension of C
+ * is split into chunks, the other operand is shared; packA/packB are the packing calls' 8 arguments with
+ * the strip range left for the threads to fill in.
+ */
+export function productJob(
+  isF32: boolean,
+  mTiles: number,
+  nTiles: number,
+  packA: number[],
+  packB: number[],
+  compute: number[],
+  threads: number,
+): ShareJob {
+  const splitRows = mTiles >= nTiles;
+  const tiles = splitRows ? mTiles : nTiles;
+  const sharedTiles = splitRows ? nTiles : mTiles;
+  return {
+    dtype: isF32 ? 0 : 1,
+    splitRows,
+    tiles,
+    chunkTiles: Math.max(1, Math.ceil(tiles / (16 * threads))),
+    first: mustJoin ? 0 : -1,
+    sharedTiles,
+    sharedChunkTiles: Math.max(1, Math.ceil(sharedTiles / (4 * threads))),
+    pack: splitRows ? packA : packB,
+    sharedPack: splitRows ? packB : packA,
+    compute,
+    threads,
+    splitPrepacked: false,
+  };
+}
+
+/**
+ * Runs `job` on its threads: posts it to the helpers, runs `meanwhile` (work that overlaps theirs), does
+ * this thread's part, then waits for (or cancels) theirs. Returns how many threads took part.
+ */
+export function runJob(rt: WasmRuntime, fns: KernelFns, job: ShareJob, meanwhile?: () => void): number {
+  const joinAll = job.first >= 0;
+  resetCounters(rt, joinAll ? Math.min(job.tiles, job.threads * job.chunkTiles) : 0);
+  for (let t = 1; t < job.threads; t++) postJob(rt, t - 1, { ...job, first: joinAll ? t : -1 });
+  meanwhile?.();
+  runShare(fns, rt.i32, job);
+  let joined = 1;
+  for (let t = 1; t < job.threads; t++) if (finishJob(rt, t - 1)) joined++;
+  return joined;
+}
+
 /** One thread's part of a WindowJob on the calling thread; HELPER_SOURCE has the same code in plain JS. */
-export function runWindows(kernel: (...args: number[]) => void, counters: Int32Array, job: WindowJob): void {
+function runWindows(kernel: (...args: number[]) => void, counters: Int32Array, job: WindowJob): void {
   const args = job.args.slice();
   const part = (b0: number): void => {
     args[18] = b0;
@@ -142,8 +190,17 @@ export function runWindows(kernel: (...args: number[]) => void, counters: Int32A
   }
 }
 
+/** Runs a WindowJob on its threads: posts it, does this thread's part, then waits for (or cancels) theirs. */
+export function runWindowJob(rt: WasmRuntime, kernel: (...args: number[]) => void, job: WindowJob): void {
+  const joinAll = job.first >= 0;
+  resetCounters(rt, joinAll ? Math.min(job.samples, job.threads * job.chunk) : 0);
+  for (let t = 1; t < job.threads; t++) postWindowJob(rt, t - 1, { ...job, first: joinAll ? t : -1 });
+  runWindows(kernel, rt.i32, job);
+  for (let t = 1; t < job.threads; t++) finishJob(rt, t - 1);
+}
+
 /** Runs one part on the calling thread; HELPER_SOURCE below is the same code in plain JS. */
-export function runShare(fns: KernelFns, counters: Int32Array, job: ShareJob): void {
+function runShare(fns: KernelFns, counters: Int32Array, job: ShareJob): void {
   const sharedPack = job.splitRows ? fns.packB : fns.packA;
   const sp = job.sharedPack.slice();
   const sharedChunks = Math.ceil(job.sharedTiles / job.sharedChunkTiles);
@@ -398,7 +455,7 @@ export function sharedConvModule(rt: WasmRuntime, dtype: WasmDType): object {
 }
 
 /** Hands a job to helper `index` (which must be ready) without waiting for it. */
-export function postJob(rt: WasmRuntime, index: number, job: ShareJob): void {
+function postJob(rt: WasmRuntime, index: number, job: ShareJob): void {
   const h = helpers[index]!;
   const ctl = rt.i32;
   const at = h.base + JOB;
@@ -419,7 +476,7 @@ export function postJob(rt: WasmRuntime, index: number, job: ShareJob): void {
 }
 
 /** Hands a WindowJob to helper `index` (which must be ready) without waiting for it. */
-export function postWindowJob(rt: WasmRuntime, index: number, job: WindowJob): void {
+function postWindowJob(rt: WasmRuntime, index: number, job: WindowJob): void {
   const h = helpers[index]!;
   const ctl = rt.i32;
   const at = h.base + JOB;
