@@ -12,8 +12,9 @@ import { w1Agreement } from "./lib/checks.js";
 import { type Dataset, loadDataset } from "./lib/data.js";
 import { spliceMeasured } from "./lib/docs.js";
 import { type Item, type ItemResult, runItem } from "./lib/harness.js";
-import { machineInfo } from "./lib/machine.js";
+import { describeWasm, machineInfo } from "./lib/machine.js";
 import { type PeerStatus, type Report, speedupsOf, toMarkdown } from "./lib/report.js";
+import { loadAutograd } from "./lib/tapegrad.js";
 import { checkTargets } from "./lib/targets.js";
 import { torchAgreement } from "./lib/torch-checks.js";
 import { closeNumpyServer, numpyServer, numpyUnavailable } from "./peers/numpy.js";
@@ -106,6 +107,10 @@ async function main(): Promise<void> {
   const config = parseBenchArgs(process.argv.slice(2), BENCH_DIR);
   const started = performance.now();
   const machine = machineInfo();
+  machine.wasm = await loadAutograd().then(
+    (ag) => describeWasm(ag.wasmFeatures()),
+    (e: unknown) => `tapegrad did not load (${e instanceof Error ? e.message : String(e)})`,
+  );
   const log = (line: string) => console.log(line);
   log(`tapegrad bench: ${config.command} — ${config.only.join(", ")}${config.quick ? " (quick)" : ""}`);
 

@@ -1,8 +1,9 @@
 /**
  * The ceiling for any WASM SIMD128 float32 kernel on this machine and Node version: GFLOP/s of a loop
  * that does nothing but f32x4 multiplies and adds on independent registers (no loads, no stores), on
- * one thread. A GEMM also loads and packs, so it cannot reach this; issue 5's W3 targets are judged
- * against it in docs/performance.md.
+ * one thread; and the same with relaxed SIMD's fused f32x4.relaxed_madd, which tapegrad's products use
+ * where the runtime has it (kernels/wasm/relaxed-simd.ts). A GEMM also loads and packs, so it cannot
+ * reach this; issue 5's W3 targets are judged against it in docs/performance.md.
  *
  *   node_modules/.bin/tsx --conditions=@tapegrad/source bench/kernels/simd-peak.ts [--samples N]
  */
@@ -15,6 +16,7 @@ import {
   V128,
 } from "../../packages/autograd/src/kernels/wasm/assembler.js";
 import { wasmApi } from "../../packages/autograd/src/kernels/wasm/platform.js";
+import { relaxedSimdEnabled } from "../../packages/autograd/src/kernels/wasm/relaxed-simd.js";
 
 /**
  * Independent accumulator chains to try: a chain's mul then add take ~6 cycles, so it takes about 12
@@ -23,8 +25,11 @@ import { wasmApi } from "../../packages/autograd/src/kernels/wasm/platform.js";
  */
 const CHAIN_COUNTS = [8, 10, 12];
 
-/** peak(iterations) -> f32: each iteration does `chains` f32x4 muls and `chains` f32x4 adds. */
-function buildPeakModule(chains: number): Uint8Array {
+/**
+ * peak(iterations) -> f32: each iteration does `chains` f32x4 muls and `chains` f32x4 adds, as
+ * separate instructions or (fma) as `chains` relaxed multiply-adds.
+ */
+function buildPeakModule(chains: number, fma: boolean): Uint8Array {
   const f = new FunctionBuilder([I32], [F32]);
   const [count] = f.params as [Local];
   const acc: Local[] = [];
@@ -38,7 +43,10 @@ function buildPeakModule(chains: number): Uint8Array {
       .f32x4Splat()
       .set(acc[i]!);
   f.loop();
-  for (let i = 0; i < chains; i++) f.get(acc[i]!).get(scale).f32x4Mul().get(shift).f32x4Add().set(acc[i]!);
+  for (let i = 0; i < chains; i++) {
+    if (fma) f.get(acc[i]!).get(scale).get(shift).f32x4RelaxedMadd().set(acc[i]!);
+    else f.get(acc[i]!).get(scale).f32x4Mul().get(shift).f32x4Add().set(acc[i]!);
+  }
   f.get(count).i32Const(1).i32Sub().tee(count).brIf(0);
   f.end();
   // Sum the chains so none of the work can be dropped.
@@ -50,19 +58,30 @@ function buildPeakModule(chains: number): Uint8Array {
   return m.encode();
 }
 
-/** The compiled loop: run(iterations) does flopsPerIteration·iterations float32 operations. */
-export function simdPeakKernel(chains = 12): {
+/** Whether the fused variant can run here (turns relaxed SIMD on where tapegrad would). */
+export function fusedPeakAvailable(): boolean {
+  return relaxedSimdEnabled();
+}
+
+/**
+ * The compiled loop: run(iterations) does flopsPerIteration·iterations float32 operations. With fma
+ * (check fusedPeakAvailable first) each multiply-add is one relaxed_madd.
+ */
+export function simdPeakKernel(
+  chains = 12,
+  fma = false,
+): {
   run: (iterations: number) => number;
   flopsPerIteration: number;
 } {
   const api = wasmApi();
   if (api === undefined) throw new Error("simd-peak: this runtime has no WebAssembly");
-  const instance = new api.Instance(new api.Module(buildPeakModule(chains)), {});
+  const instance = new api.Instance(new api.Module(buildPeakModule(chains, fma)), {});
   return { run: instance.exports.peak as (iterations: number) => number, flopsPerIteration: chains * 2 * 4 };
 }
 
-function medianRate(chains: number, samples: number): number {
-  const { run: peak, flopsPerIteration } = simdPeakKernel(chains);
+function medianRate(chains: number, samples: number, fma: boolean): number {
+  const { run: peak, flopsPerIteration } = simdPeakKernel(chains, fma);
   const iterations = 20_000_000;
   peak(1_000_000); // tier up
   const rates: number[] = [];
@@ -79,15 +98,16 @@ function medianRate(chains: number, samples: number): number {
 function main(): void {
   const samplesArg = process.argv.indexOf("--samples");
   const samples = samplesArg > 0 ? Number(process.argv[samplesArg + 1]) : 9;
-  let best = 0;
-  for (const chains of CHAIN_COUNTS) {
-    const rate = medianRate(chains, samples);
-    best = Math.max(best, rate);
-    console.log(`${chains} chains: median ${rate.toFixed(1)} GFLOP/s`);
+  for (const fma of fusedPeakAvailable() ? [false, true] : [false]) {
+    const what = fma ? "f32x4 relaxed_madd" : "f32x4 mul+add";
+    let best = 0;
+    for (const chains of CHAIN_COUNTS) {
+      const rate = medianRate(chains, samples, fma);
+      best = Math.max(best, rate);
+      console.log(`${what}, ${chains} chains: median ${rate.toFixed(1)} GFLOP/s`);
+    }
+    console.log(`${what} peak, one thread: ${best.toFixed(1)} GFLOP/s (best median of ${samples} samples)`);
   }
-  console.log(
-    `f32x4 mul+add peak, one thread: ${best.toFixed(1)} GFLOP/s (best median of ${samples} samples)`,
-  );
 }
 
 if (import.meta.url === new URL(process.argv[1] ?? "", "file://").href) main();

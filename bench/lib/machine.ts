@@ -9,6 +9,8 @@ export interface MachineInfo {
   v8: string;
   date: string;
   loadAverage: number[];
+  /** What tapegrad's WASM kernels use here (SIMD128, fused multiply-add); filled in once tapegrad loads. */
+  wasm?: string;
 }
 
 /** What a reader needs to compare two reports: the processor, its cores, Node, the date and the load. */
@@ -24,4 +26,18 @@ export function machineInfo(): MachineInfo {
     date: new Date().toISOString(),
     loadAverage: os.loadavg().map((l) => Math.round(l * 100) / 100),
   };
+}
+
+/** tapegrad's wasmFeatures() in words, for the report's header. */
+export function describeWasm(f: { simd: boolean; fusedMultiplyAdd: boolean; relaxedSimd: string }): string {
+  if (!f.simd) return "no WASM SIMD (JS kernels only)";
+  const how =
+    f.relaxedSimd === "flag"
+      ? "relaxed SIMD turned on through V8's --experimental-wasm-relaxed-simd"
+      : f.relaxedSimd === "runtime"
+        ? "relaxed SIMD on by default in this runtime"
+        : f.relaxedSimd === "off"
+          ? "relaxed SIMD off (TAPEGRAD_RELAXED_SIMD=0)"
+          : "no relaxed SIMD here";
+  return `SIMD128; products with ${f.fusedMultiplyAdd ? "fused multiply-adds" : "separate multiplies and adds"} (${how})`;
 }

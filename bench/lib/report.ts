@@ -146,7 +146,7 @@ export function toMarkdown(report: Report, opts: { forDocs?: boolean } = {}): st
     ...(opts.forDocs === true ? [] : [`# tapegrad benchmark${report.quick ? " (quick run)" : ""}`, ""]),
     `- date: ${m.date}`,
     `- machine: ${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, ${m.platform}; load average at start ${m.loadAverage.join(" / ")}`,
-    `- node ${m.node} (V8 ${m.v8})`,
+    `- node ${m.node} (V8 ${m.v8})${m.wasm === undefined ? "" : `; tapegrad's WASM kernels: ${m.wasm}`}`,
     `- command: \`${report.command}\``,
     `- data: ${report.data}`,
     `- peers: ${report.peers.map((p) => `${p.id} ${p.ran ? "ran" : "did not run"} (${p.detail})`).join("; ")}`,

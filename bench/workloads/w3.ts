@@ -1,4 +1,4 @@
-import { simdPeakKernel } from "../kernels/simd-peak.js";
+import { fusedPeakAvailable, simdPeakKernel } from "../kernels/simd-peak.js";
 import type { Impl, Item } from "../lib/harness.js";
 import { calibratedRunner } from "../lib/micro.js";
 import { SeededRandom } from "../lib/rng.js";
@@ -102,14 +102,15 @@ function tapegradMatmul(
 }
 
 export const SIMD_PEAK_ITEM = "float32 SIMD128 peak (mul+add only)";
+export const FUSED_PEAK_ITEM = "float32 SIMD128 peak (relaxed_madd only)";
 
-function simdPeakImpl(minSeconds: number): Impl {
+function simdPeakImpl(minSeconds: number, fma: boolean): Impl {
   return {
     id: "tapegrad-1t",
-    label: "f32x4 mul+add loop, 1 thread",
+    label: fma ? "f32x4 relaxed_madd loop, 1 thread" : "f32x4 mul+add loop, 1 thread",
     tapegrad: true,
     async setup() {
-      const { run, flopsPerIteration } = simdPeakKernel();
+      const { run, flopsPerIteration } = simdPeakKernel(12, fma);
       const loop = 1_000_000;
       return calibratedRunner(
         () => {
@@ -205,14 +206,28 @@ export function w3Items({ config, peers }: WorkloadContext): Item[] {
     name: SIMD_PEAK_ITEM,
     unit: "GFLOP/s",
     higherIsBetter: true,
-    impls: [simdPeakImpl(minSeconds)],
+    impls: [simdPeakImpl(minSeconds, false)],
   });
+  const fused = fusedPeakAvailable();
+  if (fused)
+    items.push({
+      workload: "W3",
+      name: FUSED_PEAK_ITEM,
+      unit: "GFLOP/s",
+      higherIsBetter: true,
+      impls: [simdPeakImpl(minSeconds, true)],
+    });
   const first = items[0];
   first.notes = [
     "peers on one thread: TF.js wasm has no threaded build in Node, numpy runs with OPENBLAS_NUM_THREADS=1; tapegrad pinned to 1 and to 2 kernel threads (its default here is min(2, cores)); [brackets] say which kernels ran",
     "tapegrad: the public matmul; transposed operands passed as its transposeA / transposeB options (no copy, like TF.js's flags); the 'transpose() copies' rows write a.matmul(b.transpose()) instead, so their time includes the copy",
     "TF.js: tf.matMul(a, b, transposeA, transposeB) on the stored operands; numpy: a.T @ b views, which BLAS takes as flags",
-    `${SIMD_PEAK_ITEM}: a WASM loop of f32x4 multiplies and adds on 12 independent registers, no loads or stores (bench/kernels/simd-peak.ts): the ceiling for any float32 SIMD128 kernel on this machine, one thread`,
+    `${SIMD_PEAK_ITEM}: a WASM loop of f32x4 multiplies and adds on 12 independent registers, no loads or stores (bench/kernels/simd-peak.ts): the ceiling for any float32 SIMD128 kernel on this machine, one thread, without fused multiply-adds`,
+    ...(fused
+      ? [
+          `${FUSED_PEAK_ITEM}: the same loop with relaxed SIMD's fused f32x4.relaxed_madd, which tapegrad's products use here: their ceiling`,
+        ]
+      : []),
   ];
   return items;
 }

@@ -347,8 +347,9 @@ const matmulResolver: Resolver = (g) => {
       return reversed ? matmulRef(other, x, opts) : matmulRef(x, other, opts);
     },
     get exact() {
-      // float32 GEMM rounds each multiply-add in WASM but not in JS; float64 follows the same order.
-      return !sawFloat32;
+      // float32 GEMM rounds each multiply-add in WASM but not in JS; float64 follows the same order,
+      // unless the WASM products fuse their multiply-adds (relaxed SIMD), which rounds them once.
+      return !sawFloat32 && !ag.wasmFeatures().fusedMultiplyAdd;
     },
   };
 };

@@ -26,13 +26,16 @@ export {
   type KernelBackend,
   type KernelStats,
   kernelStats,
+  type RelaxedSimdSource,
   resetKernelStats,
   setKernelBackend,
   setKernelThreads,
   startKernelThreads,
   type UpdateStats,
   updateKernelStats,
+  type WasmFeatures,
   wasmAvailable,
+  wasmFeatures,
 } from "./kernels/backend.js";
 /**
  * Optimiser steps over plain typed arrays, in place (PyTorch's SGD and Adam/AdamW formulas); the

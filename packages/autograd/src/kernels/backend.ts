@@ -1,6 +1,10 @@
 import { ValueError } from "../errors.js";
 import { resetConvStats } from "./conv-stats.js";
 import { availableCores, envVar } from "./wasm/platform.js";
+import { type RelaxedSimdSource, relaxedSimdSource } from "./wasm/relaxed-simd.js";
+
+export type { RelaxedSimdSource };
+
 import { wasmRuntime, wasmSimdSupported } from "./wasm/runtime.js";
 import { MAX_HELPERS, startHelpers, threadsSupported, waitForHelpers } from "./wasm/workers.js";
 
@@ -35,6 +39,25 @@ function requireWasm(source: string): void {
 /** True where WebAssembly SIMD128 validates and runs (a tiny SIMD module is compiled once to check). */
 export function wasmAvailable(): boolean {
   return wasmSimdSupported() && wasmRuntime() !== null;
+}
+
+/** What the WASM kernels use on this host (see kernels/wasm/relaxed-simd.ts). */
+export interface WasmFeatures {
+  /** WebAssembly SIMD128: without it every op runs its JS loop. */
+  simd: boolean;
+  /** Fused multiply-adds (relaxed SIMD) in the matmul and convolution products. */
+  fusedMultiplyAdd: boolean;
+  /**
+   * Where relaxed SIMD came from: 'runtime' (on by default: Node 22+, Chrome 114+), 'flag' (Node 20:
+   * turned on through V8's --experimental-wasm-relaxed-simd), 'off' (TAPEGRAD_RELAXED_SIMD=0), 'unsupported'.
+   */
+  relaxedSimd: RelaxedSimdSource;
+}
+
+export function wasmFeatures(): WasmFeatures {
+  const simd = wasmAvailable();
+  const relaxedSimd = simd ? relaxedSimdSource() : "unsupported";
+  return { simd, fusedMultiplyAdd: relaxedSimd === "runtime" || relaxedSimd === "flag", relaxedSimd };
 }
 
 export function setKernelBackend(b: KernelBackend): void {

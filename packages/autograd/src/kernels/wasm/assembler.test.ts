@@ -388,6 +388,11 @@ describe("assembler", () => {
     expect(() => new FunctionBuilder([], []).i8x16Shuffle([0, 1, 2])).toThrow(/16 lane indices/);
   });
 
+  it("encodes the relaxed-SIMD multiply-adds with their two-byte LEB opcodes (0x105, 0x107)", () => {
+    expect(new FunctionBuilder([], []).f32x4RelaxedMadd().code).toEqual([0xfd, 0x85, 0x02]);
+    expect(new FunctionBuilder([], []).f64x2RelaxedMadd().code).toEqual([0xfd, 0x87, 0x02]);
+  });
+
   it("rejects a shared memory import without a maximum", () => {
     expect(() =>
       new ModuleBuilder().importMemory({ module: "env", field: "m", minPages: 1, shared: true }),

@@ -333,6 +333,14 @@ export class FunctionBuilder {
   f32x4Pmax(): this {
     return this.simd(0xeb);
   }
+  /** Relaxed SIMD: a·b + c, fused or not as the hardware does (the relaxed-simd proposal). */
+  f32x4RelaxedMadd(): this {
+    return this.simd(0x105);
+  }
+  /** Relaxed SIMD: a·b + c for two f64 lanes, fused or not as the hardware does. */
+  f64x2RelaxedMadd(): this {
+    return this.simd(0x107);
+  }
   f64x2Sqrt(): this {
     return this.simd(0xef);
   }

@@ -33,6 +33,8 @@ export interface GemmShape {
   ncTiles: number;
   /** k-steps per micro-kernel loop iteration; each step ends with its own exit test. */
   unroll: number;
+  /** Multiply-adds as one relaxed-SIMD `relaxed_madd` (relaxed-simd.ts) instead of a multiply and an add. */
+  fma?: boolean;
 }
 
 export const DEFAULT_SHAPES: Record<WasmDType, GemmShape> = {
@@ -115,9 +117,15 @@ function buildMicroKernel(shape: GemmShape, isa: DTypeIsa): FunctionBuilder {
     for (let r = 0; r < mr; r++) {
       isa.vec.splatLoad(f.get(ap), r * isa.es).set(av);
       for (let v = 0; v < nv; v++) {
-        f.get(acc[r]![v]!).get(av).get(bv[v]!);
-        isa.vec.mul(f);
-        isa.vec.add(f);
+        if (shape.fma) {
+          f.get(av).get(bv[v]!).get(acc[r]![v]!);
+          if (isa.f32) f.f32x4RelaxedMadd();
+          else f.f64x2RelaxedMadd();
+        } else {
+          f.get(acc[r]![v]!).get(av).get(bv[v]!);
+          isa.vec.mul(f);
+          isa.vec.add(f);
+        }
         f.set(acc[r]![v]!);
       }
     }

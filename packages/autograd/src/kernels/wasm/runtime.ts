@@ -7,6 +7,7 @@ import {
   type WasmDType,
 } from "./gemm-module.js";
 import { type WasmApi, type WasmMemory, wasmApi } from "./platform.js";
+import { relaxedSimdEnabled } from "./relaxed-simd.js";
 
 /**
  * Owns the WebAssembly memories the kernels work in and the compiled modules. Tensors live in ordinary
@@ -115,9 +116,10 @@ function compileEngine(
 
 function createArena(api: WasmApi, wantShared: boolean): WasmArena {
   const { memory, shared, maxPages } = createMemory(api, wantShared);
+  const fma = relaxedSimdEnabled();
   const engines = {
-    float32: compileEngine(api, memory, DEFAULT_SHAPES.float32, shared, maxPages),
-    float64: compileEngine(api, memory, DEFAULT_SHAPES.float64, shared, maxPages),
+    float32: compileEngine(api, memory, { ...DEFAULT_SHAPES.float32, fma }, shared, maxPages),
+    float64: compileEngine(api, memory, { ...DEFAULT_SHAPES.float64, fma }, shared, maxPages),
   };
   return {
     memory,
