@@ -88,8 +88,14 @@ export function recordRun(
   if (macs < (isF32 ? MIN_MACS.float32 : MIN_MACS.float64)) return;
   const rate = macs / Math.max(ms, 1e-3);
   const cls = sizeClass(macs, isF32, kind);
-  if (requested > 1) cls.multi = cls.multi === 0 ? rate : cls.multi + ALPHA * (rate - cls.multi);
-  else cls.single = cls.single === 0 ? rate : cls.single + ALPHA * (rate - cls.single);
+  // A run of the choice that is not preferred now (an exploration) replaces its estimate: that one was
+  // last measured many products ago, so averaging a fresh look into it would let one bad early sample
+  // (a helper still waking up) keep the class on the slower choice for dozens of products.
+  const multiPreferred = cls.multi > cls.single;
+  const explored = requested > 1 ? !multiPreferred : multiPreferred;
+  const alpha = explored ? 1 : ALPHA;
+  if (requested > 1) cls.multi = cls.multi === 0 ? rate : cls.multi + alpha * (rate - cls.multi);
+  else cls.single = cls.single === 0 ? rate : cls.single + alpha * (rate - cls.single);
 }
 
 /** Forgets all measurements (tests). */
