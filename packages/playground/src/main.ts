@@ -687,9 +687,10 @@ worker.onmessage = (event: MessageEvent<Reply>) => {
       const products = d.kernels.wasm + d.kernels.js;
       const share = products > 0 ? d.kernels.wasm / products : 0;
       const k = $("kernels");
-      k.textContent = `WASM SIMD ${Math.round(100 * share)}%`;
+      k.textContent = `WASM SIMD ${Math.round(100 * share)}%${d.kernels.fusedMultiplyAdd ? " · FMA" : ""}`;
       k.dataset.value = String(share);
-      k.title = `${d.kernels.wasm} of ${products} matrix products ran in the WebAssembly SIMD kernels, the others (the smallest) in plain JS`;
+      k.dataset.fma = String(d.kernels.fusedMultiplyAdd);
+      k.title = `${d.kernels.wasm} of ${products} matrix products ran in the WebAssembly SIMD kernels, the others (the smallest) in plain JS${d.kernels.fusedMultiplyAdd ? "; the SIMD products use fused multiply-adds (relaxed SIMD)" : ""}`;
       s.title = `${d.seconds.toFixed(2)} s in training steps, ${d.wallSeconds.toFixed(2)} s wall time with the live views`;
       message.textContent = `Epoch ${d.epoch}: test accuracy ${pct(d.testAccuracy)}, ${d.seconds.toFixed(2)} s of training (${d.wallSeconds.toFixed(2)} s with the live views).`;
       return;

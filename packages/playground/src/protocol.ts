@@ -69,8 +69,11 @@ export interface EpochDone {
   /** Wall time of the epoch while running, including snapshots and test evaluations. */
   wallSeconds: number;
   testAccuracy: number;
-  /** Matrix products so far by kernel: WASM SIMD or plain JS (small products may stay in JS). */
-  kernels: { wasm: number; js: number };
+  /**
+   * Matrix products so far by kernel: WASM SIMD or plain JS (small products may stay in JS), and whether
+   * the WASM products fuse their multiply-adds (relaxed SIMD, on by default in Chrome 114+).
+   */
+  kernels: { wasm: number; js: number; fusedMultiplyAdd: boolean };
 }
 
 export interface Prediction {

@@ -3,7 +3,7 @@
  * The training worker: owns the Trainer and runs batches in slices of ~30 ms, so messages (pause, step,
  * predict) are answered between slices and the page never waits on training.
  */
-import { kernelStats } from "@tapegrad/autograd";
+import { kernelStats, wasmFeatures } from "@tapegrad/autograd";
 import type { TrainConfig } from "./config.js";
 import { type DigitsFile, decodeDigits } from "./digits-file.js";
 import { parseRequest, type Reply, type Request, transferables } from "./protocol.js";
@@ -93,7 +93,11 @@ function trainOne(t: Trainer): void {
         seconds: epochTrainMs / 1000,
         wallSeconds: (performance.now() - epochStarted) / 1000,
         testAccuracy: evaluation.testAccuracy,
-        kernels: { wasm: kernelStats().wasm, js: kernelStats().js },
+        kernels: {
+          wasm: kernelStats().wasm,
+          js: kernelStats().js,
+          fusedMultiplyAdd: wasmFeatures().fusedMultiplyAdd,
+        },
       },
     });
     epochTrainMs = 0;
