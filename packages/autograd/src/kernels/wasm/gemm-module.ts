@@ -165,24 +165,41 @@ function buildMicroKernel(shape: GemmShape, isa: DTypeIsa): FunctionBuilder {
       if (r + 1 < mr) f.get(c).get(ldc).i32Add().set(c);
     }
   };
-  // A tile at C's right edge stores only its first `cols` columns, lane by lane, so C needs no
-  // column padding (and no compaction before it is copied out).
+  // A tile at C's right edge stores only its first `cols` columns, so C needs no column padding (and no
+  // compaction before it is copied out): whole vectors while they fit, then the rest lane by lane.
   const storeEdgeTile = (): void => {
     for (let r = 0; r < mr; r++) {
-      for (let j = 0; j < nr; j++) {
-        const v = Math.floor(j / isa.lanes);
-        f.get(cols).i32Const(j).i32GtS().if();
+      for (let v = 0; v < nv; v++) {
+        f.get(cols)
+          .i32Const((v + 1) * isa.lanes)
+          .i32GeS()
+          .if();
         f.get(accumulate).if();
-        f.get(c);
-        isa.scalar.load(f.get(c), j * isa.es);
-        isa.vec.extractLane(f.get(acc[r]![v]!), j % isa.lanes);
-        isa.scalar.add(f);
-        isa.scalar.store(f, j * isa.es);
+        f.get(c).get(c).v128Load(v * 16).get(acc[r]![v]!);
+        isa.vec.add(f);
+        f.v128Store(v * 16);
         f.else();
-        f.get(c);
-        isa.vec.extractLane(f.get(acc[r]![v]!), j % isa.lanes);
-        isa.scalar.store(f, j * isa.es);
+        f.get(c)
+          .get(acc[r]![v]!)
+          .v128Store(v * 16);
         f.end();
+        f.else();
+        for (let lane = 0; lane < isa.lanes; lane++) {
+          const j = v * isa.lanes + lane;
+          f.get(cols).i32Const(j).i32GtS().if();
+          f.get(accumulate).if();
+          f.get(c);
+          isa.scalar.load(f.get(c), j * isa.es);
+          isa.vec.extractLane(f.get(acc[r]![v]!), lane);
+          isa.scalar.add(f);
+          isa.scalar.store(f, j * isa.es);
+          f.else();
+          f.get(c);
+          isa.vec.extractLane(f.get(acc[r]![v]!), lane);
+          isa.scalar.store(f, j * isa.es);
+          f.end();
+          f.end();
+        }
         f.end();
       }
       if (r + 1 < mr) f.get(c).get(ldc).i32Add().set(c);
