@@ -175,7 +175,10 @@ function buildMicroKernel(shape: GemmShape, isa: DTypeIsa): FunctionBuilder {
           .i32GeS()
           .if();
         f.get(accumulate).if();
-        f.get(c).get(c).v128Load(v * 16).get(acc[r]![v]!);
+        f.get(c)
+          .get(c)
+          .v128Load(v * 16)
+          .get(acc[r]![v]!);
         isa.vec.add(f);
         f.v128Store(v * 16);
         f.else();
