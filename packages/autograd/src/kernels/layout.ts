@@ -1,5 +1,6 @@
 import { type Shape, stridesOf } from "../shape.js";
 import { recordElementwise } from "./backend.js";
+import { broadcastWalk } from "./broadcast-walk.js";
 import type { NumericArray } from "./types.js";
 import { gatherRowsWasm, scatterAddRowsWasm } from "./wasm/conv.js";
 import { transposeWasm } from "./wasm/elementwise.js";
@@ -48,15 +49,39 @@ function swapsLastTwo(perm: readonly number[]): boolean {
   return perm[nd - 2] === nd - 1 && perm[nd - 1] === nd - 2;
 }
 
-/** Copies x broadcast to outShape (strides from broadcastStrides) into out. */
-export function expand(
-  x: NumericArray,
-  strides: readonly number[],
-  outShape: Shape,
-  out: NumericArray,
-): void {
-  if (out.length > 0 && x.length === 1) out.fill(x[0]);
-  else copyStrided(x, strides, outShape, out);
+/**
+ * Copies x (shape xShape) broadcast to outShape into out, one run of the merged innermost dimension at a
+ * time (broadcast-walk.ts): a run is a fill where x is broadcast along it, a block copy where x is
+ * contiguous. Broadcasting a per-channel [1, C, 1, 1] to [N, C, H, W] (BatchNorm's backward) is N·C fills.
+ */
+export function expand(x: NumericArray, xShape: Shape, outShape: Shape, out: NumericArray): void {
+  const n = out.length;
+  if (n === 0) return;
+  if (x.length === 1) {
+    out.fill(x[0]);
+    return;
+  }
+  const { dims, strides } = broadcastWalk(outShape, [xShape]);
+  const outer = dims.length - 1;
+  const run = dims[outer];
+  const step = strides[0][outer];
+  const idx = new Array<number>(outer).fill(0);
+  let src = 0;
+  for (let start = 0; start < n; start += run) {
+    if (step === 0) {
+      const v = x[src];
+      if (run >= 16) out.fill(v, start, start + run);
+      else for (let i = 0; i < run; i++) out[start + i] = v;
+    } else if (step === 1 && run >= 16) out.set(x.subarray(src, src + run), start);
+    else for (let i = 0; i < run; i++) out[start + i] = x[src + i * step];
+    for (let d = outer - 1; d >= 0; d--) {
+      idx[d]++;
+      src += strides[0][d];
+      if (idx[d] < dims[d]) break;
+      src -= strides[0][d] * dims[d];
+      idx[d] = 0;
+    }
+  }
 }
 
 /** out[i] = x[Σ idx_d·strides_d] over the row-major indices of outShape (an odometer tracks the source offset). */

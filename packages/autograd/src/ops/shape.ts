@@ -3,15 +3,7 @@ import { checkDtype, type DType, INT32_MAX, INT32_MIN } from "../dtype.js";
 import { ShapeError, ValueError } from "../errors.js";
 import { copyAxisStrided } from "../kernels/along-axis.js";
 import { castInto, copyAxisBlock, expand, permute } from "../kernels/layout.js";
-import {
-  broadcastShapes,
-  broadcastStrides,
-  checkShape,
-  formatShape,
-  normalizeAxis,
-  shapesEqual,
-  sizeOf,
-} from "../shape.js";
+import { broadcastShapes, checkShape, formatShape, normalizeAxis, shapesEqual, sizeOf } from "../shape.js";
 import { apply } from "../tape.js";
 import { Tensor } from "../tensor.js";
 import { type BatchRuleTable, batchFirst, materialize, physicalAxis } from "./batching.js";
@@ -53,7 +45,7 @@ export const shapeRules: RuleTable<ShapePrimitive> = {
     name: "broadcastTo",
     forward: ([x], { shape }) => {
       const out = uninitialized(x.dtype, shape);
-      expand(x.data, broadcastStrides(x.shape, shape), shape, out.data);
+      expand(x.data, x.shape, shape, out.data);
       return out;
     },
     vjp: (g, { inputs: [x] }) => [unbroadcast(g, x.shape)],
