@@ -1,4 +1,4 @@
-import { noGrad, ShapeError, type Tensor, ValueError } from "@tapegrad/autograd";
+import { ShapeError, type Tensor, ValueError } from "@tapegrad/autograd";
 import { BufferTensor, Module, type Parameter } from "../module.js";
 import { allocFloat, type FloatDType, shapeStr } from "../util.js";
 import {
@@ -9,11 +9,23 @@ import {
   positiveNumber,
 } from "./common.js";
 
-/** Normalises x over `axes` (kept) with the biased variance, as every normalisation layer does. */
-function normalize(x: Tensor, axes: number[], eps: number): Tensor {
-  const centered = x.sub(x.mean(axes, true));
+/** x normalised over `axes` with the batch's mean and biased variance (both with the axes kept, for reuse). */
+interface Normalized {
+  xhat: Tensor;
+  mean: Tensor;
+  variance: Tensor;
+}
+
+/**
+ * Normalises x over `axes` (kept) with the biased variance, as every normalisation layer does. The ONNX
+ * exporter recognises this form ((x − mean) / √(var + ε)) and writes one BatchNormalization or
+ * LayerNormalization node for it.
+ */
+function normalize(x: Tensor, axes: number[], eps: number): Normalized {
+  const mean = x.mean(axes, true);
+  const centered = x.sub(mean);
   const variance = centered.square().mean(axes, true);
-  return centered.div(variance.add(eps).sqrt());
+  return { xhat: centered.div(variance.add(eps).sqrt()), mean, variance };
 }
 
 /** weight and bias of shape [C] broadcast along axis 1 of an input of rank nd. */
@@ -95,8 +107,9 @@ abstract class BatchNormBase extends Module {
         throw new ValueError(
           `${who}: expected more than 1 value per channel when training, got input ${shapeStr(x.shape)}`,
         );
-      xhat = normalize(x, axes, this.eps);
-      if (this.training && this.running_mean !== null) this.updateRunningStats(x, axes, count);
+      const batch = normalize(x, axes, this.eps);
+      xhat = batch.xhat;
+      if (this.training && this.running_mean !== null) this.updateRunningStats(batch, count);
     } else {
       const shape = channelShape(this.numFeatures, x.ndim);
       const mean = this.running_mean!.reshape(shape);
@@ -108,25 +121,18 @@ abstract class BatchNormBase extends Module {
     return xhat.mul(this.weight.reshape(shape)).add(this.bias.reshape(shape));
   }
 
-  private updateRunningStats(x: Tensor, axes: number[], count: number): void {
+  /** The running averages from the batch statistics the forward computed (the unbiased variance, as PyTorch). */
+  private updateRunningStats({ mean, variance }: Normalized, count: number): void {
     const nbt = this.num_batches_tracked!;
     nbt.data[0] += 1;
     const factor = this.momentum ?? 1 / nbt.data[0];
-    noGrad(() => {
-      const xd = x.detach();
-      const mean = xd.mean(axes);
-      const unbiased = xd
-        .sub(xd.mean(axes, true))
-        .square()
-        .sum(axes)
-        .div(count - 1);
-      const rm = this.running_mean!.data;
-      const rv = this.running_var!.data;
-      for (let c = 0; c < this.numFeatures; c++) {
-        rm[c] = (1 - factor) * rm[c] + factor * mean.data[c];
-        rv[c] = (1 - factor) * rv[c] + factor * unbiased.data[c];
-      }
-    });
+    const correction = count / (count - 1);
+    const rm = this.running_mean!.data;
+    const rv = this.running_var!.data;
+    for (let c = 0; c < this.numFeatures; c++) {
+      rm[c] = (1 - factor) * rm[c] + factor * mean.data[c];
+      rv[c] = (1 - factor) * rv[c] + factor * variance.data[c] * correction;
+    }
   }
 
   override architecture(): Record<string, unknown> {
@@ -188,7 +194,7 @@ export class LayerNorm extends Module {
       );
     }
     const axes = Array.from({ length: k }, (_, i) => x.ndim - k + i);
-    const xhat = normalize(x, axes, this.eps);
+    const xhat = normalize(x, axes, this.eps).xhat;
     if (this.weight === null || this.bias === null) return xhat;
     return xhat.mul(this.weight).add(this.bias);
   }
@@ -241,7 +247,7 @@ export class GroupNorm extends Module {
       );
     }
     const grouped = x.reshape([x.shape[0], this.numGroups, -1]);
-    const xhat = normalize(grouped, [2], this.eps).reshape(x.shape);
+    const xhat = normalize(grouped, [2], this.eps).xhat.reshape(x.shape);
     if (this.weight === null || this.bias === null) return xhat;
     const shape = channelShape(this.numChannels, x.ndim);
     return xhat.mul(this.weight.reshape(shape)).add(this.bias.reshape(shape));
