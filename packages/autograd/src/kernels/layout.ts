@@ -70,9 +70,9 @@ export function expand(x: NumericArray, xShape: Shape, outShape: Shape, out: Num
   for (let start = 0; start < n; start += run) {
     if (step === 0) {
       const v = x[src];
-      if (run >= 16) out.fill(v, start, start + run);
+      if (run >= 64) out.fill(v, start, start + run);
       else for (let i = 0; i < run; i++) out[start + i] = v;
-    } else if (step === 1 && run >= 16) out.set(x.subarray(src, src + run), start);
+    } else if (step === 1 && run >= 64) out.set(x.subarray(src, src + run), start);
     else for (let i = 0; i < run; i++) out[start + i] = x[src + i * step];
     for (let d = outer - 1; d >= 0; d--) {
       idx[d]++;
@@ -84,19 +84,46 @@ export function expand(x: NumericArray, xShape: Shape, outShape: Shape, out: Num
   }
 }
 
-/** out[i] = x[Σ idx_d·strides_d] over the row-major indices of outShape (an odometer tracks the source offset). */
+/**
+ * out[i] = x[Σ idx_d·strides_d] over the row-major indices of outShape. Neighbouring dimensions that x
+ * also steps through as one are merged, and the innermost is copied a run at a time (a block copy where
+ * x is contiguous along it), with an odometer over the runs: a permute that keeps the last axis (attention's
+ * [B, T, H, D] -> [B, H, T, D]) copies runs of D.
+ */
 function copyStrided(x: NumericArray, strides: readonly number[], outShape: Shape, out: NumericArray): void {
   const n = out.length;
-  const nd = outShape.length;
-  const idx = new Array<number>(nd).fill(0);
+  if (n === 0) return;
+  const dims: number[] = [];
+  const steps: number[] = [];
+  for (let d = 0; d < outShape.length; d++) {
+    const size = outShape[d];
+    if (size === 1) continue;
+    const last = dims.length - 1;
+    if (last >= 0 && steps[last] === strides[d] * size) {
+      dims[last] *= size;
+      steps[last] = strides[d];
+    } else {
+      dims.push(size);
+      steps.push(strides[d]);
+    }
+  }
+  if (dims.length === 0) {
+    out[0] = x[0];
+    return;
+  }
+  const outer = dims.length - 1;
+  const run = dims[outer];
+  const step = steps[outer];
+  const idx = new Array<number>(outer).fill(0);
   let src = 0;
-  for (let i = 0; i < n; i++) {
-    out[i] = x[src];
-    for (let d = nd - 1; d >= 0; d--) {
+  for (let start = 0; start < n; start += run) {
+    if (step === 1 && run >= 64) out.set(x.subarray(src, src + run), start);
+    else for (let i = 0; i < run; i++) out[start + i] = x[src + i * step];
+    for (let d = outer - 1; d >= 0; d--) {
       idx[d]++;
-      src += strides[d];
-      if (idx[d] < outShape[d]) break;
-      src -= strides[d] * outShape[d];
+      src += steps[d];
+      if (idx[d] < dims[d]) break;
+      src -= steps[d] * dims[d];
       idx[d] = 0;
     }
   }
