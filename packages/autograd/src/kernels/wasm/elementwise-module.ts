@@ -40,7 +40,7 @@ export const EW_UNARY_OPS: readonly EwUnaryOp[] = ["exp", "sigmoid", "relu", "ne
 export const EW_GRAD_OPS: readonly EwGradOp[] = ["sigmoidGrad", "tanhGrad", "reluGrad"];
 export const EW_BINARY_OPS: readonly EwBinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum"];
 
-/** Exported functions, by name: `u_<op>`, `g_<op>`, `b_<op>_rows`, `b_<op>_vs`, `b_<op>_sv`, `transpose`. */
+/** Exported functions, by name: `u_<op>`, `g_<op>`, `b_<op>_rows`, `b_<op>_vs`, `b_<op>_sv`, `b_<op>_cols`, `transpose`. */
 export type EwUnaryKernel = (x: number, out: number, n: number) => void;
 export type EwGradKernel = (y: number, g: number, out: number, n: number) => void;
 /** out[r·inner + i] = op(a[r·aStep/es + i], b[r·bStep/es + i]) for r < rows, i < inner. */
@@ -55,6 +55,18 @@ export type EwRowsKernel = (
 ) => void;
 /** One operand is the scalar at its address, the other n elements. */
 export type EwScalarKernel = (a: number, b: number, out: number, n: number) => void;
+/**
+ * One value per row broadcast along it (NCHW's per-channel values, softmax's row maxima):
+ * out[r·inner + i] = op(x[r·inner + i], col[r]) when colIsB is 1, op(col[r], x[r·inner + i]) when 0.
+ */
+export type EwColsKernel = (
+  x: number,
+  col: number,
+  out: number,
+  rows: number,
+  inner: number,
+  colIsB: number,
+) => void;
 export type EwTransposeKernel = (x: number, out: number, rows: number, cols: number) => void;
 
 export interface ElementwiseModuleOptions extends ImportedMemory {
@@ -455,6 +467,41 @@ function buildBinaryScalar(dtype: WasmDType, op: EwBinaryOp, scalarB: boolean): 
   return f;
 }
 
+/**
+ * A value per row splatted along the row (EwColsKernel). Each row runs in whole vectors: its last vector
+ * may spill into the next row, which that row's own pass overwrites afterwards (rows run in order).
+ */
+function buildBinaryCols(dtype: WasmDType, op: EwBinaryOp): FunctionBuilder {
+  const [f, [x, col, out, rows, inner, colIsB]] = i32Function(6);
+  const L = new Lanes(f, dtype);
+  const r = f.local(I32);
+  const off = f.local(I32);
+  const rowBytes = f.local(I32);
+  const va = f.local(V128);
+  const vb = f.local(V128);
+  f.get(inner).i32Const(L.es).i32Mul().set(rowBytes);
+  const rowLoop = (vx: Local, vs: Local): void => {
+    forRange(f, r, 0, rows, 1, () => {
+      L.V.splatLoad(f.get(col)).set(vs);
+      forRange(f, off, 0, rowBytes, 16, () => {
+        f.get(x).get(off).i32Add().v128Load().set(vx);
+        f.get(out).get(off).i32Add();
+        binaryBody(L, op, va, vb);
+        f.v128Store();
+      });
+      f.get(x).get(rowBytes).i32Add().set(x);
+      f.get(col).i32Const(L.es).i32Add().set(col);
+      f.get(out).get(rowBytes).i32Add().set(out);
+    });
+  };
+  f.get(colIsB).if();
+  rowLoop(va, vb);
+  f.else();
+  rowLoop(vb, va);
+  f.end();
+  return f;
+}
+
 /** Byte lanes for i8x16.shuffle: element lanes (0..15 over a‖b in elements of `es` bytes) to bytes. */
 function lanesOf(es: number, elements: number[]): number[] {
   return elements.flatMap((e) => Array.from({ length: es }, (_, k) => e * es + k));
@@ -559,6 +606,7 @@ export function buildElementwiseModule(opts: ElementwiseModuleOptions): Uint8Arr
     mb.addFunction(buildBinaryRows(opts.dtype, op), `b_${op}_rows`);
     mb.addFunction(buildBinaryScalar(opts.dtype, op, true), `b_${op}_vs`);
     mb.addFunction(buildBinaryScalar(opts.dtype, op, false), `b_${op}_sv`);
+    mb.addFunction(buildBinaryCols(opts.dtype, op), `b_${op}_cols`);
   }
   mb.addFunction(buildTranspose(opts.dtype), "transpose");
   return mb.encode();

@@ -259,6 +259,56 @@ describe("elementwise WASM kernels", () => {
     );
   });
 
+  it("column broadcasts (a value per row: NCHW's channels, a [B, T, 1] statistic) match the JS loops bit for bit, either side", () => {
+    const ops: BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum"];
+    const small = fc.integer({ min: 1, max: 4 });
+    const side = fc.integer({ min: 1, max: 9 });
+    fc.assert(
+      fc.property(
+        dtype,
+        fc.constantFrom(...ops),
+        fc.constantFrom("channel", "channelPerSample", "channelRank3", "rowStat"),
+        fc.boolean(),
+        small,
+        small,
+        side,
+        side,
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (T, op, kind, colIsB, n, c, h, w, seed) => {
+          fc.pre(h * w >= 8);
+          const outShape = kind === "rowStat" ? [n, c, h * w] : [n, c, h, w];
+          const colShape = {
+            channel: [1, c, 1, 1],
+            channelPerSample: [n, c, 1, 1],
+            channelRank3: [c, 1, 1],
+            rowStat: [n, c, 1],
+          }[kind];
+          const fill = (shape: number[], salt: number) => {
+            const len = shape.reduce((p, q) => p * q, 1);
+            const arr = new T(len);
+            let s = (seed ^ salt) >>> 0;
+            for (let i = 0; i < len; i++) {
+              s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+              arr[i] = s % 7 === 0 ? SPECIAL[s % SPECIAL.length]! : (s / 2 ** 32 - 0.5) * 8;
+            }
+            return arr;
+          };
+          const full = fill(outShape, 1);
+          const col = fill(colShape, 2);
+          const [a, aShape, b, bShape] = colIsB
+            ? [full, outShape, col, colShape]
+            : [col, colShape, full, outShape];
+          const { js, wasm } = both(
+            () => new T(full.length),
+            (out) => binary(op, a, aShape, b, bShape, out, outShape),
+          );
+          expectSame(wasm, js, `${op} ${T.name} [${aShape}] [${bShape}]`);
+        },
+      ),
+      { seed: 7, numRuns: 300 },
+    );
+  });
+
   it("NaN propagates through maximum/minimum from either side, and equal values give b as in JS", () => {
     for (const T of DTYPES) {
       const a = new T([Number.NaN, 1, 0, -0, 2, Number.NaN, -Infinity]);

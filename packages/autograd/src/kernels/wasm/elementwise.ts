@@ -1,8 +1,11 @@
+import type { Shape } from "../../shape.js";
 import { getKernelBackend, recordElementwise } from "../backend.js";
+import { broadcastWalk } from "../broadcast-walk.js";
 import type { NumericArray } from "../types.js";
 import {
   buildElementwiseModule,
   type EwBinaryOp,
+  type EwColsKernel,
   type EwGradKernel,
   type EwGradOp,
   type EwRowsKernel,
@@ -72,6 +75,7 @@ interface Kernels {
   readonly rows: Record<string, EwRowsKernel>;
   readonly vs: Record<string, EwScalarKernel>;
   readonly sv: Record<string, EwScalarKernel>;
+  readonly cols: Record<string, EwColsKernel>;
   readonly transpose: EwTransposeKernel;
 }
 
@@ -96,6 +100,7 @@ const engineFor = localModules(
     rows: pick<EwRowsKernel>(exports, "b_", "_rows"),
     vs: pick<EwScalarKernel>(exports, "b_", "_vs"),
     sv: pick<EwScalarKernel>(exports, "b_", "_sv"),
+    cols: pick<EwColsKernel>(exports, "b_", "_cols"),
     transpose: exports.transpose as EwTransposeKernel,
   }),
 );
@@ -189,9 +194,10 @@ export function gradWasm(op: string, y: NumericArray, g: NumericArray, out: Nume
 }
 
 /**
- * out = op(a, b) on WASM for the broadcasts it covers: equal sizes, either operand a scalar, or
- * either operand one row (its size is the last output axis) repeated over the rows of the other.
- * The shapes are the operands' own; false to run the JS loop.
+ * out = op(a, b) on WASM for the broadcasts it covers: equal sizes, either operand a scalar, either
+ * operand one row (its size is the last output axis) repeated over the rows of the other, or either
+ * operand one value per row of the other (columnWasm). The shapes are the operands' own; false to run
+ * the JS loop.
  */
 export function binaryWasm(
   op: string,
@@ -224,7 +230,9 @@ export function binaryWasm(
     kind = "rows";
     rows = n / inner;
     bStep = inner * es;
-  } else return false;
+  } else if (la === n) return columnWasm(e, op, a, b, bShape, out, outShape, true);
+  else if (lb === n) return columnWasm(e, op, b, a, aShape, out, outShape, false);
+  else return false;
   const sa = slot(la, es);
   const sb = slot(lb, es);
   if (!reserveScratch(e, sa + sb + slot(n, es))) return false;
@@ -238,6 +246,55 @@ export function binaryWasm(
   if (kind === "rows") k.rows[op as EwBinaryOp]!(aAt, bAt, outAt, rows, rows === 1 ? n : inner, aStep, bStep);
   else if (kind === "vs") k.vs[op as EwBinaryOp]!(aAt, bAt, outAt, n);
   else k.sv[op as EwBinaryOp]!(aAt, bAt, outAt, n);
+  return finish(e, outAt, out);
+}
+
+/**
+ * out = op(x, c) (colIsB) or op(c, x), x laid out as the output and c constant along the output's merged
+ * innermost run: one value per row, gathered here (NCHW's per-channel values, a [B, T, 1] row statistic).
+ * False when c varies along that run or the rows are too short for vectors to pay.
+ */
+function columnWasm(
+  e: Engine,
+  op: string,
+  x: NumericArray,
+  c: NumericArray,
+  cShape: Shape,
+  out: NumericArray,
+  outShape: Shape,
+  colIsB: boolean,
+): boolean {
+  const { dims, strides } = broadcastWalk(outShape, [outShape, cShape]);
+  const last = dims.length - 1;
+  const inner = dims[last];
+  if (strides[1][last] !== 0 || inner < 8) return false;
+  const n = out.length;
+  const rows = n / inner;
+  const es = e.es;
+  const sx = slot(n, es);
+  const sc = slot(rows, es);
+  if (!reserveScratch(e, sx + sc + slot(n, es))) return false;
+  const xAt = HEAP_BASE;
+  const cAt = xAt + sx;
+  const outAt = cAt + sc;
+  const v = viewOf(e);
+  copyIn(v, x, 0, n, xAt, es);
+  // c's value for each row: an odometer over the outer dimensions with c's strides.
+  const cs = strides[1];
+  const idx = new Array<number>(last).fill(0);
+  let src = 0;
+  const base = cAt / es;
+  for (let r = 0; r < rows; r++) {
+    v[base + r] = c[src];
+    for (let d = last - 1; d >= 0; d--) {
+      idx[d]++;
+      src += cs[d];
+      if (idx[d] < dims[d]) break;
+      src -= cs[d] * dims[d];
+      idx[d] = 0;
+    }
+  }
+  e.kernels.cols[op as EwBinaryOp]!(xAt, cAt, outAt, rows, inner, colIsB ? 1 : 0);
   return finish(e, outAt, out);
 }
 
