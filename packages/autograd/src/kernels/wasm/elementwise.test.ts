@@ -211,10 +211,20 @@ describe("elementwise WASM kernels", () => {
     );
   });
 
-  it("binary ops match the JS loops bit for bit: same shape, scalar operands, row broadcasts", () => {
+  it("binary ops match the JS loops bit for bit: same shape, scalar operands, row and trailing-block broadcasts", () => {
     const ops: BinaryOp[] = ["add", "sub", "mul", "div", "maximum", "minimum"];
     const dims = fc.oneof(fc.constantFrom(1, 3, 5, 7), fc.integer({ min: 1, max: 40 }));
-    const cases = ["same", "bScalar", "aScalar", "bRow", "aRow", "bRowFlat", "aRow3d"] as const;
+    const cases = [
+      "same",
+      "bScalar",
+      "aScalar",
+      "bRow",
+      "aRow",
+      "bRowFlat",
+      "aRow3d",
+      "bBlock3d",
+      "aBlock3d",
+    ] as const;
     fc.assert(
       fc.property(
         dtype,
@@ -224,7 +234,7 @@ describe("elementwise WASM kernels", () => {
         dims,
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (T, op, kind, rows, cols, seed) => {
-          const outShape = kind === "aRow3d" ? [2, rows, cols] : [rows, cols];
+          const outShape = kind.endsWith("3d") ? [2, rows, cols] : [rows, cols];
           const full = outShape.reduce((p, q) => p * q, 1);
           const shapes: Record<(typeof cases)[number], [number[], number[]]> = {
             same: [outShape, outShape],
@@ -234,6 +244,9 @@ describe("elementwise WASM kernels", () => {
             aRow: [[1, cols], outShape],
             bRowFlat: [outShape, [cols]],
             aRow3d: [[cols], outShape],
+            // a trailing block repeated over the leading axis: attention's [T, T] mask over [B, H, T, T]
+            bBlock3d: [outShape, [1, rows, cols]],
+            aBlock3d: [[rows, cols], outShape],
           };
           const [aShape, bShape] = shapes[kind];
           const fill = (shape: number[], salt: number) => {

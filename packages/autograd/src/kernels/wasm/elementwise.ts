@@ -212,9 +212,9 @@ export function binaryWasm(
   if (e === null) return false;
   const n = out.length;
   const es = e.es;
-  const inner = outShape.length === 0 ? 1 : outShape[outShape.length - 1]!;
   const la = a.length;
   const lb = b.length;
+  let inner = n;
   let rows = 1;
   let aStep = 0;
   let bStep = 0;
@@ -222,14 +222,17 @@ export function binaryWasm(
   if (la === n && lb === n) kind = "rows";
   else if (la === n && lb === 1) kind = "vs";
   else if (la === 1 && lb === n) kind = "sv";
-  else if (la === n && lb === inner && bShape[bShape.length - 1] === inner) {
+  else if (la === n && trailingBlock(bShape, outShape)) {
+    // b repeated over the leading axes: a bias row, or a [T, T] mask over [B, H, T, T] scores.
     kind = "rows";
-    rows = n / inner;
-    aStep = inner * es;
-  } else if (lb === n && la === inner && aShape[aShape.length - 1] === inner) {
+    inner = lb;
+    rows = n / lb;
+    aStep = lb * es;
+  } else if (lb === n && trailingBlock(aShape, outShape)) {
     kind = "rows";
-    rows = n / inner;
-    bStep = inner * es;
+    inner = la;
+    rows = n / la;
+    bStep = la * es;
   } else if (la === n) return columnWasm(e, op, a, b, bShape, out, outShape, true);
   else if (lb === n) return columnWasm(e, op, b, a, aShape, out, outShape, false);
   else return false;
@@ -243,10 +246,20 @@ export function binaryWasm(
   copyIn(v, a, 0, la, aAt, es);
   copyIn(v, b, 0, lb, bAt, es);
   const k = e.kernels;
-  if (kind === "rows") k.rows[op as EwBinaryOp]!(aAt, bAt, outAt, rows, rows === 1 ? n : inner, aStep, bStep);
+  if (kind === "rows") k.rows[op as EwBinaryOp]!(aAt, bAt, outAt, rows, inner, aStep, bStep);
   else if (kind === "vs") k.vs[op as EwBinaryOp]!(aAt, bAt, outAt, n);
   else k.sv[op as EwBinaryOp]!(aAt, bAt, outAt, n);
   return finish(e, outAt, out);
+}
+
+/** Whether `shape` (leading 1s aside) is the trailing part of outShape, so it repeats over outShape's leading axes. */
+function trailingBlock(shape: Shape, outShape: Shape): boolean {
+  let first = 0;
+  while (first < shape.length && shape[first] === 1) first++;
+  const k = shape.length - first;
+  if (k === 0 || k > outShape.length) return false;
+  for (let i = 0; i < k; i++) if (shape[first + i] !== outShape[outShape.length - k + i]) return false;
+  return true;
 }
 
 /**
