@@ -9,8 +9,8 @@
  */
 import { type Tensor, tensor } from "@tapegrad/autograd";
 import { Adam, softmaxCrossEntropy } from "@tapegrad/nn";
-import { primitiveRules } from "../../packages/autograd/src/ops/rules.js";
 import { buildCnn } from "../../packages/cli/src/cnn.js";
+import { timePrimitives } from "./primitive-timer.js";
 
 const at = process.argv.indexOf("--steps");
 const STEPS = at >= 0 ? Number(process.argv[at + 1]) : 60;
@@ -30,22 +30,7 @@ const labels = tensor(
   { shape: [B] },
 );
 
-const times = new Map<string, number>();
-let timing = false;
-if (PRIMITIVES) {
-  type AnyForward = (inputs: readonly Tensor[], params: unknown) => Tensor;
-  for (const rule of Object.values(primitiveRules) as unknown as { name: string; forward: AnyForward }[]) {
-    const forward = rule.forward;
-    rule.forward = (inputs, params) => {
-      if (!timing) return forward(inputs, params);
-      const t0 = performance.now();
-      const out = forward(inputs, params);
-      const key = `${rule.name} ${inputs.map((t) => `[${t.shape.join(",")}]`).join(" ")}`;
-      times.set(key, (times.get(key) ?? 0) + performance.now() - t0);
-      return out;
-    };
-  }
-}
+const timer = PRIMITIVES ? timePrimitives() : null;
 
 function step(s: number): void {
   optimizer.zeroGrad();
@@ -54,18 +39,9 @@ function step(s: number): void {
 }
 
 for (let s = 0; s < 10; s++) step(s);
-timing = true;
+if (timer !== null) timer.on = true;
 const t0 = performance.now();
 for (let s = 0; s < STEPS; s++) step(s);
 const perStep = (performance.now() - t0) / STEPS;
 console.log(`CLI CNN step, batch ${B}: ${perStep.toFixed(2)} ms wall (mean of ${STEPS} steps)`);
-if (PRIMITIVES) {
-  let sum = 0;
-  for (const [key, ms] of [...times].sort((a, b) => b[1] - a[1])) {
-    sum += ms;
-    if (ms / STEPS >= 0.1) console.log(`${(ms / STEPS).toFixed(3).padStart(8)} ms  ${key}`);
-  }
-  console.log(
-    `${(sum / STEPS).toFixed(3).padStart(8)} ms  all primitives (the rest: tape, layers' own work, Adam)`,
-  );
-}
+timer?.print(STEPS, 0.1, "the rest: tape, layers' own work, Adam");

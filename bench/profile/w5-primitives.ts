@@ -19,7 +19,7 @@ import {
 } from "@tapegrad/autograd";
 import { softmaxCrossEntropy } from "@tapegrad/nn";
 import { setHelpersMustJoin } from "../../packages/autograd/src/kernels/wasm/workers.js";
-import { primitiveRules } from "../../packages/autograd/src/ops/rules.js";
+import { timePrimitives } from "./primitive-timer.js";
 import { W5_BATCH as B, w5Batch, w5Model } from "./w5-setup.js";
 
 const arg = (name: string): string | undefined => {
@@ -31,20 +31,7 @@ if (process.argv.includes("--join")) setHelpersMustJoin(true);
 const STEPS = Number(arg("--steps") ?? 100);
 const { p, optimizer } = w5Model();
 
-const times = new Map<string, number>();
-let timing = false;
-type AnyForward = (inputs: readonly Tensor[], params: unknown) => Tensor;
-for (const rule of Object.values(primitiveRules) as unknown as { name: string; forward: AnyForward }[]) {
-  const forward = rule.forward;
-  rule.forward = (inputs, params) => {
-    if (!timing) return forward(inputs, params);
-    const t0 = performance.now();
-    const out = forward(inputs, params);
-    const key = `${rule.name} ${inputs.map((t) => `[${t.shape.join(",")}]`).join(" ")}`;
-    times.set(key, (times.get(key) ?? 0) + performance.now() - t0);
-    return out;
-  };
-}
+const timer = timePrimitives();
 
 let total = 0;
 function step(s: number): void {
@@ -56,20 +43,13 @@ function step(s: number): void {
   h = matmul(h.reshape([B, 512]), p[4]!).add(p[5]!);
   softmaxCrossEntropy.fn(h, y).backward();
   optimizer.step();
-  if (timing) total += performance.now() - t0;
+  if (timer.on) total += performance.now() - t0;
 }
 
 for (let s = 0; s < 15; s++) step(s);
-timing = true;
+timer.on = true;
 resetKernelStats();
 for (let s = 0; s < STEPS; s++) step(s);
 console.log(`W5 step, batch ${B}: ${(total / STEPS).toFixed(2)} ms wall (mean of ${STEPS} steps)`);
-let sum = 0;
-for (const [key, ms] of [...times].sort((a, b) => b[1] - a[1])) {
-  sum += ms;
-  if (ms / STEPS >= 0.05) console.log(`${(ms / STEPS).toFixed(3).padStart(8)} ms  ${key}`);
-}
-console.log(
-  `${(sum / STEPS).toFixed(3).padStart(8)} ms  all primitives (the rest: tape, composites' own work, Adam)`,
-);
+timer.print(STEPS, 0.05, "the rest: tape, composites' own work, Adam");
 console.log(`products by threads: ${JSON.stringify(kernelStats().wasmThreads)}`);

@@ -40,3 +40,23 @@ export function broadcastWalk(outShape: Shape, operandShapes: readonly Shape[]):
   }
   return { dims, strides };
 }
+
+/**
+ * One step of an odometer over dims[0, idx.length) (the last fastest): returns `pos` moved by the
+ * matching `steps`. The walks over runs (expand, copyStrided, reductions, column broadcasts) share it.
+ */
+export function advanceOdometer(
+  idx: number[],
+  dims: readonly number[],
+  steps: readonly number[],
+  pos: number,
+): number {
+  for (let d = idx.length - 1; d >= 0; d--) {
+    idx[d]++;
+    pos += steps[d];
+    if (idx[d] < dims[d]) return pos;
+    pos -= steps[d] * dims[d];
+    idx[d] = 0;
+  }
+  return pos;
+}

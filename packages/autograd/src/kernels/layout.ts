@@ -1,6 +1,6 @@
 import { type Shape, stridesOf } from "../shape.js";
 import { recordElementwise } from "./backend.js";
-import { broadcastWalk } from "./broadcast-walk.js";
+import { advanceOdometer, broadcastWalk } from "./broadcast-walk.js";
 import type { NumericArray } from "./types.js";
 import { gatherRowsWasm, scatterAddRowsWasm } from "./wasm/conv.js";
 import { transposeWasm } from "./wasm/elementwise.js";
@@ -74,13 +74,7 @@ export function expand(x: NumericArray, xShape: Shape, outShape: Shape, out: Num
       else for (let i = 0; i < run; i++) out[start + i] = v;
     } else if (step === 1 && run >= 64) out.set(x.subarray(src, src + run), start);
     else for (let i = 0; i < run; i++) out[start + i] = x[src + i * step];
-    for (let d = outer - 1; d >= 0; d--) {
-      idx[d]++;
-      src += strides[0][d];
-      if (idx[d] < dims[d]) break;
-      src -= strides[0][d] * dims[d];
-      idx[d] = 0;
-    }
+    src = advanceOdometer(idx, dims, strides[0], src);
   }
 }
 
@@ -119,13 +113,7 @@ function copyStrided(x: NumericArray, strides: readonly number[], outShape: Shap
   for (let start = 0; start < n; start += run) {
     if (step === 1 && run >= 64) out.set(x.subarray(src, src + run), start);
     else for (let i = 0; i < run; i++) out[start + i] = x[src + i * step];
-    for (let d = outer - 1; d >= 0; d--) {
-      idx[d]++;
-      src += steps[d];
-      if (idx[d] < dims[d]) break;
-      src -= steps[d] * dims[d];
-      idx[d] = 0;
-    }
+    src = advanceOdometer(idx, dims, steps, src);
   }
 }
 

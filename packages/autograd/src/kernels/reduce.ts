@@ -1,4 +1,5 @@
 import type { Shape } from "../shape.js";
+import { advanceOdometer } from "./broadcast-walk.js";
 import type { NumericArray } from "./types.js";
 
 export type ReduceOp = "sum" | "max" | "min";
@@ -202,20 +203,9 @@ function reduceOuterReducedInner(
   }
   // Accumulate whole rows of length `inner`: contiguous reads and writes. A float32 sum accumulates in
   // a float64 row, as the inner === 1 path does in `acc`: float32 running sums over many rows drift.
-  if (op === "sum" && out instanceof Float32Array && x instanceof Float32Array) {
-    sumColumnsFloat32(x, outer, reduced, inner, out);
-    return;
-  }
+  // (x has out's dtype, so a float32 out means a float32 x.)
   if (op === "sum" && out instanceof Float32Array) {
-    const acc = new Float64Array(inner);
-    for (let o = 0; o < outer; o++) {
-      acc.fill(0);
-      for (let r = 0; r < reduced; r++) {
-        const xb = (o * reduced + r) * inner;
-        for (let i = 0; i < inner; i++) acc[i] += x[xb + i];
-      }
-      out.set(acc, o * inner);
-    }
+    sumColumnsFloat32(x as Float32Array, outer, reduced, inner, out);
     return;
   }
   for (let o = 0; o < outer; o++) {
@@ -271,13 +261,7 @@ function reduceRuns(
     if (lastReduced) acc[o] = combine(op, acc[o], foldRun(op, x, start, run));
     else if (op === "sum") for (let i = 0; i < run; i++) acc[o + i] += x[start + i];
     else for (let i = 0; i < run; i++) acc[o + i] = combine(op, acc[o + i], x[start + i]);
-    for (let d = m - 1; d >= 0; d--) {
-      idx[d]++;
-      o += strides[d];
-      if (idx[d] < sizes[d]) break;
-      o -= strides[d] * sizes[d];
-      idx[d] = 0;
-    }
+    o = advanceOdometer(idx, sizes, strides, o);
   }
   if (acc !== out) out.set(acc);
 }

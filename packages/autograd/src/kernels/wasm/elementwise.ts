@@ -1,6 +1,6 @@
 import type { Shape } from "../../shape.js";
 import { getKernelBackend, recordElementwise } from "../backend.js";
-import { broadcastWalk } from "../broadcast-walk.js";
+import { advanceOdometer, broadcastWalk } from "../broadcast-walk.js";
 import type { NumericArray } from "../types.js";
 import {
   buildElementwiseModule,
@@ -299,13 +299,7 @@ function columnWasm(
   const base = cAt / es;
   for (let r = 0; r < rows; r++) {
     v[base + r] = c[src];
-    for (let d = last - 1; d >= 0; d--) {
-      idx[d]++;
-      src += cs[d];
-      if (idx[d] < dims[d]) break;
-      src -= cs[d] * dims[d];
-      idx[d] = 0;
-    }
+    src = advanceOdometer(idx, dims, cs, src);
   }
   e.kernels.cols[op as EwBinaryOp]!(xAt, cAt, outAt, rows, inner, colIsB ? 1 : 0);
   return finish(e, outAt, out);
