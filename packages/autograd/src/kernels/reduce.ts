@@ -146,7 +146,12 @@ function extremeRowsFloat32(
   }
 }
 
-/** Column sums of float32 [outer, reduced, inner] rows into float64 (see the caller); Float32Array only. */
+/**
+ * Column sums of a float32 [outer, reduced, inner] array: each column summed top to bottom in a float64,
+ * eight columns at a time in local variables (registers), then rounded once. The same order of adds as
+ * one float64 accumulator row, so the same bits, 3-3.7x faster (bias gradients, [1536, 64] to [64]:
+ * 186 -> 50 µs); Float32Array only, so the loads stay monomorphic.
+ */
 function sumColumnsFloat32(
   x: Float32Array,
   outer: number,
@@ -154,14 +159,44 @@ function sumColumnsFloat32(
   inner: number,
   out: Float32Array,
 ): void {
-  const acc = new Float64Array(inner);
+  const i8 = inner & ~7;
+  const span = reduced * inner;
   for (let o = 0; o < outer; o++) {
-    acc.fill(0);
-    for (let r = 0; r < reduced; r++) {
-      const xb = (o * reduced + r) * inner;
-      for (let i = 0; i < inner; i++) acc[i] += x[xb + i];
+    const base = o * span;
+    const ob = o * inner;
+    for (let i0 = 0; i0 < i8; i0 += 8) {
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      let s4 = 0;
+      let s5 = 0;
+      let s6 = 0;
+      let s7 = 0;
+      for (let p = base + i0, end = base + i0 + span; p < end; p += inner) {
+        s0 += x[p];
+        s1 += x[p + 1];
+        s2 += x[p + 2];
+        s3 += x[p + 3];
+        s4 += x[p + 4];
+        s5 += x[p + 5];
+        s6 += x[p + 6];
+        s7 += x[p + 7];
+      }
+      out[ob + i0] = s0;
+      out[ob + i0 + 1] = s1;
+      out[ob + i0 + 2] = s2;
+      out[ob + i0 + 3] = s3;
+      out[ob + i0 + 4] = s4;
+      out[ob + i0 + 5] = s5;
+      out[ob + i0 + 6] = s6;
+      out[ob + i0 + 7] = s7;
     }
-    out.set(acc, o * inner);
+    for (let i = i8; i < inner; i++) {
+      let sum = 0;
+      for (let p = base + i, end = base + i + span; p < end; p += inner) sum += x[p];
+      out[ob + i] = sum;
+    }
   }
 }
 
