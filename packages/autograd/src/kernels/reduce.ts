@@ -118,8 +118,8 @@ function sumRowsFloat32(x: NumericArray, outer: number, reduced: number, out: Fl
 
 /**
  * Row maxima (or minima) of a float32 [outer, reduced] array, NaN winning. A function of its own that only
- * ever sees Float32Arrays, so its loads stay monomorphic: softmax's row max over [24,4,64,64] took 2.2 ms
- * in the shared loop below (which every dtype reaches) and a third of that here.
+ * ever sees Float32Arrays, so its loads stay monomorphic: softmax's row max over [24,4,64,64] took 2.2–2.5 ms
+ * per call in the shared loop below (which every dtype reaches) and 1.5 ms here (in a transformer step).
  */
 function extremeRowsFloat32(
   max: boolean,
