@@ -40,7 +40,11 @@ export const matmulRules: RuleTable<"matmul"> = {
       const out = uninitialized(a.dtype, [...batch, m, n]);
       if (k !== k2) throw new ShapeError(`matmul: inner dimensions differ (${k} != ${k2})`);
       const count = sizeOf(batch);
-      if (count === 1) {
+      // One matrix B for a batch of untransposed A (a Linear layer on [B, T, in]): A's rows of every batch
+      // entry are consecutive, so the whole batch is one product with count·m rows (the same bits as
+      // count products, without packing B count times).
+      const shared = count > 1 && !transA && sizeOf(batchB) === 1 && sizeOf(batchA) === count;
+      if (count === 1 || shared) {
         gemm(
           a.data as FloatArray,
           0,
@@ -48,7 +52,7 @@ export const matmulRules: RuleTable<"matmul"> = {
           0,
           out.data as FloatArray,
           0,
-          m,
+          count * m,
           n,
           k,
           transA,
@@ -87,10 +91,19 @@ export const matmulRules: RuleTable<"matmul"> = {
         da = unbroadcast(da, a.shape);
       }
       if (needs[1]) {
-        if (!transB)
-          db = matmulFlags(a, g, !transA, false); // dB = op(A)ᵀ·G
-        else db = matmulFlags(g, a, true, transA); // dB = Gᵀ·op(A)
-        db = unbroadcast(db, b.shape);
+        if (b.ndim === 2 && a.ndim > 2 && !transA) {
+          // B shared by a batch of A: the batch folds into the product's inner dimension, one product
+          // instead of one per batch entry and a sum over them.
+          const rows = sizeOf(a.shape.slice(0, -1));
+          const a2 = reshape(a, [rows, a.shape[a.ndim - 1]]);
+          const g2 = reshape(g, [rows, g.shape[g.ndim - 1]]);
+          db = transB ? matmulFlags(g2, a2, true, false) : matmulFlags(a2, g2, true, false);
+        } else {
+          if (!transB)
+            db = matmulFlags(a, g, !transA, false); // dB = op(A)ᵀ·G
+          else db = matmulFlags(g, a, true, transA); // dB = Gᵀ·op(A)
+          db = unbroadcast(db, b.shape);
+        }
       }
       return [da, db];
     },
