@@ -195,9 +195,9 @@ export function gradWasm(op: string, y: NumericArray, g: NumericArray, out: Nume
 
 /**
  * out = op(a, b) on WASM for the broadcasts it covers: equal sizes, either operand a scalar, either
- * operand one row (its size is the last output axis) repeated over the rows of the other, or either
- * operand one value per row of the other (columnWasm). The shapes are the operands' own; false to run
- * the JS loop.
+ * operand a trailing block of the other (a row, or a [T, T] mask) repeated over its leading axes, or
+ * either operand one value per row of the other (columnWasm). The shapes are the operands' own; false to
+ * run the JS loop.
  */
 export function binaryWasm(
   op: string,
