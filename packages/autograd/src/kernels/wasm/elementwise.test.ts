@@ -108,6 +108,18 @@ const value = fc.oneof(
 const length = fc.oneof(fc.constantFrom(0, 1, 3, 5, 7, 1023), fc.integer({ min: 0, max: 300 }));
 const dtype = fc.constantFrom(...DTYPES);
 
+/** An array of `shape`'s size from a seeded LCG: values in [-4, 4), every 7th-ish one from SPECIAL. */
+function seededFill(T: (typeof DTYPES)[number], shape: number[], seed: number): Float32Array | Float64Array {
+  const n = shape.reduce((p, q) => p * q, 1);
+  const arr = new T(n);
+  let s = seed >>> 0;
+  for (let i = 0; i < n; i++) {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    arr[i] = s % 7 === 0 ? SPECIAL[s % SPECIAL.length]! : (s / 2 ** 32 - 0.5) * 8;
+  }
+  return arr;
+}
+
 let saved: KernelBackend;
 beforeEach(() => {
   saved = getKernelBackend();
@@ -249,18 +261,8 @@ describe("elementwise WASM kernels", () => {
             aBlock3d: [[rows, cols], outShape],
           };
           const [aShape, bShape] = shapes[kind];
-          const fill = (shape: number[], salt: number) => {
-            const n = shape.reduce((p, q) => p * q, 1);
-            const arr = new T(n);
-            let s = (seed ^ salt) >>> 0;
-            for (let i = 0; i < n; i++) {
-              s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-              arr[i] = s % 7 === 0 ? SPECIAL[s % SPECIAL.length]! : (s / 2 ** 32 - 0.5) * 8;
-            }
-            return arr;
-          };
-          const a = fill(aShape, 1);
-          const b = fill(bShape, 2);
+          const a = seededFill(T, aShape, seed ^ 1);
+          const b = seededFill(T, bShape, seed ^ 2);
           const { js, wasm } = both(
             () => new T(full),
             (out) => binary(op, a, aShape, b, bShape, out, outShape),
@@ -296,18 +298,8 @@ describe("elementwise WASM kernels", () => {
             channelRank3: [c, 1, 1],
             rowStat: [n, c, 1],
           }[kind];
-          const fill = (shape: number[], salt: number) => {
-            const len = shape.reduce((p, q) => p * q, 1);
-            const arr = new T(len);
-            let s = (seed ^ salt) >>> 0;
-            for (let i = 0; i < len; i++) {
-              s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-              arr[i] = s % 7 === 0 ? SPECIAL[s % SPECIAL.length]! : (s / 2 ** 32 - 0.5) * 8;
-            }
-            return arr;
-          };
-          const full = fill(outShape, 1);
-          const col = fill(colShape, 2);
+          const full = seededFill(T, outShape, seed ^ 1);
+          const col = seededFill(T, colShape, seed ^ 2);
           const [a, aShape, b, bShape] = colIsB
             ? [full, outShape, col, colShape]
             : [col, colShape, full, outShape];
